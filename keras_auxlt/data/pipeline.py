@@ -1,0 +1,113 @@
+"""tf.data pipelines: the dual stream `((x_b, y_b), (x_r, y_r))`, single streams and evaluation.
+
+Batch sizes are global and per stream: with batch_size=128 each step draws 128 balanced
+and 128 random images; under a `tf.distribute` strategy Keras splits every batch across
+replicas (128 / R per replica per stream), so the recipe's numbers stay those of one device.
+
+Everything random is stateless: sampled indices come from (sampler seed, step) and each
+image's augmentation from (augmentation seed, position in the stream), so the stream built
+with `start_step=k` yields exactly what the stream built from step 0 yields at step k.
+Images leave the pipeline as float32 pixels in [0, 255]; the model normalises them.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from keras_auxlt.data import augment
+from keras_auxlt.data.errors import DataError
+from keras_auxlt.data.samplers import make_sampler
+
+BALANCED_STREAM, RANDOM_STREAM = "balanced", "instance"
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    batch_size: int = 128  # global, per stream
+    image_size: int = 32
+    augment: str = "cifar"  # see augment.TRAIN_AUGMENTATIONS
+    auto_augment: str = ""  # "", "randaugment", "autoaugment" (imagenet augmentation only)
+    eval_style: str = "cifar"  # "cifar" (as is) or "imagenet" (resize + centre crop)
+    seed: int = 0
+    balanced_sampler: str = BALANCED_STREAM  # or "sqrt", "reversed"
+
+    def __post_init__(self):
+        if self.batch_size < 1:
+            raise DataError(f"batch_size must be positive. Received: batch_size={self.batch_size}")
+        augment.train_transform(self.augment, self.image_size, self.auto_augment)  # validates the names
+
+
+def derive_seed(seed, *purpose):
+    """An independent 31-bit seed for one purpose (stream, sampler or augmentation) of a run seed."""
+    words = [seed] + [sum(ord(c) << (8 * (i % 4)) for i, c in enumerate(p)) if isinstance(p, str) else p for p in purpose]
+    return int(np.random.SeedSequence(words).generate_state(1)[0] >> 1)
+
+
+def image_loader(split):
+    """`fn(index) -> uint8 [H, W, 3]` reading one example of the split."""
+    if split.images is not None:
+        images = tf.constant(split.images)
+        return lambda i: tf.gather(images, i)
+    paths = tf.constant(split.paths)
+
+    def load(i):
+        image = tf.io.decode_image(tf.io.read_file(tf.gather(paths, i)), channels=3, expand_animations=False)
+        image.set_shape([None, None, 3])
+        return image
+
+    return load
+
+
+def sampled_stream(split, sampler_name, config, start_step=0):
+    """Batches (x [B, S, S, 3] float32, y [B] int64) drawn by one sampler, from `start_step` on."""
+    batch = config.batch_size
+    sampler = make_sampler(sampler_name, split.labels, split.num_classes, derive_seed(config.seed, sampler_name, "idx"))
+    aug_seed = derive_seed(config.seed, sampler_name, "aug")
+    transform = augment.train_transform(config.augment, config.image_size, config.auto_augment)
+    load = image_loader(split)
+    labels = tf.constant(split.labels)
+
+    def per_example(step, indices):
+        positions = step * batch + tf.range(batch, dtype=tf.int64)
+        return tf.data.Dataset.from_tensor_slices((indices, positions))
+
+    def example(index, position):
+        seed = tf.stack([tf.constant(aug_seed, tf.int64), position])
+        return transform(load(index), seed), tf.gather(labels, index)
+
+    steps = tf.data.Dataset.range(start_step, np.iinfo(np.int64).max)
+    ds = tf.data.Dataset.zip(steps, sampler.dataset(batch, start_step)).flat_map(per_example)
+    ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch, drop_remainder=True)
+
+
+def dual_stream(split, config, start_step=0):
+    """`((x_b, y_b), (x_r, y_r))` per step: class-balanced and random (instance) batches."""
+    split.require_all_classes()
+    balanced = sampled_stream(split, config.balanced_sampler, config, start_step)
+    random = sampled_stream(split, RANDOM_STREAM, config, start_step)
+    return tf.data.Dataset.zip(balanced, random).prefetch(tf.data.AUTOTUNE)
+
+
+def single_stream(split, config, sampler=RANDOM_STREAM, start_step=0):
+    """`(x, y)` per step from one sampler (the plain baselines)."""
+    if sampler != RANDOM_STREAM:
+        split.require_all_classes()
+    return sampled_stream(split, sampler, config, start_step).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_dataset(split, config, batch_size=None):
+    """The whole split once, in order, with the evaluation transform: (x, y) batches."""
+    load = image_loader(split)
+    labels = tf.constant(split.labels)
+    size, style = config.image_size, config.eval_style
+    ds = tf.data.Dataset.range(len(split)).map(
+        lambda i: (augment.eval_transform(load(i), size, style), tf.gather(labels, i)),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size or config.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(num_examples, batch_size):
+    """One epoch is N / B steps (method.md), rounded up as the reference data loaders do."""
+    return -(-num_examples // batch_size)
