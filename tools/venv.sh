@@ -23,7 +23,8 @@ if [[ ! -f "$venv/.complete" ]]; then
   mkdir -p "$cache"
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
-  "$venv/bin/python" -m pip install --quiet -r "$requirements" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  # (the grep drops pip's notes about this machine's local package mirrors; pip's own status decides)
+  "$venv/bin/python" -m pip install --quiet -r "$requirements" 2>&1 | { grep -v "^WARNING: Location" || true; } >&2
   "$venv/bin/python" -c "import tensorflow, keras, tensorflow_datasets, tf2onnx, onnxruntime, pytest" >&2
   touch "$venv/.complete"
   echo "[venv] ready" >&2

@@ -160,9 +160,10 @@ class TFDSSource:
         return tuple(self.builder.info.splits)
 
     def load(self, split_name):
-        if split_name not in self.builder.info.splits:
-            raise DataError(f"{self.origin}: no split {split_name!r}. Available: {', '.join(self.split_names)}")
-        ds = self.builder.as_dataset(split=split_name, as_supervised=True, shuffle_files=False)
+        try:
+            ds = self.builder.as_dataset(split=split_name, as_supervised=True, shuffle_files=False)
+        except (ValueError, KeyError) as e:
+            raise DataError(f"{self.origin}: no split {split_name!r}. Available: {', '.join(self.split_names)}") from e
         images, labels = self._tfds.as_numpy(ds.batch(1 << 30)).__iter__().__next__()
         if images.shape[-1] == 1:
             images = np.repeat(images, 3, axis=-1)

@@ -1,0 +1,89 @@
+"""From a `DataConfig` to the splits a run uses: source choice, long-tailed subset, checks."""
+
+import dataclasses
+import os
+
+from keras_auxlt.data import archive, validate
+from keras_auxlt.data.errors import DataError
+from keras_auxlt.data.long_tail import long_tail_counts, select_long_tail
+from keras_auxlt.data.shots import shot_group_sizes
+from keras_auxlt.data.sources import ImageFolderSource, ListFileSource, TFDSSource
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from and which long-tailed subset of its training split to use.
+
+    Source choice: list files if `train_list` is set (paths relative to `data_dir`); else an
+    image folder if `data_dir` is an archive or a directory with a `train/` folder; else the
+    TFDS builder `dataset` with `data_dir` as TFDS data dir.
+    """
+
+    dataset: str = "cifar10"
+    data_dir: str = ""
+    tfds_download: bool = True
+    train_list: str = ""
+    val_list: str = ""
+    test_list: str = ""
+    class_names_file: str = ""
+    imbalance_ratio: float = 1.0  # 1 keeps the training split as it is
+    lt_profile: str = "exp"
+    lt_step_fraction: float = 0.5
+    lt_seed: int = 0
+    validate_images: bool = True
+    skip_bad_images: bool = False
+
+
+def make_source(config):
+    if config.train_list:
+        lists = {"train": config.train_list, "val": config.val_list, "test": config.test_list}
+        return ListFileSource({k: v for k, v in lists.items() if v}, data_root=config.data_dir,
+                              class_names_file=config.class_names_file or None)
+    if config.data_dir and (archive.is_archive(config.data_dir) or os.path.isdir(os.path.join(config.data_dir, "train"))):
+        return ImageFolderSource(config.data_dir)
+    if config.data_dir and not os.path.exists(config.data_dir):
+        raise DataError(f"--data_dir {config.data_dir} does not exist")
+    return TFDSSource(config.dataset, data_dir=config.data_dir or None, download=config.tfds_download)
+
+
+def long_tailed(split, config):
+    """The long-tailed subset of a training split (the split itself when the ratio is 1)."""
+    if config.imbalance_ratio == 1:
+        return split
+    n_max = int(split.class_counts.max())
+    counts = long_tail_counts(n_max, split.num_classes, config.imbalance_ratio, config.lt_profile,
+                              config.lt_step_fraction)
+    return split.subset(select_long_tail(split.labels, counts, seed=config.lt_seed))
+
+
+def load_split(source, name, config, check_images=True, progress=True):
+    """One split, long-tailed if it is `train`, with its files checked (and decoded if asked)."""
+    split = source.load(name)
+    if name == "train":
+        split = long_tailed(split, config).require_all_classes()
+    if check_images:
+        validate.check_files_exist(split)
+        if config.validate_images:
+            split, skipped = validate.validate_images(split, skip_bad=config.skip_bad_images, progress=progress)
+            if skipped:
+                print(f"[data] skipped {skipped} bad images in {split.where}")
+                if name == "train":
+                    split.require_all_classes()
+    return split
+
+
+def summary(split):
+    """Label statistics of a split as a dict (used by the stats CLI and written into run dirs)."""
+    counts = split.class_counts
+    nonzero = counts[counts > 0]
+    return {
+        "split": split.name,
+        "num_classes": split.num_classes,
+        "num_images": int(len(split)),
+        "max_count": int(counts.max()),
+        "min_count": int(counts.min()),
+        "imbalance_ratio": float(counts.max() / nonzero.min()) if nonzero.size else float("nan"),
+        "empty_classes": int((counts == 0).sum()),
+        "shot_groups": shot_group_sizes(counts),
+    }
+

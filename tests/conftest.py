@@ -1,0 +1,47 @@
+"""Shared fixtures: the shared CIFAR-10 archive and small generated image data."""
+
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED_CIFAR10 = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10" / "cifar10_jpg.tar.gz"
+CIFAR10_LT100_COUNTS = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+
+
+@pytest.fixture(scope="session")
+def shared_cifar10():
+    """Path of ../shared/data/cifar10/cifar10_jpg.tar.gz; skip if absent (fail if AUXLT_REQUIRE_SHARED_DATA=1)."""
+    if not SHARED_CIFAR10.is_file():
+        message = f"shared CIFAR-10 archive not found at {SHARED_CIFAR10}"
+        if os.environ.get("AUXLT_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(message + " (AUXLT_REQUIRE_SHARED_DATA=1)")
+        pytest.skip(message)
+    return str(SHARED_CIFAR10)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Archive extraction goes to a per-session cache, never the user's."""
+    monkeypatch.setenv("AUXLT_CACHE", str(tmp_path_factory.getbasetemp() / "auxlt-cache"))
+
+
+def random_images(n, size=8, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(n, size, size, 3), dtype=np.uint8)
+
+
+def write_image_folder(root, per_class, splits=("train", "test"), size=8, fmt="png"):
+    """<root>/<split>/<class_k>/<i>.<fmt> with per_class[k] images per class; returns root."""
+    import tensorflow as tf
+
+    encode = tf.io.encode_png if fmt == "png" else tf.io.encode_jpeg
+    for split in splits:
+        for k, n in enumerate(per_class):
+            class_dir = pathlib.Path(root) / split / f"class_{k:02d}"
+            class_dir.mkdir(parents=True, exist_ok=True)
+            for i, image in enumerate(random_images(n, size, seed=k)):
+                (class_dir / f"{i:04d}.{fmt}").write_bytes(encode(image).numpy())
+    return str(root)

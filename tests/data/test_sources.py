@@ -1,0 +1,191 @@
+import os
+import tarfile
+
+import numpy as np
+import pytest
+
+from keras_auxlt.data import archive
+from keras_auxlt.data.errors import DataError
+from keras_auxlt.data.loading import DataConfig, load_split, make_source
+from keras_auxlt.data.sources import ArraySource, ImageFolderSource, ListFileSource, TFDSSource
+from keras_auxlt.data.split import Split
+from keras_auxlt.data.validate import check_files_exist, validate_images
+from tests.conftest import random_images, write_image_folder
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = write_image_folder(tmp_path / "images", per_class=[4, 3, 2])
+    (tmp_path / "images" / "train" / "class_00" / "README.txt").write_text("not an image")
+    return root
+
+
+def test_image_folder_classes_files_and_labels(folder):
+    source = ImageFolderSource(folder)
+    assert source.split_names == ("test", "train")
+    assert source.class_names == ("class_00", "class_01", "class_02")
+    train = source.load("train")
+    assert train.labels.tolist() == [0] * 4 + [1] * 3 + [2] * 2
+    assert train.class_counts.tolist() == [4, 3, 2]
+    assert os.path.basename(train.paths[0]) == "0000.png"  # README.txt ignored, files sorted
+    with pytest.raises(DataError, match="no split 'val'. Available: test, train"):
+        source.load("val")
+
+
+def test_image_folder_archive_is_read_in_place_of_the_directory(folder, tmp_path):
+    for suffix, mode in [(".tar.gz", "w:gz"), (".tar", "w")]:
+        path = tmp_path / f"images{suffix}"
+        with tarfile.open(path, mode) as tar:
+            tar.add(folder, arcname="wrapped")  # one wrapping folder, as archives often have
+        from_archive = ImageFolderSource(str(path)).load("train")
+        from_dir = ImageFolderSource(folder).load("train")
+        assert from_archive.labels.tolist() == from_dir.labels.tolist()
+        assert [os.path.basename(p) for p in from_archive.paths] == [os.path.basename(p) for p in from_dir.paths]
+        # Extracted once: the second open reuses the cache entry keyed on the checksum.
+        assert ImageFolderSource(str(path)).root == ImageFolderSource(str(path)).root
+        assert str(archive.sha256_of(path))[:16] in ImageFolderSource(str(path)).root
+
+
+def test_corrupt_archive_is_a_clear_error(tmp_path):
+    path = tmp_path / "broken.tar.gz"
+    path.write_bytes(b"\x1f\x8b this is not gzip")
+    with pytest.raises(DataError, match="Cannot extract archive .*broken.tar.gz"):
+        ImageFolderSource(str(path))
+
+
+def test_missing_data_dir(tmp_path):
+    with pytest.raises(DataError, match="not found: .*nowhere"):
+        ImageFolderSource(str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match="--data_dir .*nowhere does not exist"):
+        make_source(DataConfig(dataset="cifar10", data_dir=str(tmp_path / "nowhere")))
+
+
+def write_list(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_list_file_source(folder, tmp_path):
+    train = write_list(tmp_path / "train.txt", ["train/class_00/0000.png 0", "train/class_01/0000.png 1",
+                                                "", "train/class_02/0001.png 2"])
+    names = write_list(tmp_path / "names.txt", ["cat", "dog", "eel"])
+    source = ListFileSource({"train": train}, data_root=folder, class_names_file=names)
+    split = source.load("train")
+    assert split.class_names == ("cat", "dog", "eel")
+    assert split.labels.tolist() == [0, 1, 2]
+    assert split.paths[2] == os.path.join(folder, "train/class_02/0001.png")
+    check_files_exist(split)
+    # Without a class-name file the classes are 0..max label.
+    assert ListFileSource({"train": train}).class_names == ("0", "1", "2")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("just_a_path.jpg", r"train.txt:2: expected '<relative/path.jpg> <label>', got 'just_a_path.jpg'"),
+    ("a.jpg seven", r"train.txt:2: label 'seven' is not an integer"),
+    ("a.jpg 1.5", r"train.txt:2: label '1.5' is not an integer"),
+    ("a.jpg -1", r"train.txt:2: label -1 is negative"),
+])
+def test_malformed_list_lines_name_file_and_line(tmp_path, line, message):
+    path = write_list(tmp_path / "train.txt", ["ok.jpg 0", line])
+    with pytest.raises(DataError, match=message):
+        ListFileSource({"train": path})
+
+
+def test_list_label_out_of_range_of_class_names(tmp_path):
+    train = write_list(tmp_path / "train.txt", ["a.jpg 0", "b.jpg 5"])
+    names = write_list(tmp_path / "names.txt", ["cat", "dog"])
+    with pytest.raises(DataError, match=r"label 5 of example 1 \(b.jpg\) is out of range \[0, 2\)"):
+        ListFileSource({"train": train}, class_names_file=names).load("train")
+
+
+def test_empty_list_file_and_unreadable_list(tmp_path):
+    with pytest.raises(DataError, match="has no entries"):
+        ListFileSource({"train": write_list(tmp_path / "e.txt", [""])})
+    with pytest.raises(DataError, match="Cannot read list file .*missing.txt"):
+        ListFileSource({"train": str(tmp_path / "missing.txt")})
+
+
+def test_missing_files_are_all_reported(tmp_path, folder):
+    train = write_list(tmp_path / "train.txt", ["train/class_00/0000.png 0", "gone/1.png 1", "gone/2.png 1"])
+    split = ListFileSource({"train": train}, data_root=folder).load("train")
+    with pytest.raises(DataError) as e:
+        check_files_exist(split)
+    assert "2 missing image files" in str(e.value)
+    assert "gone/1.png" in str(e.value) and "gone/2.png" in str(e.value)
+
+
+def test_validation_finds_every_corrupt_image_and_can_skip_them(folder):
+    bad = [os.path.join(folder, "train", "class_00", "0001.png"), os.path.join(folder, "train", "class_01", "0002.png")]
+    for path in bad:
+        with open(path, "wb") as f:
+            f.write(b"\x89PNG broken")
+    split = ImageFolderSource(folder).load("train")
+    with pytest.raises(DataError) as e:
+        validate_images(split, progress=False)
+    assert "2 unreadable or corrupt images" in str(e.value) and all(p in str(e.value) for p in bad)
+    assert "--skip_bad_images" in str(e.value)
+    kept, skipped = validate_images(split, skip_bad=True, progress=False)
+    assert skipped == 2 and len(kept) == len(split) - 2
+    assert not set(bad) & set(kept.paths)
+
+
+def test_zero_image_class_in_training_split(tmp_path):
+    root = write_image_folder(tmp_path / "images", per_class=[3, 2], splits=("train",))
+    (tmp_path / "images" / "train" / "class_02").mkdir()
+    config = DataConfig(data_dir=root, validate_images=False)
+    with pytest.raises(DataError, match=r"classes with zero images: 2 \(class_02\)"):
+        load_split(make_source(config), "train", config)
+
+
+def test_load_split_applies_long_tail_to_train_only(tmp_path):
+    root = write_image_folder(tmp_path / "images", per_class=[10, 10, 10])
+    config = DataConfig(data_dir=root, imbalance_ratio=5, validate_images=True)
+    source = make_source(config)
+    assert isinstance(source, ImageFolderSource)
+    assert load_split(source, "train", config, progress=False).class_counts.tolist() == [10, 4, 2]
+    assert load_split(source, "test", config, progress=False).class_counts.tolist() == [10, 10, 10]
+    with pytest.raises(DataError, match="imbalance_ratio must be >= 1"):
+        load_split(source, "train", DataConfig(data_dir=root, imbalance_ratio=0.5))
+
+
+def test_array_source_and_split_checks():
+    images = random_images(6)
+    source = ArraySource({"train": (images, np.array([0, 1, 2, 0, 1, 2]))}, class_names=["a", "b", "c"])
+    split = source.load("train")
+    assert split.images.shape == (6, 8, 8, 3) and split.class_counts.tolist() == [2, 2, 2]
+    with pytest.raises(DataError, match="the split is empty"):
+        Split("train", np.zeros([0], np.int64), ("a",), images=np.zeros([0, 8, 8, 3], np.uint8))
+    with pytest.raises(DataError, match="labels must be integers"):
+        Split("train", np.array([0.5, 1.0]), ("a", "b"), images=images[:2])
+    with pytest.raises(DataError, match="2 images but 3 labels"):
+        Split("train", np.array([0, 1, 1]), ("a", "b"), images=images[:2])
+    with pytest.raises(DataError, match=r"label 3 of example 1 \(array index 1\) is out of range \[0, 2\)"):
+        Split("train", np.array([0, 3]), ("a", "b"), images=images[:2])
+
+
+def test_tfds_unknown_name_and_no_download(tmp_path):
+    with pytest.raises(DataError, match="TFDS does not know a dataset named 'no_such_dataset_xyz'"):
+        TFDSSource("no_such_dataset_xyz", data_dir=str(tmp_path))
+    with pytest.raises(DataError, match="'cifar10' is not prepared in .* downloading is off"):
+        TFDSSource("cifar10", data_dir=str(tmp_path), download=False)
+    assert not any(tmp_path.rglob("*.tfrecord*"))
+
+
+@pytest.mark.large
+def test_shared_cifar10_test_split_and_decoding(shared_cifar10):
+    config = DataConfig(data_dir=shared_cifar10)
+    source = make_source(config)
+    test = load_split(source, "test", config, progress=False)  # decodes all 10,000 images
+    assert test.class_counts.tolist() == [1000] * 10
+    assert source.class_names[0] == "airplane" and source.class_names[9] == "truck"
+
+
+def test_tfds_source_loads_a_builder_into_arrays(tmp_path):
+    """The real TFDS loading path, fed by TFDS's own mock (no download, no network)."""
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=12):
+        source = TFDSSource("cifar10", data_dir=str(tmp_path), download=True)
+        train = source.load("train")
+    assert train.images.shape == (12, 32, 32, 3) and train.images.dtype == np.uint8
+    assert train.num_classes == 10 and train.origin == "tfds:cifar10"
