@@ -1,0 +1,1 @@
+"""Backbones, the in-model preprocessing and the AuxLT model."""

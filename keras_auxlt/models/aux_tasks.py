@@ -1,0 +1,30 @@
+"""The auxiliary tasks of method.md: names, head sizes and their fixed ingredients."""
+
+import numpy as np
+import tensorflow as tf
+
+AUX_TASKS = ("random", "random_shared", "reweighted", "rotation")
+LAMBDA_SCHEDULES = ("constant", "cumulative")
+NUM_ROTATIONS = 4
+EFFECTIVE_NUMBER_BETA = 0.9999
+
+
+def effective_number_weights(class_counts, beta=EFFECTIVE_NUMBER_BETA):
+    """w_c proportional to (1 - beta) / (1 - beta^n_c), normalised to mean 1 over classes."""
+    counts = np.asarray(class_counts, np.float64)
+    weights = (1.0 - beta) / (1.0 - np.power(beta, counts))
+    return weights / weights.mean()
+
+
+def rotate_batch(images, k):
+    """Rotate each image [N, S, S, C] counter-clockwise by k[i] * 90 degrees (square images)."""
+    rotations = tf.stack([tf.image.rot90(images, r) for r in range(NUM_ROTATIONS)])  # [4, N, S, S, C]
+    return tf.gather_nd(rotations, tf.stack([tf.cast(k, tf.int32), tf.range(tf.shape(images)[0])], axis=1))
+
+
+def lambda_weight(schedule, step, total_steps):
+    """Weight multiplier of the auxiliary losses at a step: 1, or 1 - (t / T)^2 (BBN cumulative)."""
+    if schedule == "constant":
+        return tf.constant(1.0)
+    progress = tf.minimum(tf.cast(step, tf.float32) / float(max(total_steps, 1)), 1.0)
+    return 1.0 - tf.square(progress)

@@ -1,0 +1,234 @@
+"""`AuxLTModel`: backbone + primary head trained on the balanced stream, auxiliary heads on the random one.
+
+One training step takes `((x_b, y_b), (x_r, y_r))`, runs the backbone once on the
+concatenated batch (one BatchNorm batch) and splits the features back:
+
+    L = CE(g_p(F_b), y_b) + sum_k lambda_k * L_aux_k(F_r, y_r) + L2
+
+Gradient routing (pinned by tests/models/test_gradient_routing.py):
+- the primary head learns from the balanced stream only;
+- every auxiliary loss reaches the backbone (unless `aux_detach_features`) and its own head;
+- wherever the random stream touches the primary head's weights (`random_shared`) they sit
+  behind `tf.stop_gradient`.
+
+With a plain `(x, y)` batch the step trains the primary head alone (the single-stream
+baselines). `call()` returns the primary logits only: that is what is evaluated and exported.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras.src.losses.loss import unscale_loss_for_distribution
+
+from keras_auxlt.models import aux_tasks as tasks
+from keras_auxlt.models.backbones import build_backbone
+from keras_auxlt.models.layers import PixelNormalization, conv_init
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2023, 0.1994, 0.2010)
+
+
+@keras.saving.register_keras_serializable(package="keras_auxlt")
+class AuxLTModel(keras.Model):
+    def __init__(self, backbone="resnet32", num_classes=10, image_size=32, aux_tasks=("random",), aux_weights=None,
+                 lambda_schedule="constant", total_steps=0, aux_detach_features=False, class_counts=None,
+                 weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, **kwargs):
+        super().__init__(**kwargs)
+        aux_tasks = tuple(aux_tasks)
+        aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
+        _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay)
+
+        # Layers.
+        self.normalize = PixelNormalization(mean, std, name="normalize")
+        self.backbone = build_backbone(backbone, (image_size, image_size, 3), sync_bn=sync_batch_norm)
+        self.primary_head = self._linear(num_classes, "primary_head")
+        self.aux_heads = {}
+        if "random" in aux_tasks:
+            self.aux_heads["random"] = self._linear(num_classes, "aux_head")
+        if "reweighted" in aux_tasks:
+            self.aux_heads["reweighted"] = self._linear(num_classes, "reweighted_head")
+        if "rotation" in aux_tasks:
+            self.aux_heads["rotation"] = self._linear(tasks.NUM_ROTATIONS, "rotation_head")
+        self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), tf.float32)
+                               if "reweighted" in aux_tasks else None)
+        self._ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+        # Loss and accuracy trackers: one Mean per loss.
+        self._trackers = {"loss": keras.metrics.Mean(name="loss"),
+                          "primary_loss": keras.metrics.Mean(name="primary_loss"),
+                          "primary_acc": keras.metrics.SparseCategoricalAccuracy(name="primary_acc")}
+        for task in aux_tasks:
+            self._trackers[f"{task}_loss"] = keras.metrics.Mean(name=f"{task}_loss")
+            self._trackers[f"{task}_acc"] = keras.metrics.SparseCategoricalAccuracy(name=f"{task}_acc")
+        if weight_decay:
+            self._trackers["l2_loss"] = keras.metrics.Mean(name="l2_loss")
+
+        # Config: one attribute per constructor argument.
+        self.backbone_name = backbone
+        self.num_classes = num_classes
+        self.image_size = image_size
+        self.aux_tasks = aux_tasks
+        self.aux_weights = aux_weights
+        self.lambda_schedule = lambda_schedule
+        self.total_steps = int(total_steps)
+        self.aux_detach_features = bool(aux_detach_features)
+        self.class_counts = None if class_counts is None else [int(c) for c in class_counts]
+        self.weight_decay = float(weight_decay)
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+        self.seed = int(seed)
+        self.sync_batch_norm = bool(sync_batch_norm)
+
+    @staticmethod
+    def _linear(units, name):
+        return keras.layers.Dense(units, kernel_initializer=conv_init(), name=name)
+
+    def build(self, input_shape=None):
+        """Build every head, auxiliary ones included, so saving never drops their weights."""
+        feature_dim = self.backbone.output_shape[-1]
+        for head in [self.primary_head, *self.aux_heads.values()]:
+            if not head.built:
+                head.build((None, feature_dim))
+        self.built = True
+
+    def features(self, images, training=False):
+        return self.backbone(self.normalize(images), training=training)
+
+    def call(self, images, training=False):
+        return self.primary_head(self.features(images, training=training))
+
+    # ----------------------------------------------------------------------------- training
+
+    def compute_task_losses(self, data, training=True):
+        """Named unweighted losses of one batch, plus (labels, logits) for the accuracy trackers.
+
+        Losses are Keras `Loss` values: means over the per-replica batch, already divided by the
+        number of replicas (the one place distribution scaling happens).
+        """
+        if not _is_dual_stream(data):
+            x, y = data
+            logits = self(x, training=training)
+            return {"primary": self._ce(y, logits)}, {"primary": (y, logits)}
+        (x_b, y_b), (x_r, y_r) = data
+        batch_b = tf.shape(x_b)[0]
+        batch_r = tf.shape(x_r)[0]
+        images = [x_b, x_r]
+        if "rotation" in self.aux_tasks:
+            k = tf.random.stateless_uniform([batch_r], seed=tf.stack([tf.constant(self.seed, tf.int64), self._step()]),
+                                            maxval=tasks.NUM_ROTATIONS, dtype=tf.int32)
+            images.append(tasks.rotate_batch(x_r, k))
+        features = self.features(tf.concat(images, axis=0), training=training)
+        f_b = features[:batch_b]
+        aux_features = tf.stop_gradient(features[batch_b:]) if self.aux_detach_features else features[batch_b:]
+        aux_r = aux_features[:batch_r]
+
+        logits_b = self.primary_head(f_b)
+        losses = {"primary": self._ce(y_b, logits_b)}
+        outputs = {"primary": (y_b, logits_b)}
+        for task in self.aux_tasks:
+            if task == "random":
+                logits, targets, weights = self.aux_heads["random"](aux_r), y_r, None
+            elif task == "random_shared":
+                kernel = tf.stop_gradient(self.primary_head.kernel)
+                bias = tf.stop_gradient(self.primary_head.bias)
+                logits, targets, weights = tf.matmul(aux_r, kernel) + bias, y_r, None
+            elif task == "reweighted":
+                logits, targets = self.aux_heads["reweighted"](aux_r), y_r
+                weights = tf.gather(self._class_weights, y_r)
+            else:  # rotation
+                logits, targets, weights = self.aux_heads["rotation"](aux_features[batch_r:]), k, None
+            losses[task] = self._ce(targets, logits, sample_weight=weights)
+            outputs[task] = (targets, logits)
+        return losses, outputs
+
+    def _step(self):
+        """The optimizer's step counter as an int64 tensor (0 before the first update)."""
+        return tf.cast(tf.convert_to_tensor(self.optimizer.iterations.value), tf.int64)
+
+    def l2_loss(self):
+        """0.5 * wd * sum ||w||^2 over all trainable weights: PyTorch-style L2 (gradient wd * w),
+        divided by the replica count so the all-reduced gradient is wd * w on any strategy."""
+        if not self.weight_decay:
+            return tf.constant(0.0)
+        l2 = 0.5 * self.weight_decay * tf.add_n([tf.reduce_sum(tf.square(v)) for v in self.trainable_variables])
+        return l2 / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def total_loss(self, losses):
+        lam = tasks.lambda_weight(self.lambda_schedule, self._step(), self.total_steps)
+        total = losses["primary"]
+        for task, weight in zip(self.aux_tasks, self.aux_weights):
+            if task in losses:
+                total += lam * weight * losses[task]
+        return total
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            losses, outputs = self.compute_task_losses(data, training=True)
+            l2 = self.l2_loss()
+            loss = self.total_loss(losses) + l2
+            scaled = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        self._update_trackers(loss, l2, losses, outputs)
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def test_step(self, data):
+        x, y = data[:2]
+        logits = self(x, training=False)
+        self._trackers["loss"].update_state(unscale_loss_for_distribution(self._ce(y, logits)))
+        self._trackers["primary_acc"].update_state(y, logits)
+        return {"loss": self._trackers["loss"].result(), "primary_acc": self._trackers["primary_acc"].result()}
+
+    def _update_trackers(self, loss, l2, losses, outputs):
+        self._trackers["loss"].update_state(unscale_loss_for_distribution(loss))
+        if "l2_loss" in self._trackers:
+            self._trackers["l2_loss"].update_state(unscale_loss_for_distribution(l2))
+        for task, value in losses.items():
+            self._trackers[f"{task}_loss"].update_state(unscale_loss_for_distribution(value))
+            if f"{task}_acc" in self._trackers:
+                self._trackers[f"{task}_acc"].update_state(*outputs[task])
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    # ------------------------------------------------------------------------ serialization
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "backbone": self.backbone_name, "num_classes": self.num_classes, "image_size": self.image_size,
+            "aux_tasks": list(self.aux_tasks), "aux_weights": list(self.aux_weights),
+            "lambda_schedule": self.lambda_schedule, "total_steps": self.total_steps,
+            "aux_detach_features": self.aux_detach_features, "class_counts": self.class_counts,
+            "weight_decay": self.weight_decay, "mean": list(self.mean), "std": list(self.std), "seed": self.seed,
+            "sync_batch_norm": self.sync_batch_norm,
+        }
+
+
+def _is_dual_stream(data):
+    return isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], (tuple, list))
+
+
+def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay):
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
+    unknown = [t for t in aux_tasks if t not in tasks.AUX_TASKS]
+    if unknown or len(set(aux_tasks)) != len(aux_tasks):
+        raise ValueError(f"Unknown or repeated auxiliary task. Accepted: {', '.join(tasks.AUX_TASKS)}. "
+                         f"Received: aux_tasks={list(aux_tasks)!r}")
+    if len(aux_weights) != len(aux_tasks):
+        raise ValueError(f"Give one weight per auxiliary task. Received: aux_tasks={list(aux_tasks)!r}, "
+                         f"aux_weights={list(aux_weights)!r}")
+    if any(w < 0 or not np.isfinite(w) for w in aux_weights):
+        raise ValueError(f"Auxiliary weights must be finite and >= 0. Received: aux_weights={list(aux_weights)!r}")
+    if lambda_schedule not in tasks.LAMBDA_SCHEDULES:
+        raise ValueError(f"Unknown lambda schedule. Accepted: {', '.join(tasks.LAMBDA_SCHEDULES)}. "
+                         f"Received: lambda_schedule={lambda_schedule!r}")
+    if lambda_schedule == "cumulative" and total_steps <= 0:
+        raise ValueError(f"The cumulative lambda schedule needs total_steps > 0. Received: total_steps={total_steps!r}")
+    if "reweighted" in aux_tasks and (class_counts is None or len(class_counts) != num_classes):
+        raise ValueError(f"The reweighted task needs class_counts with one count per class ({num_classes}). "
+                         f"Received: class_counts={class_counts!r}")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0. Received: weight_decay={weight_decay!r}")

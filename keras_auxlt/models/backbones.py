@@ -1,0 +1,74 @@
+"""Backbones by name: every layer up to and including global average pooling.
+
+- `resnet20/32/44/56/110`: the CIFAR ResNets (3 stages x n basic blocks, 16/32/64 channels,
+  parameter-free zero-padding shortcuts), as in the reference code; ResNet-32 has a 64-d feature.
+- `resnet10`: torchvision-style basic-block ResNet with one block per stage (ImageNet-LT).
+- `resnet50`: `keras.applications.ResNet50(weights=None)` without its top.
+"""
+
+import keras
+
+from keras_auxlt.models.layers import ZeroPadShortcut, batch_norm, conv_init
+
+CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
+
+
+def _conv(filters, kernel, stride, name):
+    return keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
+                               kernel_initializer=conv_init(), name=name)
+
+
+def _basic_block(x, filters, stride, name, shortcut, sync_bn):
+    """Two 3x3 conv-BN pairs; shortcut "zero_pad" (CIFAR) or "projection" (ImageNet)."""
+    residual = _conv(filters, 3, stride, f"{name}_conv1")(x)
+    residual = keras.layers.ReLU(name=f"{name}_relu1")(batch_norm(f"{name}_bn1", sync_bn)(residual))
+    residual = batch_norm(f"{name}_bn2", sync_bn)(_conv(filters, 3, 1, f"{name}_conv2")(residual))
+    in_channels = x.shape[-1]
+    if stride != 1 or in_channels != filters:
+        if shortcut == "zero_pad":
+            x = ZeroPadShortcut(stride, filters - in_channels, name=f"{name}_shortcut")(x)
+        else:
+            x = batch_norm(f"{name}_shortcut_bn", sync_bn)(_conv(filters, 1, stride, f"{name}_shortcut_conv")(x))
+    return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([x, residual]))
+
+
+def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False):
+    inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(16, 3, 1, "stem_conv")(inputs)))
+    for stage, filters in enumerate((16, 32, 64)):
+        for block in range(blocks_per_stage):
+            stride = 2 if stage > 0 and block == 0 else 1
+            x = _basic_block(x, filters, stride, f"stage{stage + 1}_block{block + 1}", "zero_pad", sync_bn)
+    features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return keras.Model(inputs, features, name=name)
+
+
+def resnet10(input_shape, name="resnet10", sync_bn=False):
+    inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(64, 7, 2, "stem_conv")(inputs)))
+    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
+    for stage, filters in enumerate((64, 128, 256, 512)):
+        x = _basic_block(x, filters, 1 if stage == 0 else 2, f"stage{stage + 1}_block1", "projection", sync_bn)
+    features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return keras.Model(inputs, features, name=name)
+
+
+def resnet50(input_shape, name="resnet50", sync_bn=False):
+    if sync_bn:
+        raise ValueError("sync_batch_norm is not available for resnet50 (keras.applications); use resnet10")
+    return keras.applications.ResNet50(weights=None, include_top=False, pooling="avg", input_shape=input_shape,
+                                       name=name)
+
+
+def _cifar(depth_name):
+    return lambda input_shape, sync_bn=False: cifar_resnet(CIFAR_DEPTHS[depth_name], input_shape, depth_name, sync_bn)
+
+
+BACKBONES = {**{name: _cifar(name) for name in CIFAR_DEPTHS}, "resnet10": resnet10, "resnet50": resnet50}
+
+
+def build_backbone(name, input_shape, sync_bn=False):
+    """The backbone `name` for square inputs of `input_shape`; `sync_bn` = cross-replica BatchNorm."""
+    if name not in BACKBONES:
+        raise ValueError(f"Unknown backbone. Accepted: {', '.join(BACKBONES)}. Received: backbone={name!r}")
+    return BACKBONES[name](tuple(input_shape), sync_bn=sync_bn)

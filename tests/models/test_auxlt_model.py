@@ -1,0 +1,107 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_auxlt.models import aux_tasks
+from keras_auxlt.models.auxlt_model import AuxLTModel
+from keras_auxlt.models.backbones import BACKBONES, build_backbone
+from tests.models.helpers import COUNTS, dual_batch, tiny_model
+
+
+def test_resnet32_matches_the_reference_architecture():
+    backbone = build_backbone("resnet32", (32, 32, 3))
+    assert backbone.output_shape == (None, 64)
+    assert backbone.count_params() == 465_776  # + 650 for a 10-class head: the 0.46M of the paper
+    convs = [l for l in backbone.layers if isinstance(l, keras.layers.Conv2D)]
+    assert len(convs) == 31 and not any(c.use_bias for c in convs)  # 1 stem + 3 x 5 x 2, no projections
+    bns = [l for l in backbone.layers if isinstance(l, keras.layers.BatchNormalization)]
+    assert all(b.momentum == 0.9 and b.epsilon == 1e-5 for b in bns)
+
+
+def test_he_normal_initialisation_scale():
+    conv = [l for l in build_backbone("resnet56", (32, 32, 3)).layers if isinstance(l, keras.layers.Conv2D)][-1]
+    kernel = conv.kernel.numpy()
+    fan_in = np.prod(kernel.shape[:3])
+    assert abs(kernel.std() - np.sqrt(2.0 / fan_in)) / np.sqrt(2.0 / fan_in) < 0.05
+
+
+def test_call_returns_primary_logits_and_normalises_inside():
+    model = tiny_model(aux_tasks=("random",))
+    x = np.full((2, 16, 16, 3), 128.0, np.float32)
+    assert model(x).shape == (2, 5)
+    normalized = model.normalize(x).numpy()
+    np.testing.assert_allclose(normalized[0, 0, 0], (128 / 255 - np.array(model.mean)) / np.array(model.std), rtol=1e-5)
+
+
+def test_config_round_trip():
+    model = tiny_model(aux_tasks=("random", "rotation"), aux_weights=(1.0, 0.5), lambda_schedule="cumulative",
+                       total_steps=100, weight_decay=2e-4)
+    config = model.get_config()
+    clone = AuxLTModel.from_config(config)
+    assert clone.get_config() == config
+    assert config["aux_tasks"] == ["random", "rotation"] and config["aux_weights"] == [1.0, 0.5]
+    assert config["total_steps"] == 100 and config["weight_decay"] == 2e-4
+
+
+def test_keras_save_load_restores_all_heads_and_optimizer_state(tmp_path):
+    model = tiny_model(aux_tasks=("random", "reweighted", "rotation"), weight_decay=1e-4)
+    model.fit(tf.data.Dataset.from_tensors(dual_batch()).repeat(2), epochs=1, verbose=0)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert sorted(loaded.aux_heads) == ["random", "reweighted", "rotation"]
+    for a, b in zip(model.weights, loaded.weights):
+        assert a.path == b.path
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(loaded.optimizer.iterations) == 2
+    for a, b in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    x = dual_batch()[0][0]
+    np.testing.assert_allclose(model(x).numpy(), loaded(x).numpy(), atol=1e-6)
+
+
+def test_rotation_targets():
+    image = np.arange(4 * 4 * 3, dtype=np.float32).reshape(1, 4, 4, 3)
+    images = np.repeat(image, 4, axis=0)
+    rotated = aux_tasks.rotate_batch(tf.constant(images), tf.constant([0, 1, 2, 3])).numpy()
+    for k in range(4):
+        np.testing.assert_array_equal(rotated[k], np.rot90(image[0], k, axes=(0, 1)))
+
+
+def test_effective_number_class_weights():
+    weights = aux_tasks.effective_number_weights(COUNTS, beta=0.9999)
+    raw = np.array([(1 - 0.9999) / (1 - 0.9999 ** n) for n in COUNTS])
+    np.testing.assert_allclose(weights, raw / raw.mean())
+    assert weights.mean() == pytest.approx(1.0) and np.all(np.diff(weights) > 0)
+
+
+def test_cumulative_lambda_schedule():
+    values = [float(aux_tasks.lambda_weight("cumulative", t, 100)) for t in (0, 50, 100, 150)]
+    assert values == pytest.approx([1.0, 0.75, 0.0, 0.0])
+    assert float(aux_tasks.lambda_weight("constant", 70, 100)) == 1.0
+
+
+def test_l2_gradient_is_weight_decay_times_weight():
+    model = tiny_model(aux_tasks=(), weight_decay=0.01)
+    with tf.GradientTape() as tape:
+        l2 = model.l2_loss()
+    for g, v in zip(tape.gradient(l2, model.trainable_variables), model.trainable_variables):
+        np.testing.assert_allclose(g.numpy(), 0.01 * v.numpy(), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(aux_tasks=("random", "mixup")), "Accepted: random, random_shared, reweighted, rotation. "
+                                          "Received: aux_tasks=['random', 'mixup']"),
+    (dict(aux_tasks=("random",), aux_weights=(-1.0,)), "must be finite and >= 0. Received: aux_weights=[-1.0]"),
+    (dict(aux_tasks=("random",), aux_weights=(1.0, 2.0)), "one weight per auxiliary task"),
+    (dict(lambda_schedule="linear"), "Accepted: constant, cumulative. Received: lambda_schedule='linear'"),
+    (dict(lambda_schedule="cumulative"), "needs total_steps > 0"),
+    (dict(aux_tasks=("reweighted",), class_counts=None), "needs class_counts with one count per class (5)"),
+    (dict(backbone="vgg16"), "Unknown backbone. Accepted: " + ", ".join(BACKBONES) + ". Received: backbone='vgg16'"),
+    (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    with pytest.raises(ValueError) as e:
+        tiny_model(**kwargs)
+    assert message in str(e.value)
