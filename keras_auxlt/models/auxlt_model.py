@@ -85,6 +85,8 @@ class AuxLTModel(keras.Model):
 
     def build(self, input_shape=None):
         """Build every head, auxiliary ones included, so saving never drops their weights."""
+        if not self.normalize.built:
+            self.normalize.build((None, self.image_size, self.image_size, 3))
         feature_dim = self.backbone.output_shape[-1]
         for head in [self.primary_head, *self.aux_heads.values()]:
             if not head.built:

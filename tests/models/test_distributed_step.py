@@ -1,0 +1,33 @@
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def run_replica_step(mode):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
+    out = subprocess.run([sys.executable, "-m", "tests.models.replica_step", mode], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["max_update"] > 1e-2, "the step must actually move the weights"
+    return result
+
+
+@pytest.mark.large
+def test_two_replica_step_equals_one_device_step():
+    """Guards loss scaling (losses, sample weights, L2): a bare mean would double the gradients."""
+    assert run_replica_step("frozen_bn")["max_abs_diff"] <= 1e-5
+
+
+@pytest.mark.large
+def test_two_replica_step_with_synchronized_batch_norm_stays_close():
+    """Pooled BatchNorm statistics: same forward pass; the gradient through the cross-replica
+    statistics differs slightly (measured 2.2e-4 on a 0.48 update), far below a scaling error."""
+    assert run_replica_step("sync_bn")["max_abs_diff"] <= 1e-3
