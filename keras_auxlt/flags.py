@@ -40,3 +40,76 @@ def data_config_from_flags():
         class_names_file=FLAGS.class_names_file, imbalance_ratio=FLAGS.imbalance_ratio,
         lt_profile=FLAGS.lt_profile, lt_step_fraction=FLAGS.lt_step_fraction, lt_seed=FLAGS.lt_seed,
         validate_images=FLAGS.validate_images, skip_bad_images=FLAGS.skip_bad_images)
+
+
+def define_train_flags():
+    """Flags of train.py: data, pipeline, model, optimiser and run."""
+    from keras_auxlt.data.augment import AUTO_AUGMENT_POLICIES, TRAIN_AUGMENTATIONS
+    from keras_auxlt.training.config import METHODS, SCHEDULES
+    from keras_auxlt.training.strategy import STRATEGIES
+
+    define_data_flags()
+    # Pipeline.
+    flags.DEFINE_integer("batch_size", 128, "Global batch size per stream (AuxLT draws this many balanced and "
+                         "this many random images per step).")
+    flags.DEFINE_integer("image_size", 32, "Square training/evaluation image size.")
+    flags.DEFINE_enum("augment", "cifar", TRAIN_AUGMENTATIONS, "Training augmentation.")
+    flags.DEFINE_enum("auto_augment", "", AUTO_AUGMENT_POLICIES, "RandAugment / AutoAugment (imagenet augment).")
+    flags.DEFINE_enum("eval_style", "cifar", ["cifar", "imagenet"], "Evaluation transform.")
+    flags.DEFINE_enum("balanced_sampler", "balanced", ["balanced", "sqrt", "reversed"],
+                      "Sampler of AuxLT's class-aware stream.")
+    # Model.
+    flags.DEFINE_string("backbone", "resnet32", "Backbone name (resnet20/32/44/56/110, resnet10, resnet50).")
+    flags.DEFINE_list("aux_tasks", ["random"], "Auxiliary tasks (random, random_shared, reweighted, rotation).")
+    flags.DEFINE_list("aux_weights", [], "One weight per auxiliary task (default 1.0 each).")
+    flags.DEFINE_string("lambda_schedule", "constant", "Auxiliary weight schedule: constant or cumulative.")
+    flags.DEFINE_bool("aux_detach_features", False, "Ablation: auxiliary heads read stop_gradient(features).")
+    flags.DEFINE_bool("sync_batch_norm", False, "BatchNorm statistics pooled across replicas.")
+    # Optimiser.
+    flags.DEFINE_float("learning_rate", 0.1, "Base learning rate.")
+    flags.DEFINE_integer("lr_reference_batch", 0, "If > 0, scale the learning rate by batch_size / this.")
+    flags.DEFINE_float("momentum", 0.9, "SGD momentum.")
+    flags.DEFINE_float("weight_decay", 2e-4, "L2 weight decay added to the gradient (PyTorch SGD semantics).")
+    flags.DEFINE_float("warmup_epochs", 5.0, "Linear warm-up length in epochs (per step).")
+    flags.DEFINE_string("lr_schedule", "multistep", f"Learning-rate schedule after warm-up: {', '.join(SCHEDULES)}.")
+    flags.DEFINE_list("lr_milestones", ["160", "180"], "Multistep: epochs at which the factors apply.")
+    flags.DEFINE_list("lr_factors", ["0.01", "0.0001"], "Multistep: lr factors relative to the base lr.")
+    # Run.
+    flags.DEFINE_string("method", "auxlt", f"Training method: {', '.join(METHODS)}.")
+    flags.DEFINE_integer("epochs", 200, "Training epochs (one epoch = ceil(N / batch_size) steps).")
+    flags.DEFINE_string("model_dir", "runs/cifar10_lt", "Run directory: config, checkpoints, logs, metrics.")
+    flags.DEFINE_string("strategy", "auto", f"tf.distribute strategy: {', '.join(STRATEGIES)}.")
+    flags.DEFINE_bool("deterministic", False, "Deterministic ops: a resumed run ends with the same weights.")
+    flags.DEFINE_bool("mixed_precision", False, "mixed_float16 (for accelerators).")
+    flags.DEFINE_integer("seed", 0, "Seed of samplers, augmentation and initialisation.")
+    flags.DEFINE_integer("verbose", 2, "Keras fit verbosity: 1 = progress bar per step, 2 = one line per epoch.")
+
+
+def _numbers(flag, values, kind):
+    try:
+        return tuple(kind(v) for v in values)
+    except ValueError:
+        raise ValueError(f"--{flag}: expected a comma-separated list of {kind.__name__}s. "
+                         f"Received: --{flag}={','.join(values)}") from None
+
+
+def run_config_from_flags():
+    from keras_auxlt.data.pipeline import PipelineConfig
+    from keras_auxlt.training.config import ModelConfig, OptimConfig, RunConfig
+
+    return RunConfig(
+        data=data_config_from_flags(),
+        pipeline=PipelineConfig(batch_size=FLAGS.batch_size, image_size=FLAGS.image_size, augment=FLAGS.augment,
+                                auto_augment=FLAGS.auto_augment, eval_style=FLAGS.eval_style, seed=FLAGS.seed,
+                                balanced_sampler=FLAGS.balanced_sampler),
+        model=ModelConfig(backbone=FLAGS.backbone, aux_tasks=tuple(FLAGS.aux_tasks),
+                          aux_weights=_numbers("aux_weights", FLAGS.aux_weights, float),
+                          lambda_schedule=FLAGS.lambda_schedule, aux_detach_features=FLAGS.aux_detach_features,
+                          sync_batch_norm=FLAGS.sync_batch_norm),
+        optim=OptimConfig(learning_rate=FLAGS.learning_rate, lr_reference_batch=FLAGS.lr_reference_batch,
+                          momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay, warmup_epochs=FLAGS.warmup_epochs,
+                          schedule=FLAGS.lr_schedule, lr_milestones=_numbers("lr_milestones", FLAGS.lr_milestones, int),
+                          lr_factors=_numbers("lr_factors", FLAGS.lr_factors, float)),
+        method=FLAGS.method, epochs=FLAGS.epochs, model_dir=FLAGS.model_dir, strategy=FLAGS.strategy,
+        deterministic=FLAGS.deterministic, mixed_precision=FLAGS.mixed_precision, seed=FLAGS.seed,
+        verbose=FLAGS.verbose)

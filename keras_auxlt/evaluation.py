@@ -1,0 +1,111 @@
+"""Scoring the primary head on a (balanced) test split: overall, shot groups, per class, plots."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from keras_auxlt.data.pipeline import eval_dataset
+from keras_auxlt.data.shots import FEW_SHOT_MAX, MANY_SHOT_MIN, shot_group_masks
+
+CLASSIFIER_AUX_HEADS = ("random", "reweighted")  # auxiliary heads that predict the classes
+
+
+def predict_heads(model, split, pipeline_config, batch_size=256, progress=True):
+    """Labels and argmax predictions of the primary head and the class-predicting auxiliary heads."""
+    heads = {"primary": model.primary_head}
+    heads.update({name: model.aux_heads[name] for name in CLASSIFIER_AUX_HEADS if name in model.aux_heads})
+
+    @tf.function
+    def step(x):
+        features = model.features(x, training=False)
+        return {name: tf.argmax(head(features), axis=-1) for name, head in heads.items()}
+
+    labels, predictions = [], {name: [] for name in heads}
+    dataset = eval_dataset(split, pipeline_config, batch_size)
+    total = -(-len(split) // batch_size)
+    for x, y in tqdm(dataset, total=total, desc=f"evaluating on {split.name}", disable=not progress, mininterval=2.0):
+        labels.append(y.numpy())
+        for name, pred in step(x).items():
+            predictions[name].append(pred.numpy())
+    return np.concatenate(labels), {name: np.concatenate(p) for name, p in predictions.items()}
+
+
+def accuracy_report(labels, predictions, train_counts, class_names):
+    """Top-1 overall, many / medium / few (by training count), per class, and the confusion matrix."""
+    num_classes = len(class_names)
+    confusion = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(confusion, (labels, predictions), 1)
+    support = confusion.sum(axis=1)
+    per_class = np.divide(np.diag(confusion), support, out=np.full(num_classes, np.nan), where=support > 0)
+    report = {"overall": float((labels == predictions).mean()), "num_test_images": int(len(labels))}
+    for group, mask in shot_group_masks(train_counts).items():
+        report[group] = float(np.nanmean(per_class[mask])) if mask.any() and np.any(support[mask]) else None
+    report["per_class"] = [None if np.isnan(a) else float(a) for a in per_class]
+    return report, confusion
+
+
+def evaluate(model, split, train_counts, pipeline_config, progress=True):
+    labels, predictions = predict_heads(model, split, pipeline_config, progress=progress)
+    metrics, confusion = accuracy_report(labels, predictions["primary"], train_counts, split.class_names)
+    metrics["aux_heads_overall"] = {name: float((labels == pred).mean())
+                                    for name, pred in predictions.items() if name != "primary"}
+    metrics["class_names"] = list(split.class_names)
+    metrics["train_counts"] = [int(c) for c in train_counts]
+    metrics["shot_thresholds"] = {"many": f"> {MANY_SHOT_MIN - 1}", "few": f"< {FEW_SHOT_MAX + 1}"}
+    return metrics, confusion
+
+
+def write_report(directory, metrics, confusion, extra=None):
+    """metrics.json plus per_class_accuracy.png and confusion_matrix.png in `directory`."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "metrics.json"), "w") as f:
+        json.dump({**metrics, **(extra or {})}, f, indent=2)
+    np.save(os.path.join(directory, "confusion_matrix.npy"), confusion)
+    plot_per_class(metrics, os.path.join(directory, "per_class_accuracy.png"))
+    plot_confusion(confusion, metrics["class_names"], os.path.join(directory, "confusion_matrix.png"))
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_per_class(metrics, path):
+    plt = _pyplot()
+    counts = np.asarray(metrics["train_counts"])
+    accuracy = np.array([np.nan if a is None else a for a in metrics["per_class"]])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(counts, accuracy, s=18)
+    ax.set_xscale("log")
+    ax.set_xlabel("training images of the class (log scale)")
+    ax.set_ylabel("test top-1 accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    for x in (MANY_SHOT_MIN - 0.5, FEW_SHOT_MAX + 0.5):
+        ax.axvline(x, color="grey", lw=0.8, ls="--")
+    ax.set_title(f"per-class accuracy (overall {metrics['overall']:.3f})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_confusion(confusion, class_names, path):
+    plt = _pyplot()
+    rows = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    image = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+    if len(class_names) <= 20:
+        ax.set_xticks(range(len(class_names)), class_names, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(class_names)), class_names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

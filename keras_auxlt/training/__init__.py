@@ -1,0 +1,1 @@
+"""Training machinery: configuration, schedules, strategies, callbacks and the run loop."""

@@ -1,0 +1,127 @@
+"""Typed configuration of a training run, and the values derived from it.
+
+`RunConfig` gathers the data, pipeline, model and optimiser sections. Derived values
+(steps per epoch, total steps, learning-rate boundaries in steps, scaled learning rate) are
+computed here from the data and the recipe, never typed by hand. `check()` rejects bad
+values before any work, naming the flag and the accepted values.
+"""
+
+import dataclasses
+import math
+
+from keras_auxlt.data.loading import DataConfig
+from keras_auxlt.data.pipeline import PipelineConfig, steps_per_epoch
+from keras_auxlt.models.aux_tasks import AUX_TASKS, LAMBDA_SCHEDULES
+from keras_auxlt.models.backbones import BACKBONES
+from keras_auxlt.training.strategy import STRATEGIES
+
+# Methods the trainer runs: the stream(s) each draws from, and whether auxiliary tasks train.
+METHODS = {
+    "auxlt": {"streams": ("balanced", "instance"), "aux": True},
+    "ce": {"streams": ("instance",), "aux": False},
+    "balanced": {"streams": ("balanced",), "aux": False},
+}
+SCHEDULES = ("multistep", "cosine")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    backbone: str = "resnet32"
+    aux_tasks: tuple = ("random",)
+    aux_weights: tuple = ()  # empty: 1.0 for every task
+    lambda_schedule: str = "constant"
+    aux_detach_features: bool = False
+    sync_batch_norm: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+    learning_rate: float = 0.1
+    lr_reference_batch: int = 0  # > 0: lr scaled linearly by batch_size / lr_reference_batch
+    momentum: float = 0.9
+    weight_decay: float = 2e-4  # L2 added to the gradient (PyTorch semantics), all weights
+    warmup_epochs: float = 5.0
+    schedule: str = "multistep"
+    lr_milestones: tuple = (160, 180)  # epochs
+    lr_factors: tuple = (0.01, 0.0001)  # relative to the base learning rate
+
+    def scaled_learning_rate(self, batch_size):
+        if self.lr_reference_batch > 0:
+            return self.learning_rate * batch_size / self.lr_reference_batch
+        return self.learning_rate
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = DataConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    model: ModelConfig = ModelConfig()
+    optim: OptimConfig = OptimConfig()
+    method: str = "auxlt"
+    epochs: int = 200
+    model_dir: str = "runs/default"
+    strategy: str = "auto"
+    deterministic: bool = False
+    mixed_precision: bool = False
+    seed: int = 0
+    verbose: int = 2
+
+    def check(self, num_replicas=1):
+        """Raise ValueError naming the flag for any bad value."""
+        def bad(flag, value, accepted):
+            raise ValueError(f"--{flag}: {accepted}. Received: --{flag}={value!r}")
+
+        if self.method not in METHODS:
+            bad("method", self.method, f"accepted values: {', '.join(METHODS)}")
+        if self.model.backbone not in BACKBONES:
+            bad("backbone", self.model.backbone, f"accepted values: {', '.join(BACKBONES)}")
+        for task in self.model.aux_tasks:
+            if task not in AUX_TASKS:
+                bad("aux_tasks", ",".join(self.model.aux_tasks), f"accepted values: {', '.join(AUX_TASKS)}")
+        if len(set(self.model.aux_tasks)) != len(self.model.aux_tasks):
+            bad("aux_tasks", ",".join(self.model.aux_tasks), "each task at most once")
+        if self.method == "auxlt" and not self.model.aux_tasks:
+            bad("aux_tasks", "", "method auxlt needs at least one auxiliary task")
+        if self.model.aux_weights and len(self.model.aux_weights) != len(self.model.aux_tasks):
+            bad("aux_weights", list(self.model.aux_weights), f"one weight per task in --aux_tasks "
+                f"({len(self.model.aux_tasks)})")
+        if any(not math.isfinite(w) or w < 0 for w in self.model.aux_weights):
+            bad("aux_weights", list(self.model.aux_weights), "weights must be finite and >= 0")
+        if self.model.lambda_schedule not in LAMBDA_SCHEDULES:
+            bad("lambda_schedule", self.model.lambda_schedule, f"accepted values: {', '.join(LAMBDA_SCHEDULES)}")
+        if self.strategy not in STRATEGIES:
+            bad("strategy", self.strategy, f"accepted values: {', '.join(STRATEGIES)}")
+        if self.optim.schedule not in SCHEDULES:
+            bad("lr_schedule", self.optim.schedule, f"accepted values: {', '.join(SCHEDULES)}")
+        if self.epochs < 1:
+            bad("epochs", self.epochs, "must be >= 1")
+        if self.pipeline.batch_size < 1 or self.pipeline.batch_size % num_replicas:
+            bad("batch_size", self.pipeline.batch_size, f"must be a positive multiple of the replica count "
+                f"({num_replicas})")
+        if self.optim.learning_rate <= 0:
+            bad("learning_rate", self.optim.learning_rate, "must be > 0")
+        if self.optim.weight_decay < 0:
+            bad("weight_decay", self.optim.weight_decay, "must be >= 0")
+        if not 0 <= self.optim.momentum < 1:
+            bad("momentum", self.optim.momentum, "must be in [0, 1)")
+        if len(self.optim.lr_milestones) != len(self.optim.lr_factors):
+            bad("lr_factors", list(self.optim.lr_factors), "one factor per --lr_milestones entry")
+        if list(self.optim.lr_milestones) != sorted(self.optim.lr_milestones):
+            bad("lr_milestones", list(self.optim.lr_milestones), "must be increasing")
+        if self.data.imbalance_ratio < 1:
+            bad("imbalance_ratio", self.data.imbalance_ratio, "must be >= 1")
+        return self
+
+    @property
+    def streams(self):
+        return METHODS[self.method]["streams"]
+
+    @property
+    def aux_tasks(self):
+        return tuple(self.model.aux_tasks) if METHODS[self.method]["aux"] else ()
+
+    def steps_per_epoch(self, num_train):
+        return steps_per_epoch(num_train, self.pipeline.batch_size)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)

@@ -1,0 +1,143 @@
+"""One training run from a `RunConfig`: data, model, fit with checkpoints and resume, final evaluation.
+
+Layout of the model dir:
+    config.json            resolved configuration with derived values (steps, lr, class counts)
+    checkpoints/           last.keras (every epoch), best.keras (best on validation), state.json
+    logs/                  TensorBoard
+    metrics.json, *.png    test evaluation of the selected model (best on validation, else last)
+"""
+
+import json
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from keras_auxlt.data.loading import load_split, make_source, summary
+from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
+from keras_auxlt.evaluation import evaluate, write_report
+from keras_auxlt.models.auxlt_model import AuxLTModel
+from keras_auxlt.training.callbacks import (BEST_CHECKPOINT, LAST_CHECKPOINT, EpochCheckpoint, NonFiniteLossGuard,
+                                            read_state)
+from keras_auxlt.training.schedules import WarmupSchedule
+from keras_auxlt.training.strategy import make_strategy
+
+
+def prepare_runtime(config):
+    """Seeds, determinism and precision: before any model or dataset exists."""
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+
+
+def check_model_dir(model_dir):
+    """Create the model dir and prove it writable before any work."""
+    try:
+        os.makedirs(model_dir, exist_ok=True)
+        probe = os.path.join(model_dir, ".write_test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise ValueError(f"--model_dir {model_dir!r} is not writable: {e}") from e
+
+
+def load_data(config, progress=True):
+    source = make_source(config.data)
+    train = load_split(source, "train", config.data, progress=progress)
+    val = load_split(source, "val", config.data, progress=progress) if "val" in source.split_names else None
+    test = load_split(source, "test", config.data, progress=progress)
+    return train, val, test
+
+
+def build_model(config, train, total_steps):
+    model = AuxLTModel(
+        backbone=config.model.backbone, num_classes=train.num_classes, image_size=config.pipeline.image_size,
+        aux_tasks=config.aux_tasks, aux_weights=config.model.aux_weights or None,
+        lambda_schedule=config.model.lambda_schedule, total_steps=total_steps,
+        aux_detach_features=config.model.aux_detach_features, class_counts=train.class_counts.tolist(),
+        weight_decay=config.optim.weight_decay, seed=config.seed, sync_batch_norm=config.model.sync_batch_norm)
+    model.build((None, config.pipeline.image_size, config.pipeline.image_size, 3))
+    return model
+
+
+def make_optimizer(config, steps_per_epoch, total_steps):
+    optim = config.optim
+    schedule = WarmupSchedule(
+        base_lr=optim.scaled_learning_rate(config.pipeline.batch_size),
+        warmup_steps=round(optim.warmup_epochs * steps_per_epoch), total_steps=total_steps, kind=optim.schedule,
+        boundaries=[m * steps_per_epoch for m in optim.lr_milestones], factors=optim.lr_factors)
+    return keras.optimizers.SGD(learning_rate=schedule, momentum=optim.momentum)
+
+
+def training_stream(config, train, start_step):
+    if len(config.streams) == 2:
+        return dual_stream(train, config.pipeline, start_step)
+    return single_stream(train, config.pipeline, sampler=config.streams[0], start_step=start_step)
+
+
+def resolved_config(config, train, steps_per_epoch, total_steps, num_replicas):
+    return {
+        **config.to_dict(),
+        "derived": {
+            "num_train_images": len(train), "class_counts": train.class_counts.tolist(),
+            "class_names": list(train.class_names), "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
+            "learning_rate": config.optim.scaled_learning_rate(config.pipeline.batch_size),
+            "images_per_step": config.pipeline.batch_size * len(config.streams), "num_replicas": num_replicas,
+            "aux_tasks": list(config.aux_tasks), "train_summary": summary(train),
+        },
+    }
+
+
+def run(config, progress=True):
+    """Train (or resume) and evaluate; returns the test metrics dict."""
+    prepare_runtime(config)
+    strategy = make_strategy(config.strategy)
+    config.check(strategy.num_replicas_in_sync)
+    check_model_dir(config.model_dir)
+    train, val, test = load_data(config, progress=progress)
+    steps = config.steps_per_epoch(len(train))
+    total_steps = steps * config.epochs
+    with open(os.path.join(config.model_dir, "config.json"), "w") as f:
+        json.dump(resolved_config(config, train, steps, total_steps, strategy.num_replicas_in_sync), f, indent=2)
+
+    checkpoint_dir = os.path.join(config.model_dir, "checkpoints")
+    state = read_state(checkpoint_dir)
+    with strategy.scope():
+        if state:
+            model = keras.models.load_model(os.path.join(checkpoint_dir, LAST_CHECKPOINT))
+            print(f"[train] resuming from {checkpoint_dir}: {state['epoch']} of {config.epochs} epochs done "
+                  f"(step {state['step']})")
+        else:
+            model = build_model(config, train, total_steps)
+            model.compile(optimizer=make_optimizer(config, steps, total_steps), jit_compile=False)  # XLA: slower on CPU
+    initial_epoch = state["epoch"] if state else 0
+
+    started = time.time()
+    if initial_epoch < config.epochs:
+        callbacks = [NonFiniteLossGuard(checkpoint_dir), EpochCheckpoint(checkpoint_dir),
+                     keras.callbacks.TensorBoard(os.path.join(config.model_dir, "logs"), update_freq="epoch")]
+        model.fit(training_stream(config, train, initial_epoch * steps), epochs=config.epochs,
+                  initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
+                  validation_data=eval_dataset(val, config.pipeline) if val is not None else None)
+    train_seconds = time.time() - started
+
+    selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
+    final = keras.models.load_model(os.path.join(checkpoint_dir, selected)) if val is not None else model
+    metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
+    final_state = read_state(checkpoint_dir)
+    write_report(config.model_dir, metrics, confusion, extra={
+        "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
+        "epochs": final_state["epoch"], "steps": final_state["step"], "best_epoch": final_state.get("best_epoch"),
+        "train_seconds_this_run": round(train_seconds, 1),
+        "images_seen": final_state["step"] * config.pipeline.batch_size * len(config.streams)})
+    print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
+          f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}) -> {os.path.join(config.model_dir, 'metrics.json')}")
+    return metrics
+
+
+def _fmt(value):
+    return "n/a" if value is None else f"{value:.4f}"

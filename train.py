@@ -1,0 +1,37 @@
+"""Train AuxLT (or a baseline) on a long-tailed data set.
+
+    python train.py --flagfile=flags/cifar10_lt.cfg --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz
+    python train.py --flagfile=flags/cifar10_lt_smoke.cfg      # a few hundred steps, < 3 minutes on a CPU
+
+Rerunning the same command after a crash resumes from the last finished epoch. Flags:
+keras_auxlt/flags.py; recipes: flags/*.cfg; run directory layout: keras_auxlt/training/trainer.py.
+"""
+
+from absl import app
+
+from keras_auxlt import flags as auxlt_flags
+from keras_auxlt.data.errors import DataError
+
+auxlt_flags.define_train_flags()
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        config = auxlt_flags.run_config_from_flags().check()
+    except (ValueError, DataError) as e:
+        raise app.UsageError(str(e))
+    from keras_auxlt.training.callbacks import NonFiniteLossError
+    from keras_auxlt.training.trainer import run
+
+    try:
+        run(config)
+    except (DataError, NonFiniteLossError) as e:
+        raise SystemExit(f"error: {e}")
+    except ValueError as e:  # flag problems found once the strategy is known (e.g. replica count)
+        raise app.UsageError(str(e))
+
+
+if __name__ == "__main__":
+    app.run(main)
