@@ -18,7 +18,7 @@ def predict_heads(model, split, pipeline_config, batch_size=256, progress=True):
     heads = {"primary": model.primary_head}
     heads.update({name: model.aux_heads[name] for name in CLASSIFIER_AUX_HEADS if name in model.aux_heads})
 
-    @tf.function
+    @tf.function(reduce_retracing=True)  # the last, smaller batch must not retrace
     def step(x):
         features = model.features(x, training=False)
         return {name: tf.argmax(head(features), axis=-1) for name, head in heads.items()}

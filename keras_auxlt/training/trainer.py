@@ -121,7 +121,7 @@ def run(config, progress=True):
         callbacks = [NonFiniteLossGuard(checkpoint_dir), EpochCheckpoint(checkpoint_dir),
                      keras.callbacks.TensorBoard(os.path.join(config.model_dir, "logs"), update_freq="epoch")]
         model.fit(training_stream(config, train, initial_epoch * steps), epochs=config.epochs,
-                  initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
+                  initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose, shuffle=False,
                   validation_data=eval_dataset(val, config.pipeline) if val is not None else None)
     train_seconds = time.time() - started
 

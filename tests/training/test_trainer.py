@@ -1,0 +1,83 @@
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_auxlt.training.callbacks import NonFiniteLossError
+from keras_auxlt.training.config import OptimConfig
+from keras_auxlt.training.trainer import run
+from tests.training.helpers import tiny_run_config
+
+
+def weights_of(model_dir):
+    model = keras.models.load_model(os.path.join(model_dir, "checkpoints", "last.keras"))
+    return model, [w.numpy() for w in model.weights]
+
+
+def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path):
+    config = tiny_run_config(tmp_path, epochs=1)
+    metrics = run(config, progress=False)
+    run_dir = tmp_path / "run"
+    for name in ("config.json", "metrics.json", "per_class_accuracy.png", "confusion_matrix.png",
+                 "checkpoints/last.keras", "checkpoints/state.json"):
+        assert (run_dir / name).is_file(), name
+    resolved = json.loads((run_dir / "config.json").read_text())
+    assert resolved["derived"]["steps_per_epoch"] == 3 and resolved["derived"]["class_counts"] == [12, 6, 3]
+    assert resolved["derived"]["images_per_step"] == 16
+    written = json.loads((run_dir / "metrics.json").read_text())
+    assert set(["overall", "many", "medium", "few", "per_class", "aux_heads_overall"]) <= set(written)
+    assert written["steps"] == 3 and written["images_seen"] == 48
+    assert metrics["overall"] == written["overall"] and len(written["per_class"]) == 3
+    assert list(written["aux_heads_overall"]) == ["random"]
+    assert any((run_dir / "logs").rglob("*tfevents*"))
+
+
+def test_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path):
+    full = tiny_run_config(tmp_path, model_dir=str(tmp_path / "full"), deterministic=True)
+    run(full, progress=False)
+    interrupted = dataclasses.replace(full, model_dir=str(tmp_path / "interrupted"))
+    run(dataclasses.replace(interrupted, epochs=1), progress=False)  # stops after epoch 1 (a "crash")
+    run(interrupted, progress=False)  # same command again: resumes at epoch 2
+    model_a, a = weights_of(full.model_dir)
+    model_b, b = weights_of(interrupted.model_dir)
+    assert int(model_a.optimizer.iterations) == int(model_b.optimizer.iterations) == 9
+    assert max(float(np.max(np.abs(x - y))) for x, y in zip(a, b)) <= 1e-5
+
+
+def test_finished_run_is_not_trained_again(tmp_path):
+    config = tiny_run_config(tmp_path, epochs=1)
+    run(config, progress=False)
+    state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    run(config, progress=False)
+    assert json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())["step"] == state["step"] == 3
+
+
+def test_nan_loss_stops_with_the_loss_and_step_named_and_keeps_the_checkpoint(tmp_path):
+    """Epoch 1 trains normally and is checkpointed; from epoch 2 on the learning rate explodes."""
+    exploding = OptimConfig(learning_rate=0.05, warmup_epochs=0, lr_milestones=(1,), lr_factors=(1e30,))
+    config = tiny_run_config(tmp_path, epochs=2, optim=exploding)
+    with pytest.raises(NonFiniteLossError, match=r"loss went (nan|inf) at step [4-6] \(batch [1-3] of this epoch\)") as e:
+        run(config, progress=False)
+    assert "left as it was" in str(e.value)
+    state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 1 and state["step"] == 3
+    model, weights = weights_of(config.model_dir)
+    assert int(model.optimizer.iterations) == 3
+    assert all(np.all(np.isfinite(w)) for w in weights)
+
+
+def test_single_stream_baselines_train_the_primary_head_only(tmp_path):
+    metrics = run(tiny_run_config(tmp_path, method="ce", epochs=1), progress=False)
+    assert metrics["aux_heads_overall"] == {}
+    resolved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert resolved["derived"]["aux_tasks"] == [] and resolved["derived"]["images_per_step"] == 8
+
+
+def test_unwritable_model_dir_fails_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="--model_dir .* is not writable"):
+        run(tiny_run_config(tmp_path, model_dir=str(blocker / "run")), progress=False)
