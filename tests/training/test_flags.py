@@ -1,0 +1,58 @@
+"""Bad flags fail before any work, naming the flag and the accepted values."""
+
+import dataclasses
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from keras_auxlt.training.config import ModelConfig, OptimConfig, RunConfig
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced. Received: --method='focal'"),
+    (dict(model=ModelConfig(backbone="vgg16")), "--backbone: accepted values: resnet20, resnet32"),
+    (dict(model=ModelConfig(aux_tasks=("random", "jigsaw"))), "--aux_tasks: accepted values: random, random_shared, "
+                                                               "reweighted, rotation. Received: --aux_tasks='random,jigsaw'"),
+    (dict(model=ModelConfig(aux_tasks=())), "--aux_tasks: method auxlt needs at least one auxiliary task"),
+    (dict(model=ModelConfig(aux_tasks=("random",), aux_weights=(-0.5,))), "--aux_weights: weights must be finite and >= 0"),
+    (dict(model=ModelConfig(aux_tasks=("random",), aux_weights=(1.0, 1.0))), "--aux_weights: one weight per task"),
+    (dict(model=ModelConfig(lambda_schedule="linear")), "--lambda_schedule: accepted values: constant, cumulative"),
+    (dict(strategy="tpu_pod"), "--strategy: accepted values: auto, mirrored, multi_worker, one_device"),
+    (dict(epochs=0), "--epochs: must be >= 1"),
+    (dict(optim=OptimConfig(schedule="step")), "--lr_schedule: accepted values: multistep, cosine"),
+    (dict(optim=OptimConfig(lr_milestones=(10,), lr_factors=())), "--lr_factors: one factor per --lr_milestones"),
+    (dict(optim=OptimConfig(weight_decay=-1e-4)), "--weight_decay: must be >= 0"),
+])
+def test_bad_values_name_the_flag(change, message):
+    with pytest.raises(ValueError) as e:
+        dataclasses.replace(RunConfig(), **change).check()
+    assert message in str(e.value)
+
+
+def test_batch_size_must_divide_among_replicas():
+    with pytest.raises(ValueError, match=r"--batch_size: must be a positive multiple of the replica count \(4\). "
+                                         r"Received: --batch_size=126"):
+        dataclasses.replace(RunConfig(), pipeline=dataclasses.replace(RunConfig().pipeline, batch_size=126)).check(4)
+
+
+@pytest.mark.large
+def test_train_py_rejects_bad_flags_before_loading_data(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cases = [
+        (["--backbone=vgg16"], "--backbone: accepted values"),
+        (["--aux_weights=1,x"], "--aux_weights: expected a comma-separated list of floats"),
+        (["--imbalance_ratio=0.5"], "--imbalance_ratio: must be >= 1"),
+        (["--lt_profile=linear"], "value should be one of <exp|step>"),
+    ]
+    for extra, message in cases:
+        out = subprocess.run([sys.executable, "train.py", "--flagfile=flags/cifar10_lt.cfg",
+                              f"--data_dir={tmp_path}/does_not_matter", f"--model_dir={tmp_path}/run", *extra],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode != 0
+        assert message in out.stderr, out.stderr[-2000:]
+        assert not (tmp_path / "run").exists(), "no work may start on bad flags"
