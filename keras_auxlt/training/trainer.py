@@ -18,6 +18,7 @@ from keras_auxlt.data.loading import load_split, make_source, summary
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
+from keras_auxlt.saving import load_model
 from keras_auxlt.training.callbacks import (BEST_CHECKPOINT, LAST_CHECKPOINT, EpochCheckpoint, NonFiniteLossGuard,
                                             read_state)
 from keras_auxlt.training.schedules import WarmupSchedule
@@ -108,7 +109,7 @@ def run(config, progress=True):
     state = read_state(checkpoint_dir)
     with strategy.scope():
         if state:
-            model = keras.models.load_model(os.path.join(checkpoint_dir, LAST_CHECKPOINT))
+            model = load_model(os.path.join(checkpoint_dir, LAST_CHECKPOINT))
             print(f"[train] resuming from {checkpoint_dir}: {state['epoch']} of {config.epochs} epochs done "
                   f"(step {state['step']})")
         else:
@@ -126,7 +127,7 @@ def run(config, progress=True):
     train_seconds = time.time() - started
 
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
-    final = keras.models.load_model(os.path.join(checkpoint_dir, selected)) if val is not None else model
+    final = load_model(os.path.join(checkpoint_dir, selected)) if val is not None else model
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
     final_state = read_state(checkpoint_dir)
     write_report(config.model_dir, metrics, confusion, extra={
