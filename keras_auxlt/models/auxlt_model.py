@@ -131,8 +131,8 @@ class AuxLTModel(keras.Model):
             if task == "random":
                 logits, targets, weights = self.aux_heads["random"](aux_r), y_r, None
             elif task == "random_shared":
-                kernel = tf.stop_gradient(self.primary_head.kernel)
-                bias = tf.stop_gradient(self.primary_head.bias)
+                kernel = tf.stop_gradient(tf.cast(self.primary_head.kernel, aux_r.dtype))
+                bias = tf.stop_gradient(tf.cast(self.primary_head.bias, aux_r.dtype))
                 logits, targets, weights = tf.matmul(aux_r, kernel) + bias, y_r, None
             elif task == "reweighted":
                 logits, targets = self.aux_heads["reweighted"](aux_r), y_r

@@ -8,10 +8,10 @@ from keras_auxlt.training.config import ModelConfig, OptimConfig, RunConfig
 from tests.conftest import write_image_folder
 
 
-def tiny_run_config(tmp_path, **overrides):
+def tiny_run_config(tmp_path, splits=("train", "test"), **overrides):
     data_dir = tmp_path / "images"
     if not data_dir.exists():
-        write_image_folder(data_dir, per_class=[12, 6, 3], size=16)
+        write_image_folder(data_dir, per_class=[12, 6, 3], size=16, splits=splits)
     config = RunConfig(
         data=DataConfig(data_dir=str(data_dir), validate_images=False),
         pipeline=PipelineConfig(batch_size=8, image_size=16, seed=0),

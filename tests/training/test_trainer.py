@@ -76,6 +76,16 @@ def test_single_stream_baselines_train_the_primary_head_only(tmp_path):
     assert resolved["derived"]["aux_tasks"] == [] and resolved["derived"]["images_per_step"] == 8
 
 
+def test_validation_split_selects_the_best_checkpoint_for_the_test_report(tmp_path):
+    run(tiny_run_config(tmp_path, splits=("train", "val", "test"), epochs=2), progress=False)
+    state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (tmp_path / "run" / "checkpoints" / "best.keras").is_file()
+    assert state["monitor"] == "val_primary_acc" and state["best_epoch"] in (1, 2)
+    assert state["best_value"] == max(state["best_value"], state["logs"]["val_primary_acc"])
+    assert metrics["checkpoint"] == "best.keras" and metrics["best_epoch"] == state["best_epoch"]
+
+
 def test_unwritable_model_dir_fails_before_training(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
