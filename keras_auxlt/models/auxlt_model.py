@@ -24,6 +24,7 @@ from keras_auxlt.models import aux_tasks as tasks
 from keras_auxlt.models.backbones import build_backbone
 from keras_auxlt.models.layers import PixelNormalization, conv_init
 
+PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust")
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 
@@ -32,11 +33,13 @@ CIFAR_STD = (0.2023, 0.1994, 0.2010)
 class AuxLTModel(keras.Model):
     def __init__(self, backbone="resnet32", num_classes=10, image_size=32, aux_tasks=("random",), aux_weights=None,
                  lambda_schedule="constant", total_steps=0, aux_detach_features=False, class_counts=None,
-                 weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, **kwargs):
+                 weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
+                 drw_start_step=0, logit_adjust_tau=1.0, **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
-        _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay)
+        _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
+                         primary_loss)
 
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
@@ -49,8 +52,11 @@ class AuxLTModel(keras.Model):
             self.aux_heads["reweighted"] = self._linear(num_classes, "reweighted_head")
         if "rotation" in aux_tasks:
             self.aux_heads["rotation"] = self._linear(tasks.NUM_ROTATIONS, "rotation_head")
+        needs_counts = "reweighted" in aux_tasks or primary_loss != "ce"
         self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), tf.float32)
-                               if "reweighted" in aux_tasks else None)
+                               if needs_counts else None)
+        self._log_prior = (tf.constant(np.log(np.asarray(class_counts, np.float64) / np.sum(class_counts)), tf.float32)
+                           if needs_counts else None)
         self._ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
         # Loss and accuracy trackers: one Mean per loss.
@@ -78,6 +84,9 @@ class AuxLTModel(keras.Model):
         self.std = tuple(std)
         self.seed = int(seed)
         self.sync_batch_norm = bool(sync_batch_norm)
+        self.primary_loss = primary_loss
+        self.drw_start_step = int(drw_start_step)
+        self.logit_adjust_tau = float(logit_adjust_tau)
 
     @staticmethod
     def _linear(units, name):
@@ -110,7 +119,7 @@ class AuxLTModel(keras.Model):
         if not _is_dual_stream(data):
             x, y = data
             logits = self(x, training=training)
-            return {"primary": self._ce(y, logits)}, {"primary": (y, logits)}
+            return {"primary": self.primary_task_loss(y, logits)}, {"primary": (y, logits)}
         (x_b, y_b), (x_r, y_r) = data
         batch_b = tf.shape(x_b)[0]
         batch_r = tf.shape(x_r)[0]
@@ -125,7 +134,7 @@ class AuxLTModel(keras.Model):
         aux_r = aux_features[:batch_r]
 
         logits_b = self.primary_head(f_b)
-        losses = {"primary": self._ce(y_b, logits_b)}
+        losses = {"primary": self.primary_task_loss(y_b, logits_b)}
         outputs = {"primary": (y_b, logits_b)}
         for task in self.aux_tasks:
             if task == "random":
@@ -142,6 +151,23 @@ class AuxLTModel(keras.Model):
             losses[task] = self._ce(targets, logits, sample_weight=weights)
             outputs[task] = (targets, logits)
         return losses, outputs
+
+    def primary_task_loss(self, labels, logits):
+        """The primary head's training loss (method.md's CE, or a baseline's variant of it).
+
+        ce: cross-entropy. class_balanced: CE weighted by effective-number class weights.
+        drw: plain CE, then those weights from `drw_start_step` on. logit_adjust: CE of
+        logits + tau * log(class prior) (balanced softmax at tau = 1); inference uses raw logits.
+        """
+        if self.primary_loss == "ce":
+            return self._ce(labels, logits)
+        if self.primary_loss == "logit_adjust":
+            adjusted = tf.cast(logits, tf.float32) + self.logit_adjust_tau * self._log_prior
+            return self._ce(labels, adjusted)
+        weights = tf.gather(self._class_weights, labels)
+        if self.primary_loss == "drw":
+            weights = tf.where(self._step() >= self.drw_start_step, weights, tf.ones_like(weights))
+        return self._ce(labels, logits, sample_weight=weights)
 
     def _step(self):
         """The optimizer's step counter as an int64 tensor (0 before the first update)."""
@@ -204,7 +230,8 @@ class AuxLTModel(keras.Model):
             "lambda_schedule": self.lambda_schedule, "total_steps": self.total_steps,
             "aux_detach_features": self.aux_detach_features, "class_counts": self.class_counts,
             "weight_decay": self.weight_decay, "mean": list(self.mean), "std": list(self.std), "seed": self.seed,
-            "sync_batch_norm": self.sync_batch_norm,
+            "sync_batch_norm": self.sync_batch_norm, "primary_loss": self.primary_loss,
+            "drw_start_step": self.drw_start_step, "logit_adjust_tau": self.logit_adjust_tau,
         }
 
 
@@ -212,7 +239,8 @@ def _is_dual_stream(data):
     return isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], (tuple, list))
 
 
-def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay):
+def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
+                     primary_loss):
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
     unknown = [t for t in aux_tasks if t not in tasks.AUX_TASKS]
@@ -229,8 +257,12 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
                          f"Received: lambda_schedule={lambda_schedule!r}")
     if lambda_schedule == "cumulative" and total_steps <= 0:
         raise ValueError(f"The cumulative lambda schedule needs total_steps > 0. Received: total_steps={total_steps!r}")
-    if "reweighted" in aux_tasks and (class_counts is None or len(class_counts) != num_classes):
-        raise ValueError(f"The reweighted task needs class_counts with one count per class ({num_classes}). "
-                         f"Received: class_counts={class_counts!r}")
+    if primary_loss not in PRIMARY_LOSSES:
+        raise ValueError(f"Unknown primary loss. Accepted: {', '.join(PRIMARY_LOSSES)}. "
+                         f"Received: primary_loss={primary_loss!r}")
+    if ("reweighted" in aux_tasks or primary_loss != "ce") and (
+            class_counts is None or len(class_counts) != num_classes or min(class_counts) < 1):
+        raise ValueError(f"The reweighted task and the class-aware primary losses need class_counts with one "
+                         f"positive count per class ({num_classes}). Received: class_counts={class_counts!r}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0. Received: weight_decay={weight_decay!r}")

@@ -15,11 +15,15 @@ from keras_auxlt.models.aux_tasks import AUX_TASKS, LAMBDA_SCHEDULES
 from keras_auxlt.models.backbones import BACKBONES
 from keras_auxlt.training.strategy import STRATEGIES
 
-# Methods the trainer runs: the stream(s) each draws from, and whether auxiliary tasks train.
+# Methods the trainer runs: the stream(s) each draws from, whether auxiliary tasks train, and
+# the primary head's loss (AuxLTModel.primary_task_loss).
 METHODS = {
-    "auxlt": {"streams": ("balanced", "instance"), "aux": True},
-    "ce": {"streams": ("instance",), "aux": False},
-    "balanced": {"streams": ("balanced",), "aux": False},
+    "auxlt": {"streams": ("balanced", "instance"), "aux": True, "primary_loss": "ce"},
+    "ce": {"streams": ("instance",), "aux": False, "primary_loss": "ce"},
+    "balanced": {"streams": ("balanced",), "aux": False, "primary_loss": "ce"},
+    "cb_loss": {"streams": ("instance",), "aux": False, "primary_loss": "class_balanced"},
+    "drw": {"streams": ("instance",), "aux": False, "primary_loss": "drw"},
+    "logit_adjust": {"streams": ("instance",), "aux": False, "primary_loss": "logit_adjust"},
 }
 SCHEDULES = ("multistep", "cosine")
 
@@ -65,6 +69,7 @@ class RunConfig:
     mixed_precision: bool = False
     seed: int = 0
     verbose: int = 2
+    drw_start_epoch: int = 160  # drw: effective-number re-weighting from this epoch on
 
     def check(self, num_replicas=1):
         """Raise ValueError naming the flag for any bad value."""
@@ -108,6 +113,8 @@ class RunConfig:
             bad("lr_factors", list(self.optim.lr_factors), "one factor per --lr_milestones entry")
         if list(self.optim.lr_milestones) != sorted(self.optim.lr_milestones):
             bad("lr_milestones", list(self.optim.lr_milestones), "must be increasing")
+        if self.method == "drw" and not 0 <= self.drw_start_epoch < self.epochs:
+            bad("drw_start_epoch", self.drw_start_epoch, f"must be in [0, --epochs={self.epochs})")
         if self.data.imbalance_ratio < 1:
             bad("imbalance_ratio", self.data.imbalance_ratio, "must be >= 1")
         return self
@@ -115,6 +122,10 @@ class RunConfig:
     @property
     def streams(self):
         return METHODS[self.method]["streams"]
+
+    @property
+    def primary_loss(self):
+        return METHODS[self.method]["primary_loss"]
 
     @property
     def aux_tasks(self):

@@ -54,13 +54,14 @@ def load_data(config, progress=True):
     return train, val, test
 
 
-def build_model(config, train, total_steps):
+def build_model(config, train, steps_per_epoch, total_steps):
     model = AuxLTModel(
         backbone=config.model.backbone, num_classes=train.num_classes, image_size=config.pipeline.image_size,
         aux_tasks=config.aux_tasks, aux_weights=config.model.aux_weights or None,
         lambda_schedule=config.model.lambda_schedule, total_steps=total_steps,
         aux_detach_features=config.model.aux_detach_features, class_counts=train.class_counts.tolist(),
-        weight_decay=config.optim.weight_decay, seed=config.seed, sync_batch_norm=config.model.sync_batch_norm)
+        weight_decay=config.optim.weight_decay, seed=config.seed, sync_batch_norm=config.model.sync_batch_norm,
+        primary_loss=config.primary_loss, drw_start_step=config.drw_start_epoch * steps_per_epoch)
     model.build((None, config.pipeline.image_size, config.pipeline.image_size, 3))
     return model
 
@@ -88,7 +89,7 @@ def resolved_config(config, train, steps_per_epoch, total_steps, num_replicas):
             "class_names": list(train.class_names), "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
             "learning_rate": config.optim.scaled_learning_rate(config.pipeline.batch_size),
             "images_per_step": config.pipeline.batch_size * len(config.streams), "num_replicas": num_replicas,
-            "aux_tasks": list(config.aux_tasks), "train_summary": summary(train),
+            "aux_tasks": list(config.aux_tasks), "primary_loss": config.primary_loss, "train_summary": summary(train),
         },
     }
 
@@ -113,7 +114,7 @@ def run(config, progress=True):
             print(f"[train] resuming from {checkpoint_dir}: {state['epoch']} of {config.epochs} epochs done "
                   f"(step {state['step']})")
         else:
-            model = build_model(config, train, total_steps)
+            model = build_model(config, train, steps, total_steps)
             model.compile(optimizer=make_optimizer(config, steps, total_steps), jit_compile=False)  # XLA: slower on CPU
     initial_epoch = state["epoch"] if state else 0
 

@@ -97,7 +97,8 @@ def test_l2_gradient_is_weight_decay_times_weight():
     (dict(aux_tasks=("random",), aux_weights=(1.0, 2.0)), "one weight per auxiliary task"),
     (dict(lambda_schedule="linear"), "Accepted: constant, cumulative. Received: lambda_schedule='linear'"),
     (dict(lambda_schedule="cumulative"), "needs total_steps > 0"),
-    (dict(aux_tasks=("reweighted",), class_counts=None), "needs class_counts with one count per class (5)"),
+    (dict(aux_tasks=("reweighted",), class_counts=None), "need class_counts with one positive count per class (5)"),
+    (dict(primary_loss="focal"), "Accepted: ce, class_balanced, drw, logit_adjust. Received: primary_loss='focal'"),
     (dict(backbone="vgg16"), "Unknown backbone. Accepted: " + ", ".join(BACKBONES) + ". Received: backbone='vgg16'"),
     (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
 ])
@@ -105,3 +106,22 @@ def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError) as e:
         tiny_model(**kwargs)
     assert message in str(e.value)
+
+
+def test_primary_loss_variants_against_their_formulas():
+    labels = tf.constant([0, 4, 4, 2])
+    logits = tf.constant(np.random.default_rng(0).normal(size=(4, 5)), tf.float32)
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)(labels, logits).numpy()
+    weights = aux_tasks.effective_number_weights(COUNTS)[labels.numpy()]
+    prior = np.log(np.array(COUNTS) / np.sum(COUNTS))
+
+    def loss(**kwargs):
+        model = tiny_model(aux_tasks=(), **kwargs)
+        return float(model.primary_task_loss(labels, logits))
+
+    assert loss(primary_loss="ce") == pytest.approx(ce.mean(), rel=1e-5)
+    assert loss(primary_loss="class_balanced") == pytest.approx((weights * ce).mean(), rel=1e-5)
+    assert loss(primary_loss="drw", drw_start_step=1) == pytest.approx(ce.mean(), rel=1e-5)  # step 0: not yet
+    assert loss(primary_loss="drw", drw_start_step=0) == pytest.approx((weights * ce).mean(), rel=1e-5)
+    adjusted = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits + prior)
+    assert loss(primary_loss="logit_adjust") == pytest.approx(float(adjusted), rel=1e-5)

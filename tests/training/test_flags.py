@@ -14,7 +14,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced. Received: --method='focal'"),
+    (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced, cb_loss, drw, logit_adjust. "
+                           "Received: --method='focal'"),
+    (dict(method="drw", epochs=30, drw_start_epoch=30), "--drw_start_epoch: must be in [0, --epochs=30)"),
     (dict(model=ModelConfig(backbone="vgg16")), "--backbone: accepted values: resnet20, resnet32"),
     (dict(model=ModelConfig(aux_tasks=("random", "jigsaw"))), "--aux_tasks: accepted values: random, random_shared, "
                                                                "reweighted, rotation. Received: --aux_tasks='random,jigsaw'"),

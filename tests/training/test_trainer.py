@@ -69,11 +69,16 @@ def test_nan_loss_stops_with_the_loss_and_step_named_and_keeps_the_checkpoint(tm
     assert all(np.all(np.isfinite(w)) for w in weights)
 
 
-def test_single_stream_baselines_train_the_primary_head_only(tmp_path):
-    metrics = run(tiny_run_config(tmp_path, method="ce", epochs=1), progress=False)
+@pytest.mark.parametrize("method, primary_loss", [("ce", "ce"), ("drw", "drw"), ("logit_adjust", "logit_adjust")])
+def test_single_stream_baselines_train_the_primary_head_only(tmp_path, method, primary_loss):
+    metrics = run(tiny_run_config(tmp_path, method=method, epochs=2, drw_start_epoch=1), progress=False)
     assert metrics["aux_heads_overall"] == {}
     resolved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert resolved["derived"]["aux_tasks"] == [] and resolved["derived"]["images_per_step"] == 8
+    assert resolved["derived"]["primary_loss"] == primary_loss
+    model, _ = weights_of(str(tmp_path / "run"))
+    assert model.primary_loss == primary_loss and not model.aux_heads
+    assert model.drw_start_step == 3 * 1  # drw_start_epoch x steps_per_epoch
 
 
 def test_validation_split_selects_the_best_checkpoint_for_the_test_report(tmp_path):
