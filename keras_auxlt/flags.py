@@ -77,6 +77,8 @@ def define_train_flags():
     # Run.
     flags.DEFINE_string("method", "auxlt", f"Training method: {', '.join(METHODS)}.")
     flags.DEFINE_integer("drw_start_epoch", 160, "Method drw: epoch from which effective-number weights apply.")
+    flags.DEFINE_string("init_from", "", "Method crt: run directory of the trained (e.g. ce) model whose backbone "
+                        "is frozen and reused.")
     flags.DEFINE_integer("epochs", 200, "Training epochs (one epoch = ceil(N / batch_size) steps).")
     flags.DEFINE_string("model_dir", "runs/cifar10_lt", "Run directory: config, checkpoints, logs, metrics.")
     flags.DEFINE_string("strategy", "auto", f"tf.distribute strategy: {', '.join(STRATEGIES)}.")
@@ -113,4 +115,4 @@ def run_config_from_flags():
                           lr_factors=_numbers("lr_factors", FLAGS.lr_factors, float)),
         method=FLAGS.method, epochs=FLAGS.epochs, model_dir=FLAGS.model_dir, strategy=FLAGS.strategy,
         deterministic=FLAGS.deterministic, mixed_precision=FLAGS.mixed_precision, seed=FLAGS.seed,
-        verbose=FLAGS.verbose, drw_start_epoch=FLAGS.drw_start_epoch)
+        verbose=FLAGS.verbose, drw_start_epoch=FLAGS.drw_start_epoch, init_from=FLAGS.init_from)

@@ -34,7 +34,7 @@ class AuxLTModel(keras.Model):
     def __init__(self, backbone="resnet32", num_classes=10, image_size=32, aux_tasks=("random",), aux_weights=None,
                  lambda_schedule="constant", total_steps=0, aux_detach_features=False, class_counts=None,
                  weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
-                 drw_start_step=0, logit_adjust_tau=1.0, **kwargs):
+                 drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
@@ -44,6 +44,7 @@ class AuxLTModel(keras.Model):
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
         self.backbone = build_backbone(backbone, (image_size, image_size, 3), sync_bn=sync_batch_norm)
+        self.backbone.trainable = not freeze_backbone  # frozen: no updates, BatchNorm in inference mode
         self.primary_head = self._linear(num_classes, "primary_head")
         self.aux_heads = {}
         if "random" in aux_tasks:
@@ -87,6 +88,7 @@ class AuxLTModel(keras.Model):
         self.primary_loss = primary_loss
         self.drw_start_step = int(drw_start_step)
         self.logit_adjust_tau = float(logit_adjust_tau)
+        self.freeze_backbone = bool(freeze_backbone)
 
     @staticmethod
     def _linear(units, name):
@@ -232,6 +234,7 @@ class AuxLTModel(keras.Model):
             "weight_decay": self.weight_decay, "mean": list(self.mean), "std": list(self.std), "seed": self.seed,
             "sync_batch_norm": self.sync_batch_norm, "primary_loss": self.primary_loss,
             "drw_start_step": self.drw_start_step, "logit_adjust_tau": self.logit_adjust_tau,
+            "freeze_backbone": self.freeze_backbone,
         }
 
 

@@ -24,6 +24,9 @@ METHODS = {
     "cb_loss": {"streams": ("instance",), "aux": False, "primary_loss": "class_balanced"},
     "drw": {"streams": ("instance",), "aux": False, "primary_loss": "drw"},
     "logit_adjust": {"streams": ("instance",), "aux": False, "primary_loss": "logit_adjust"},
+    # Classifier re-training, stage 2: the backbone of a trained run (--init_from) frozen, a fresh
+    # primary head trained with class-balanced sampling.
+    "crt": {"streams": ("balanced",), "aux": False, "primary_loss": "ce", "init_from": True},
 }
 SCHEDULES = ("multistep", "cosine")
 
@@ -70,6 +73,7 @@ class RunConfig:
     seed: int = 0
     verbose: int = 2
     drw_start_epoch: int = 160  # drw: effective-number re-weighting from this epoch on
+    init_from: str = ""  # crt: run directory whose backbone is frozen and reused
 
     def check(self, num_replicas=1):
         """Raise ValueError naming the flag for any bad value."""
@@ -115,6 +119,10 @@ class RunConfig:
             bad("lr_milestones", list(self.optim.lr_milestones), "must be increasing")
         if self.method == "drw" and not 0 <= self.drw_start_epoch < self.epochs:
             bad("drw_start_epoch", self.drw_start_epoch, f"must be in [0, --epochs={self.epochs})")
+        if METHODS[self.method].get("init_from") and not self.init_from:
+            bad("init_from", self.init_from, f"method {self.method} needs the run directory of a trained model")
+        if self.init_from and not METHODS[self.method].get("init_from"):
+            bad("init_from", self.init_from, "only method crt starts from another run")
         if self.data.imbalance_ratio < 1:
             bad("imbalance_ratio", self.data.imbalance_ratio, "must be >= 1")
         return self

@@ -61,9 +61,24 @@ def build_model(config, train, steps_per_epoch, total_steps):
         lambda_schedule=config.model.lambda_schedule, total_steps=total_steps,
         aux_detach_features=config.model.aux_detach_features, class_counts=train.class_counts.tolist(),
         weight_decay=config.optim.weight_decay, seed=config.seed, sync_batch_norm=config.model.sync_batch_norm,
-        primary_loss=config.primary_loss, drw_start_step=config.drw_start_epoch * steps_per_epoch)
+        primary_loss=config.primary_loss, drw_start_step=config.drw_start_epoch * steps_per_epoch,
+        freeze_backbone=bool(config.init_from))
     model.build((None, config.pipeline.image_size, config.pipeline.image_size, 3))
+    if config.init_from:
+        load_backbone_from(model, config.init_from)
     return model
+
+
+def load_backbone_from(model, run_dir):
+    """Copy the backbone weights of another run's last checkpoint (the first stage of crt)."""
+    path = os.path.join(run_dir, "checkpoints", LAST_CHECKPOINT)
+    if not os.path.isfile(path):
+        raise ValueError(f"--init_from {run_dir!r}: no checkpoint {path}")
+    source = load_model(path)
+    if source.backbone_name != model.backbone_name or source.num_classes != model.num_classes:
+        raise ValueError(f"--init_from {run_dir!r}: its model ({source.backbone_name}, {source.num_classes} classes) "
+                         f"does not match this run ({model.backbone_name}, {model.num_classes} classes)")
+    model.backbone.set_weights(source.backbone.get_weights())
 
 
 def make_optimizer(config, steps_per_epoch, total_steps):

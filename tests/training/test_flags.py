@@ -14,7 +14,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced, cb_loss, drw, logit_adjust. "
+    (dict(method="crt"), "--init_from: method crt needs the run directory of a trained model"),
+    (dict(method="ce", init_from="runs/x"), "--init_from: only method crt starts from another run"),
+    (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced, cb_loss, drw, logit_adjust, crt. "
                            "Received: --method='focal'"),
     (dict(method="drw", epochs=30, drw_start_epoch=30), "--drw_start_epoch: must be in [0, --epochs=30)"),
     (dict(model=ModelConfig(backbone="vgg16")), "--backbone: accepted values: resnet20, resnet32"),

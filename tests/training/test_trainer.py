@@ -91,6 +91,21 @@ def test_validation_split_selects_the_best_checkpoint_for_the_test_report(tmp_pa
     assert metrics["checkpoint"] == "best.keras" and metrics["best_epoch"] == state["best_epoch"]
 
 
+def test_crt_retrains_a_fresh_classifier_on_a_frozen_backbone(tmp_path):
+    run(tiny_run_config(tmp_path, method="ce", epochs=1, model_dir=str(tmp_path / "ce")), progress=False)
+    stage1, _ = weights_of(str(tmp_path / "ce"))
+    run(tiny_run_config(tmp_path, method="crt", epochs=2, init_from=str(tmp_path / "ce"),
+                        model_dir=str(tmp_path / "crt")), progress=False)
+    stage2, _ = weights_of(str(tmp_path / "crt"))
+    assert stage2.freeze_backbone and not stage2.backbone.trainable
+    for a, b in zip(stage1.backbone.weights, stage2.backbone.weights):  # BatchNorm statistics included
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(stage1.primary_head.kernel.numpy(), stage2.primary_head.kernel.numpy())
+    with pytest.raises(ValueError, match="--init_from .*: no checkpoint"):
+        run(tiny_run_config(tmp_path, method="crt", init_from=str(tmp_path / "nothing"),
+                            model_dir=str(tmp_path / "crt2")), progress=False)
+
+
 def test_unwritable_model_dir_fails_before_training(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
