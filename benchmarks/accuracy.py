@@ -1,0 +1,194 @@
+"""Side-by-side accuracy of every method on CIFAR-10-LT with one recipe, seeds and epochs.
+
+    ./run python -m benchmarks.accuracy --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz \
+        [--flagfile_base=flags/cifar10_lt_short.cfg] [--methods=ce,balanced,auxlt] [--seeds=0,1]
+
+Each (method, seed) is one `train.py` run in its own process under --output_dir/<method>/seed<k>,
+so an interrupted benchmark resumes where it stopped (finished runs are not redone). Then it
+writes --results (default docs/RESULTS.md: the table, the command, schedule, machine, wall
+times, date, and the published figures of method.md in a separate table), a per-class accuracy
+plot against training count, and keeps every run's metrics.json so the table can be rebuilt
+with --report_only.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+# Variant name -> train.py flags on top of the base flagfile.
+VARIANTS = {
+    "ce": ["--method=ce"],
+    "balanced": ["--method=balanced"],
+    "cb_loss": ["--method=cb_loss"],
+    "drw": ["--method=drw"],
+    "logit_adjust": ["--method=logit_adjust"],
+    "crt": ["--method=crt"],  # + --init_from the ce run of the same seed, see crt_flags()
+    "auxlt": ["--method=auxlt", "--aux_tasks=random"],
+    "auxlt_rotation": ["--method=auxlt", "--aux_tasks=random,rotation"],
+    "auxlt_reweighted": ["--method=auxlt", "--aux_tasks=reweighted"],
+    "auxlt_shared": ["--method=auxlt", "--aux_tasks=random_shared"],
+    "auxlt_detached": ["--method=auxlt", "--aux_tasks=random", "--aux_detach_features"],
+}
+PUBLISHED = """| method | rho=100 | rho=50 | rho=10 |
+|---|---|---|---|
+| CE | 70.4 | 74.8 | 86.4 |
+| CB focal | 74.6 | 79.3 | 87.1 |
+| LDAM-DRW | 77.0 | 81.0 | 88.2 |
+| BBN | 79.8 | 82.2 | 88.3 |
+| MiSLAS | 82.5 | 85.7 | 90.0 |"""
+REFERENCE_SHORT = """| method (reference code) | top-1 |
+|---|---|
+| CE, instance sampling | 56.6 |
+| LDAM-DRW | 66.3 |
+| CE + class-balanced re-weighting from the start | 48.9 |
+| BBN | 53.6 |"""
+
+flags.DEFINE_string("data_dir", "../shared/data/cifar10/cifar10_jpg.tar.gz", "CIFAR-10 image folder or archive.")
+flags.DEFINE_string("flagfile_base", "flags/cifar10_lt_short.cfg", "Recipe every method shares.")
+flags.DEFINE_float("imbalance_ratio", 100, "CIFAR-10-LT imbalance ratio.")
+flags.DEFINE_list("methods", list(VARIANTS), f"Variants to run: {', '.join(VARIANTS)}.")
+flags.DEFINE_list("seeds", ["0", "1"], "Seeds; each method runs once per seed.")
+flags.DEFINE_integer("crt_epochs", 3, "Epochs of crt's second stage (classifier re-training).")
+flags.DEFINE_string("output_dir", "runs/benchmark_accuracy", "Where the runs go.")
+flags.DEFINE_string("results", "docs/RESULTS.md", "Markdown report to write.")
+flags.DEFINE_list("extra_flags", [], "More train.py flags for every run (e.g. --epochs=2 for a trial).")
+flags.DEFINE_bool("report_only", False, "Only rebuild the report from finished runs.")
+FLAGS = flags.FLAGS
+
+
+def run_dir(method, seed):
+    return os.path.join(FLAGS.output_dir, method, f"seed{seed}")
+
+
+def train_command(method, seed):
+    command = [sys.executable, "train.py", f"--flagfile={FLAGS.flagfile_base}", f"--data_dir={FLAGS.data_dir}",
+               f"--imbalance_ratio={FLAGS.imbalance_ratio:g}", f"--seed={seed}", f"--model_dir={run_dir(method, seed)}",
+               *VARIANTS[method], *FLAGS.extra_flags]
+    if method == "crt":
+        command += [f"--init_from={run_dir('ce', seed)}", f"--epochs={FLAGS.crt_epochs}", "--warmup_epochs=0",
+                    "--lr_schedule=cosine", "--lr_milestones=", "--lr_factors="]
+    return command
+
+
+def run_one(method, seed):
+    metrics_path = os.path.join(run_dir(method, seed), "metrics.json")
+    timing_path = os.path.join(run_dir(method, seed), "benchmark_timing.json")
+    if os.path.isfile(metrics_path) and os.path.isfile(timing_path):
+        print(f"[benchmark] {method} seed {seed}: done already")
+        return
+    if method == "crt" and not os.path.isfile(os.path.join(run_dir("ce", seed), "metrics.json")):
+        run_one("ce", seed)
+    os.makedirs(run_dir(method, seed), exist_ok=True)
+    print(f"[benchmark] {method} seed {seed}: {' '.join(train_command(method, seed))}", flush=True)
+    started = time.time()
+    subprocess.run(train_command(method, seed), check=True)
+    with open(timing_path, "w") as f:
+        json.dump({"wall_seconds": time.time() - started}, f)
+
+
+def collect():
+    rows = {}
+    for method in FLAGS.methods:
+        runs = []
+        for seed in FLAGS.seeds:
+            path = os.path.join(run_dir(method, seed), "metrics.json")
+            if os.path.isfile(path):
+                with open(path) as f:
+                    metrics = json.load(f)
+                with open(os.path.join(run_dir(method, seed), "benchmark_timing.json")) as f:
+                    metrics["wall_seconds"] = json.load(f)["wall_seconds"]
+                runs.append(metrics)
+        if runs:
+            rows[method] = runs
+    return rows
+
+
+def cell(runs, key, scale=100.0):
+    values = [r[key] for r in runs if r.get(key) is not None]
+    if not values:
+        return "–"
+    mean = np.mean(values) * scale
+    if len(values) == 1:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ± {np.std(values) * scale:.1f}"
+
+
+def write_report(rows):
+    os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
+    lines = [
+        f"# Accuracy benchmark: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}",
+        "",
+        f"Generated {time.strftime('%Y-%m-%d')} by `python -m benchmarks.accuracy "
+        f"--flagfile_base={FLAGS.flagfile_base} --methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"
+        f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}` on "
+        f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
+        f"{FLAGS.crt_epochs} epochs, cosine. Test: the full balanced CIFAR-10 test set (10,000 images), last-epoch "
+        "model (no validation split, no test-set selection). Values: mean ± standard deviation over seeds, top-1 %.",
+        "",
+        "| method | seeds | overall | many | medium | few | images seen | wall time / run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for method, runs in rows.items():
+        lines.append(f"| {method} | {len(runs)} | {cell(runs, 'overall')} | {cell(runs, 'many')} | "
+                     f"{cell(runs, 'medium')} | {cell(runs, 'few')} | {runs[0]['images_seen']:,} | "
+                     f"{np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
+    lines += ["", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes; from method.md, not "
+              "measured here):", "", PUBLISHED, "",
+              "Public reference code on the same short schedule and data (method.md, measured on this machine's "
+              "CPU on 2026-11-27, seed 0):", "", REFERENCE_SHORT, "",
+              f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
+              f"`{FLAGS.output_dir}/<method>/seed<k>/metrics.json`.", ""]
+    with open(FLAGS.results, "w") as f:
+        f.write("\n".join(lines))
+
+
+def plot_path():
+    return os.path.join(os.path.dirname(FLAGS.results) or ".", "per_class_accuracy_by_method.png")
+
+
+def plot(rows):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for method, runs in rows.items():
+        counts = np.asarray(runs[0]["train_counts"])
+        accuracy = np.mean([[np.nan if a is None else a for a in r["per_class"]] for r in runs], axis=0)
+        order = np.argsort(counts)
+        ax.plot(counts[order], accuracy[order], marker="o", ms=3, label=method)
+    ax.set_xscale("log")
+    ax.set_xlabel("training images of the class (log scale)")
+    ax.set_ylabel("test top-1 accuracy (mean over seeds)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(plot_path(), dpi=100)
+    plt.close(fig)
+
+
+def main(argv):
+    del argv
+    unknown = [m for m in FLAGS.methods if m not in VARIANTS]
+    if unknown:
+        raise app.UsageError(f"--methods: unknown {unknown}. Accepted: {', '.join(VARIANTS)}")
+    if not FLAGS.report_only:
+        for seed in FLAGS.seeds:
+            for method in FLAGS.methods:
+                run_one(method, seed)
+    rows = collect()
+    if not rows:
+        raise SystemExit("no finished runs to report")
+    write_report(rows)
+    plot(rows)
+    print(open(FLAGS.results).read())
+
+
+if __name__ == "__main__":
+    app.run(main)
