@@ -120,7 +120,7 @@ def test_shared_cifar10_lt_through_the_dual_stream(shared_cifar10):
     train = load_split(make_source(config), "train", config)
     ds = dual_stream(train, PipelineConfig(batch_size=128, seed=0))
     pixels, balanced = [], []
-    for (xb, yb), (xr, _) in ds.take(20):
+    for (_, yb), (xr, _) in ds.take(20):
         pixels.append(xr.numpy())
         balanced.append(yb.numpy())
     # Training pixels keep the data's statistics (crops add some zero padding, so a bit lower).
