@@ -62,7 +62,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             atomic_save(self.model, os.path.join(self.checkpoint_dir, BEST_CHECKPOINT))
         atomic_save(self.model, os.path.join(self.checkpoint_dir, LAST_CHECKPOINT))
         write_state(self.checkpoint_dir, {
-            "epoch": epoch + 1, "step": int(self.model.optimizer.iterations),
+            "epoch": epoch + 1, "step": int(self.model.optimizer.iterations.numpy()),
             "best_value": None if self.best == -math.inf else self.best, "best_epoch": self.best_epoch,
             "monitor": self.monitor, "logs": {k: float(v) for k, v in logs.items()},
         })
@@ -82,7 +82,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
             if name.endswith("loss") and not math.isfinite(float(value)):
-                step = int(self.model.optimizer.iterations)
+                step = int(self.model.optimizer.iterations.numpy())
                 raise NonFiniteLossError(
                     f"Training stopped: {name} went {float(value)} at step {step} (batch {batch + 1} of this epoch). "
                     f"The last good checkpoint in {self.checkpoint_dir or 'the model dir'} is left as it was.")

@@ -110,7 +110,7 @@ def resolved_config(config, train, steps_per_epoch, total_steps, num_replicas):
 
 
 def run(config, progress=True):
-    """Train (or resume) and evaluate; returns the test metrics dict."""
+    """Train (or resume) and evaluate; returns the test metrics dict written to metrics.json."""
     prepare_runtime(config)
     strategy = make_strategy(config.strategy)
     config.check(strategy.num_replicas_in_sync)
@@ -146,11 +146,12 @@ def run(config, progress=True):
     final = load_model(os.path.join(checkpoint_dir, selected)) if val is not None else model
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
     final_state = read_state(checkpoint_dir)
-    write_report(config.model_dir, metrics, confusion, extra={
+    metrics.update({
         "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
         "epochs": final_state["epoch"], "steps": final_state["step"], "best_epoch": final_state.get("best_epoch"),
         "train_seconds_this_run": round(train_seconds, 1),
         "images_seen": final_state["step"] * config.pipeline.batch_size * len(config.streams)})
+    write_report(config.model_dir, metrics, confusion)
     print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
           f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}) -> {os.path.join(config.model_dir, 'metrics.json')}")
     return metrics

@@ -1,10 +1,12 @@
 """Run one AuxLT train step on one device and on two replicas; print the max weight difference.
 
-    python -m tests.models.replica_step frozen_bn|sync_bn
+    python -m tests.models.replica_step frozen_bn|sync_bn|pipeline|trainer
 
 A fresh process per mode: logical devices must be set before TensorFlow starts. `frozen_bn`
 takes batch statistics out of the comparison, so only loss and gradient scaling remain;
-`sync_bn` trains BatchNorm with statistics pooled across the replicas.
+`sync_bn` trains BatchNorm with statistics pooled across the replicas. `pipeline` fits on the
+dual-stream tf.data pipeline under MirroredStrategy; `trainer` runs train.py's trainer with
+--strategy=mirrored on a tiny image folder.
 """
 
 import json
@@ -37,7 +39,46 @@ def one_step(strategy, initial_weights, data, frozen_bn):
     return model.get_weights()
 
 
+def fit_on_the_dual_stream():
+    """fit() under MirroredStrategy fed by the real dual-stream tf.data pipeline."""
+    from keras_auxlt.data.pipeline import PipelineConfig, dual_stream
+    from keras_auxlt.data.sources import ArraySource
+
+    labels = np.repeat(np.arange(NUM_CLASSES), COUNTS)
+    images = np.random.default_rng(0).integers(0, 256, (len(labels), 16, 16, 3), dtype=np.uint8)
+    split = ArraySource({"train": (images, labels)}).load("train")
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = AuxLTModel(backbone="resnet20", num_classes=NUM_CLASSES, image_size=16, aux_tasks=("random",))
+        model.build((None, 16, 16, 3))
+        model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
+    history = model.fit(dual_stream(split, PipelineConfig(batch_size=8, image_size=16)), steps_per_epoch=3,
+                        epochs=1, verbose=0).history
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync, "steps": int(model.optimizer.iterations.numpy()),
+                      "losses": {k: v[-1] for k, v in history.items() if k.endswith("loss")}}))
+
+
+def train_under_mirrored_strategy():
+    """The whole trainer (checkpoints, resume state, evaluation) with --strategy=mirrored."""
+    import pathlib
+    import tempfile
+
+    from keras_auxlt.training.trainer import run
+    from tests.training.helpers import tiny_run_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = tiny_run_config(pathlib.Path(tmp), strategy="mirrored", epochs=2)
+        metrics = run(config, progress=False)
+        with open(pathlib.Path(tmp) / "run" / "config.json") as f:
+            replicas = json.load(f)["derived"]["num_replicas"]
+    print(json.dumps({"replicas": replicas, "steps": metrics["steps"], "overall": metrics["overall"]}))
+
+
 def main(mode):
+    if mode == "pipeline":
+        return fit_on_the_dual_stream()
+    if mode == "trainer":
+        return train_under_mirrored_strategy()
     frozen_bn = mode == "frozen_bn"
     data = dual_batch(batch=8, seed=1)
     keras.utils.set_random_seed(0)
