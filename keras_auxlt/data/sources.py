@@ -147,7 +147,12 @@ class TFDSSource:
                     "Prepare it with network access (tfds build / --tfds_download), or pass --data_dir pointing "
                     "to an image folder or archive."
                 )
-            self.builder.download_and_prepare()
+            try:
+                self.builder.download_and_prepare()
+            except Exception as e:  # network and download errors come in many types
+                raise DataError(f"TFDS could not download and prepare {name!r} into {self.builder.data_dir!r}: "
+                                f"{str(e).splitlines()[0] if str(e) else type(e).__name__}. Without network access, "
+                                "pass --data_dir pointing to an image folder or its .tar.gz archive.") from e
         self.image_key, self.label_key = self.builder.info.supervised_keys or ("image", "label")
         self.class_names = tuple(self.builder.info.features[self.label_key].names)
         shape = self.builder.info.features[self.image_key].shape
