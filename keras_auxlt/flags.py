@@ -83,7 +83,8 @@ def define_train_flags():
     flags.DEFINE_string("model_dir", "runs/cifar10_lt", "Run directory: config, checkpoints, logs, metrics.")
     flags.DEFINE_string("strategy", "auto", f"tf.distribute strategy: {', '.join(STRATEGIES)}.")
     flags.DEFINE_bool("deterministic", False, "Deterministic ops: a resumed run ends with the same weights.")
-    flags.DEFINE_bool("mixed_precision", False, "mixed_float16 (for accelerators).")
+    flags.DEFINE_enum("mixed_precision", "off", ["off", "float16", "bfloat16"], "Mixed precision: float16 for GPUs "
+                      "(with loss scaling), bfloat16 for TPUs and CPUs with AVX512-BF16.")
     flags.DEFINE_integer("seed", 0, "Seed of samplers, augmentation and initialisation.")
     flags.DEFINE_integer("verbose", 2, "Keras fit verbosity: 1 = progress bar per step, 2 = one line per epoch.")
 

@@ -29,6 +29,7 @@ METHODS = {
     "crt": {"streams": ("balanced",), "aux": False, "primary_loss": "ce", "init_from": True},
 }
 SCHEDULES = ("multistep", "cosine")
+PRECISIONS = ("off", "float16", "bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +70,7 @@ class RunConfig:
     model_dir: str = "runs/default"
     strategy: str = "auto"
     deterministic: bool = False
-    mixed_precision: bool = False
+    mixed_precision: str = "off"  # "off", "float16" (GPUs) or "bfloat16" (TPUs, AVX512-BF16 CPUs)
     seed: int = 0
     verbose: int = 2
     drw_start_epoch: int = 160  # drw: effective-number re-weighting from this epoch on
@@ -102,6 +103,8 @@ class RunConfig:
             bad("strategy", self.strategy, f"accepted values: {', '.join(STRATEGIES)}")
         if self.optim.schedule not in SCHEDULES:
             bad("lr_schedule", self.optim.schedule, f"accepted values: {', '.join(SCHEDULES)}")
+        if self.mixed_precision not in PRECISIONS:
+            bad("mixed_precision", self.mixed_precision, f"accepted values: {', '.join(PRECISIONS)}")
         if self.epochs < 1:
             bad("epochs", self.epochs, "must be >= 1")
         if self.pipeline.batch_size < 1 or self.pipeline.batch_size % num_replicas:

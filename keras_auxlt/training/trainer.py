@@ -30,8 +30,8 @@ def prepare_runtime(config):
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    if config.mixed_precision != "off":  # float16 gets a LossScaleOptimizer from compile()
+        keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
 
 
 def check_model_dir(model_dir):
