@@ -128,7 +128,7 @@ def write_report(rows):
         f"--flagfile_base={FLAGS.flagfile_base} --methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"
         f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}` on "
         f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
-        f"{FLAGS.crt_epochs} epochs, cosine. Test: the full balanced CIFAR-10 test set (10,000 images), last-epoch "
+        f"{FLAGS.crt_epochs} epoch(s), cosine lr. Test: the full balanced CIFAR-10 test set (10,000 images), last-epoch "
         "model (no validation split, no test-set selection). Values: mean ± standard deviation over seeds, top-1 %.",
         "",
         "| method | seeds | overall | many | medium | few | images seen | wall time / run |",
