@@ -18,19 +18,20 @@ auxlt_flags.define_train_flags()
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        config = auxlt_flags.run_config_from_flags().check()
-    except (ValueError, DataError) as e:
-        raise app.UsageError(str(e))
     from keras_auxlt.training.callbacks import NonFiniteLossError
+    from keras_auxlt.training.config import ConfigError
     from keras_auxlt.training.trainer import run
 
     try:
+        config = auxlt_flags.run_config_from_flags().check()
+    except (ConfigError, DataError) as e:
+        raise app.UsageError(str(e)) from None
+    try:
         run(config)
+    except ConfigError as e:  # flag problems found once the strategy is known (e.g. replica count)
+        raise app.UsageError(str(e)) from None
     except (DataError, NonFiniteLossError) as e:
-        raise SystemExit(f"error: {e}")
-    except ValueError as e:  # flag problems found once the strategy is known (e.g. replica count)
-        raise app.UsageError(str(e))
+        raise SystemExit(f"error: {e}") from None
 
 
 if __name__ == "__main__":

@@ -93,7 +93,9 @@ def _numbers(flag, values, kind):
     try:
         return tuple(kind(v) for v in values)
     except ValueError:
-        raise ValueError(f"--{flag}: expected a comma-separated list of {kind.__name__}s. "
+        from keras_auxlt.training.config import ConfigError
+
+        raise ConfigError(f"--{flag}: expected a comma-separated list of {kind.__name__}s. "
                          f"Received: --{flag}={','.join(values)}") from None
 
 

@@ -29,6 +29,10 @@ METHODS = {
     "crt": {"streams": ("balanced",), "aux": False, "primary_loss": "ce", "init_from": True},
 }
 SCHEDULES = ("multistep", "cosine")
+
+
+class ConfigError(ValueError):
+    """A bad flag or run setting, found before training starts; the message names the flag."""
 PRECISIONS = ("off", "float16", "bfloat16")
 
 
@@ -77,9 +81,9 @@ class RunConfig:
     init_from: str = ""  # crt: run directory whose backbone is frozen and reused
 
     def check(self, num_replicas=1):
-        """Raise ValueError naming the flag for any bad value."""
+        """Raise ConfigError naming the flag for any bad value."""
         def bad(flag, value, accepted):
-            raise ValueError(f"--{flag}: {accepted}. Received: --{flag}={value!r}")
+            raise ConfigError(f"--{flag}: {accepted}. Received: --{flag}={value!r}")
 
         if self.method not in METHODS:
             bad("method", self.method, f"accepted values: {', '.join(METHODS)}")

@@ -21,6 +21,7 @@ from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.saving import load_model
 from keras_auxlt.training.callbacks import (BEST_CHECKPOINT, LAST_CHECKPOINT, EpochCheckpoint, NonFiniteLossGuard,
                                             read_state)
+from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.schedules import WarmupSchedule
 from keras_auxlt.training.strategy import make_strategy
 
@@ -43,7 +44,7 @@ def check_model_dir(model_dir):
             f.write("ok")
         os.remove(probe)
     except OSError as e:
-        raise ValueError(f"--model_dir {model_dir!r} is not writable: {e}") from e
+        raise ConfigError(f"--model_dir {model_dir!r} is not writable: {e}") from e
 
 
 def load_data(config, progress=True):
@@ -73,10 +74,10 @@ def load_backbone_from(model, run_dir):
     """Copy the backbone weights of another run's last checkpoint (the first stage of crt)."""
     path = os.path.join(run_dir, "checkpoints", LAST_CHECKPOINT)
     if not os.path.isfile(path):
-        raise ValueError(f"--init_from {run_dir!r}: no checkpoint {path}")
+        raise ConfigError(f"--init_from {run_dir!r}: no checkpoint {path}")
     source = load_model(path)
     if source.backbone_name != model.backbone_name or source.num_classes != model.num_classes:
-        raise ValueError(f"--init_from {run_dir!r}: its model ({source.backbone_name}, {source.num_classes} classes) "
+        raise ConfigError(f"--init_from {run_dir!r}: its model ({source.backbone_name}, {source.num_classes} classes) "
                          f"does not match this run ({model.backbone_name}, {model.num_classes} classes)")
     model.backbone.set_weights(source.backbone.get_weights())
 
