@@ -11,7 +11,6 @@ Images leave the pipeline as float32 pixels in [0, 255]; the model normalises th
 """
 
 import dataclasses
-import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -40,8 +39,8 @@ class PipelineConfig:
 
 
 def derive_seed(seed, *purpose):
-    """An independent 31-bit seed for one purpose (names such as "balanced", "aug") of a run seed."""
-    words = [seed, *(zlib.crc32(p.encode()) for p in purpose)]
+    """An independent 31-bit seed for one purpose (stream, sampler or augmentation) of a run seed."""
+    words = [seed] + [sum(ord(c) << (8 * (i % 4)) for i, c in enumerate(p)) if isinstance(p, str) else p for p in purpose]
     return int(np.random.SeedSequence(words).generate_state(1)[0] >> 1)
 
 
