@@ -39,7 +39,10 @@ class PipelineConfig:
 
 
 def derive_seed(seed, *purpose):
-    """An independent 31-bit seed for one purpose (stream, sampler or augmentation) of a run seed."""
+    """An independent 31-bit seed for one purpose (stream, sampler or augmentation) of a run seed.
+
+    The string folding is part of what makes documented runs reproducible: changing it changes
+    every run's sample and augmentation draws."""
     words = [seed] + [sum(ord(c) << (8 * (i % 4)) for i, c in enumerate(p)) if isinstance(p, str) else p for p in purpose]
     return int(np.random.SeedSequence(words).generate_state(1)[0] >> 1)
 
