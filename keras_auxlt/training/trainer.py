@@ -123,16 +123,18 @@ def run(config, progress=True):
         json.dump(resolved_config(config, train, steps, total_steps, strategy.num_replicas_in_sync), f, indent=2)
 
     checkpoint_dir = os.path.join(config.model_dir, "checkpoints")
-    state = read_state(checkpoint_dir)
+    last = os.path.join(checkpoint_dir, LAST_CHECKPOINT)
     with strategy.scope():
-        if state:
-            model = load_model(os.path.join(checkpoint_dir, LAST_CHECKPOINT))
-            print(f"[train] resuming from {checkpoint_dir}: {state['epoch']} of {config.epochs} epochs done "
-                  f"(step {state['step']})")
+        if os.path.isfile(last):
+            model = load_model(last)
         else:
             model = build_model(config, train, steps, total_steps)
             model.compile(optimizer=make_optimizer(config, steps, total_steps), jit_compile=False)  # XLA: slower on CPU
-    initial_epoch = state["epoch"] if state else 0
+    # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
+    done_steps = int(model.optimizer.iterations.numpy())
+    initial_epoch = done_steps // steps
+    if done_steps:
+        print(f"[train] resuming from {last}: {initial_epoch} of {config.epochs} epochs done (step {done_steps})")
 
     started = time.time()
     if initial_epoch < config.epochs:
