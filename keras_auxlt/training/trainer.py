@@ -148,12 +148,13 @@ def run(config, progress=True):
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
     final = load_model(os.path.join(checkpoint_dir, selected)) if val is not None else model
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
-    final_state = read_state(checkpoint_dir)
+    done_steps = int(model.optimizer.iterations.numpy())  # the same counter that decides resumption
     metrics.update({
         "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
-        "epochs": final_state["epoch"], "steps": final_state["step"], "best_epoch": final_state.get("best_epoch"),
+        "epochs": done_steps // steps, "steps": done_steps,
+        "best_epoch": (read_state(checkpoint_dir) or {}).get("best_epoch"),
         "train_seconds_this_run": round(train_seconds, 1),
-        "images_seen": final_state["step"] * config.pipeline.batch_size * len(config.streams)})
+        "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
     write_report(config.model_dir, metrics, confusion)
     print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
           f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}) -> {os.path.join(config.model_dir, 'metrics.json')}")
