@@ -7,17 +7,17 @@ evaluate elsewhere. Writes metrics.json, per_class_accuracy.png and confusion_ma
 --output_dir (default: the model dir).
 """
 
-import json
 import os
 
 from absl import app, flags
 
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.data.errors import DataError
+from keras_auxlt.run_files import CHECKPOINT_CHOICES
 
 auxlt_flags.define_data_flags()
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
-flags.DEFINE_enum("checkpoint", "auto", ["auto", "best", "last"], "auto: best.keras if there is one, else last.keras.")
+flags.DEFINE_enum("checkpoint", "auto", list(CHECKPOINT_CHOICES), "auto: best.keras if there is one, else last.keras.")
 flags.DEFINE_string("split", "test", "Split to evaluate.")
 flags.DEFINE_string("output_dir", "", "Where to write the report (default: --model_dir).")
 FLAGS = flags.FLAGS
@@ -41,21 +41,14 @@ def main(argv):
     from keras_auxlt.data.loading import load_split, make_source
     from keras_auxlt.data.pipeline import PipelineConfig
     from keras_auxlt.evaluation import evaluate, write_report
+    from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
     from keras_auxlt.saving import load_model
-    from keras_auxlt.training.callbacks import BEST_CHECKPOINT, LAST_CHECKPOINT
 
-    config_path = os.path.join(FLAGS.model_dir, "config.json")
-    checkpoints = os.path.join(FLAGS.model_dir, "checkpoints")
-    if not os.path.isfile(config_path):
-        raise app.UsageError(f"--model_dir {FLAGS.model_dir}: no config.json (not a train.py run directory)")
-    name = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}.get(FLAGS.checkpoint)
-    if name is None:
-        name = BEST_CHECKPOINT if os.path.isfile(os.path.join(checkpoints, BEST_CHECKPOINT)) else LAST_CHECKPOINT
-    checkpoint = os.path.join(checkpoints, name)
-    if not os.path.isfile(checkpoint):
-        raise app.UsageError(f"--model_dir {FLAGS.model_dir}: no checkpoint {checkpoint}")
-    with open(config_path) as f:
-        resolved = json.load(f)
+    try:
+        resolved = read_run_config(FLAGS.model_dir)
+        name, checkpoint = checkpoint_path(FLAGS.model_dir, FLAGS.checkpoint)
+    except RunDirError as e:
+        raise app.UsageError(f"--model_dir: {e}")
     data_config = data_config_for_run(resolved)
     pipeline = PipelineConfig(**resolved["pipeline"])
     try:

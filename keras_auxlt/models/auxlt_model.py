@@ -110,6 +110,14 @@ class AuxLTModel(keras.Model):
     def call(self, images, training=False):
         return self.primary_head(self.features(images, training=training))
 
+    def primary_model(self, name="primary"):
+        """A functional model images -> primary logits over this model's own layers (no auxiliary head).
+
+        Inference only (BatchNorm in inference mode): what export and deployment need.
+        """
+        images = keras.Input((self.image_size, self.image_size, 3), name="images")
+        return keras.Model(images, self.call(images, training=False), name=name)
+
     # ----------------------------------------------------------------------------- training
 
     def compute_task_losses(self, data, training=True):
