@@ -17,7 +17,9 @@ from export import onnx_model, versions
 from export.errors import ExportError
 from export.signatures import LABELS_FILE, ServingModule, decode_images
 
-SAVED_MODEL_TOLERANCE = 1e-5  # max |logit difference|, SavedModel (reloaded) vs in-memory Keras model
+# SavedModel (reloaded) vs the in-memory Keras model: float32 rounding only, so the bound scales
+# with the logits: max |logit difference| <= SAVED_MODEL_TOLERANCE * max(1, max |logit|).
+SAVED_MODEL_TOLERANCE = 1e-5
 ONNX_TOLERANCE = 1e-4  # max |logit difference|, onnxruntime vs in-memory Keras model
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -185,6 +187,11 @@ def exported_variables(saved_model_dir):
             if key.endswith("/.ATTRIBUTES/VARIABLE_VALUE")}
 
 
+def saved_model_bound(expected):
+    """The largest |logit difference| accepted between the SavedModel and the Keras model."""
+    return SAVED_MODEL_TOLERANCE * max(1.0, float(np.max(np.abs(expected))))
+
+
 def check_saved_model(path, primary, images, encoded, expected, class_names):
     """Reload the SavedModel and compare every signature with the in-memory model."""
     exported = exported_variables(path)
@@ -199,9 +206,9 @@ def check_saved_model(path, primary, images, encoded, expected, class_names):
     names = np.asarray(class_names)
     for signature, out in outputs.items():
         difference = max_difference(out["logits"], expected)
-        if difference > SAVED_MODEL_TOLERANCE:
+        if difference > saved_model_bound(expected):
             raise ExportError(f"SavedModel {signature}: logits differ from the Keras model by {difference:.2e} "
-                              f"(tolerance {SAVED_MODEL_TOLERANCE:g})")
+                              f"(tolerance {saved_model_bound(expected):.2e})")
         decoded = out["class_names"].numpy().astype(str)
         if not np.array_equal(decoded, names[out["classes"].numpy()]):
             raise ExportError(f"SavedModel {signature}: class_names do not match the labels of classes")

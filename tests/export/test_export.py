@@ -1,0 +1,230 @@
+"""Export: TF Serving layout and versions, what is exported, every signature and the ONNX file
+against the in-memory Keras model on real CIFAR-10 images, and the errors for bad input."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from export import onnx_model
+from export.errors import ExportError
+from export.exporter import (ONNX_TOLERANCE, ExportOptions, exported_variables, export_run, load_float32,
+                             saved_model_bound)
+from export.signatures import BYTES_INPUT, IMAGES_INPUT, OUTPUTS
+from keras_auxlt.run_files import checkpoint_path
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def export(model_dir, base, **kwargs):
+    return export_run(ExportOptions(model_dir=model_dir, export_base=str(base), model_name="tiny", **kwargs),
+                      log=lambda *_: None)
+
+
+@pytest.fixture(scope="module")
+def exported(trained_run, tmp_path_factory):
+    base = tmp_path_factory.mktemp("exports")
+    return base, export(trained_run, base)
+
+
+@pytest.fixture(scope="module")
+def trained(trained_run):
+    return load_float32(checkpoint_path(trained_run)[1])
+
+
+@pytest.fixture(scope="module")
+def cifar_jpegs(shared_cifar10):
+    """256 evenly spaced JPEG files (bytes) of the shared CIFAR-10 test split."""
+    from keras_auxlt.data.sources import ImageFolderSource
+
+    test = ImageFolderSource(shared_cifar10).load("test")
+    picks = np.linspace(0, len(test) - 1, 256).round().astype(int)
+    return [tf.io.read_file(test.paths[i]).numpy() for i in picks]
+
+
+def decoded(jpegs):
+    return tf.cast(tf.stack([tf.io.decode_jpeg(b, channels=3) for b in jpegs]), tf.float32)
+
+
+def entries(directory):
+    return sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+
+
+def class_names(model_dir):
+    with open(os.path.join(model_dir, "config.json")) as f:
+        return json.load(f)["derived"]["class_names"]
+
+
+def test_tf_serving_layout_labels_asset_and_onnx_beside_the_base_path(exported, trained_run):
+    base, result = exported
+    assert result.version == 1 and result.saved_model_dir == str(base / "tiny" / "1")
+    assert sorted(os.listdir(base / "tiny")) == ["1"]  # no staging directory left behind
+    assert {"saved_model.pb", "variables", "assets"} <= set(os.listdir(base / "tiny" / "1"))
+    labels = (base / "tiny" / "1" / "assets" / "labels.txt").read_text().splitlines()
+    assert labels == class_names(trained_run) == ["class_00", "class_01", "class_02"]
+    assert result.onnx_path == str(base / "tiny-1.onnx") and os.path.isfile(result.onnx_path)
+
+
+def test_versions_increment_and_an_existing_version_is_never_overwritten(trained_run, tmp_path):
+    assert export(trained_run, tmp_path, onnx=False).version == 1
+    before = os.path.getmtime(tmp_path / "tiny" / "1" / "saved_model.pb")
+    assert export(trained_run, tmp_path, onnx=False).version == 2
+    with pytest.raises(ExportError, match=r"version 1 exists already at .*tiny/1"):
+        export(trained_run, tmp_path, onnx=False, version=1)
+    assert export(trained_run, tmp_path, onnx=False, version=7).version == 7
+    assert export(trained_run, tmp_path, onnx=False).version == 8
+    assert sorted(os.listdir(tmp_path / "tiny")) == ["1", "2", "7", "8"]
+    assert os.path.getmtime(tmp_path / "tiny" / "1" / "saved_model.pb") == before
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".onnx")]
+
+
+def test_only_the_backbone_and_the_primary_head_are_exported(exported, trained):
+    base, _ = exported
+    variables = exported_variables(str(base / "tiny" / "1"))
+    primary = trained.primary_model()
+    assert len(variables) == len(primary.weights) < len(trained.weights)
+    assert set(trained.aux_heads) == {"random", "rotation"}
+    rotation_shape = tuple(trained.aux_heads["rotation"].kernel.shape)
+    assert rotation_shape not in variables.values()
+    # One [features, classes] kernel, and it is the primary head's, not the random auxiliary head's.
+    reader = tf.train.load_checkpoint(str(base / "tiny" / "1" / "variables" / "variables"))
+    head_shape = tuple(trained.primary_head.kernel.shape)
+    kernels = [reader.get_tensor(k) for k, shape in variables.items() if shape == head_shape]
+    assert len(kernels) == 1
+    np.testing.assert_array_equal(kernels[0], trained.primary_head.kernel.numpy())
+    assert not np.allclose(kernels[0], trained.aux_heads["random"].kernel.numpy())
+
+
+def test_signatures_are_predict_signatures_with_a_dynamic_batch(exported):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    base, _ = exported
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((base / "tiny" / "1" / "saved_model.pb").read_bytes())
+    signatures = proto.meta_graphs[0].signature_def
+    for name, input_name, dtype, rank in [("serving_default", IMAGES_INPUT, tf.float32, 4),
+                                          ("serving_bytes", BYTES_INPUT, tf.string, 1)]:
+        signature = signatures[name]
+        assert signature.method_name == "tensorflow/serving/predict"
+        assert list(signature.inputs) == [input_name]
+        tensor = signature.inputs[input_name]
+        assert tensor.dtype == dtype.as_datatype_enum
+        dims = [d.size for d in tensor.tensor_shape.dim]
+        assert len(dims) == rank and dims[0] == -1
+        assert set(signature.outputs) == set(OUTPUTS)
+    assert [d.size for d in signatures["serving_default"].inputs[IMAGES_INPUT].tensor_shape.dim] == [-1, 32, 32, 3]
+
+
+@pytest.mark.parametrize("batch", [1, 17])
+def test_serving_default_matches_the_keras_model_on_cifar10_images(exported, trained, trained_run, cifar_jpegs,
+                                                                    batch):
+    base, _ = exported
+    serve = tf.saved_model.load(str(base / "tiny" / "1")).signatures["serving_default"]
+    images = decoded(cifar_jpegs[:batch])
+    out = serve(images=images)
+    expected = trained.primary_model()(images).numpy()
+    assert np.max(np.abs(out["logits"].numpy() - expected)) <= saved_model_bound(expected)
+    np.testing.assert_allclose(out["probs"].numpy(), tf.nn.softmax(expected).numpy(), atol=1e-6)
+    np.testing.assert_array_equal(out["classes"].numpy(), np.argsort(-expected, axis=-1, kind="stable"))
+    names = np.asarray(class_names(trained_run))
+    np.testing.assert_array_equal(out["class_names"].numpy().astype(str), names[out["classes"].numpy()])
+
+
+def test_serving_bytes_matches_decoding_the_same_bytes_in_process(exported, trained, cifar_jpegs):
+    base, _ = exported
+    serve = tf.saved_model.load(str(base / "tiny" / "1")).signatures["serving_bytes"]
+    jpegs = cifar_jpegs[:16]
+    out = serve(image_bytes=tf.constant(jpegs))
+    expected = trained.primary_model()(decoded(jpegs)).numpy()
+    assert np.max(np.abs(out["logits"].numpy() - expected)) <= saved_model_bound(expected)
+    # A PNG of another size is resized to the training size, as evaluation does.
+    image = tf.cast(tf.random.stateless_uniform([40, 48, 3], [1, 2], 0, 256, tf.int32), tf.uint8)
+    out = serve(image_bytes=tf.constant([tf.io.encode_png(image).numpy()]))
+    expected = trained.primary_model()(tf.image.resize(tf.cast(image, tf.float32), [32, 32])[None]).numpy()
+    assert np.max(np.abs(out["logits"].numpy() - expected)) <= saved_model_bound(expected)
+
+
+def test_onnx_matches_the_keras_model_on_256_cifar10_test_images(exported, trained, trained_run, cifar_jpegs):
+    import onnx
+
+    _, result = exported
+    onnx.checker.check_model(result.onnx_path)
+    sess = onnx_model.session(result.onnx_path)
+    assert [i.name for i in sess.get_inputs()] == [IMAGES_INPUT]
+    assert [o.name for o in sess.get_outputs()] == ["logits", "probs"]
+    batch_dim = sess.get_inputs()[0].shape[0]
+    assert not isinstance(batch_dim, int)  # symbolic: any batch size
+    assert sess.get_inputs()[0].shape[1:] == [32, 32, 3]
+    assert onnx_model.class_names_of(sess) == class_names(trained_run)
+    images = decoded(cifar_jpegs)
+    logits = onnx_model.run(sess, images.numpy())["logits"]
+    expected = trained.primary_model()(images).numpy()
+    assert np.max(np.abs(logits - expected)) <= ONNX_TOLERANCE
+    np.testing.assert_array_equal(np.argmax(logits, -1), np.argmax(expected, -1))
+    assert onnx_model.run(sess, images.numpy()[:1])["logits"].shape == (1, 3)
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+def test_a_directory_that_is_not_a_run_is_refused(tmp_path):
+    with pytest.raises(ExportError, match=r"no config.json \(not a train.py run directory\)"):
+        export(str(tmp_path), tmp_path / "exports")
+
+
+def test_a_run_without_a_checkpoint_is_refused(trained_run, tmp_path):
+    shutil.copy(os.path.join(trained_run, "config.json"), tmp_path / "config.json")
+    with pytest.raises(ExportError, match=r"no checkpoint .*checkpoints/last.keras"):
+        export(str(tmp_path), tmp_path / "exports")
+    assert not (tmp_path / "exports" / "tiny").exists()
+
+
+@pytest.mark.parametrize("flag, message", [
+    ({"backbone": "resnet32"}, r"--backbone=resnet32 does not match the checkpoint .*last.keras, which is a resnet20"),
+    ({"num_classes": 10}, r"--num_classes=10 does not match the checkpoint .*last.keras, which has 3 classes"),
+])
+def test_flags_that_contradict_the_checkpoint_are_refused(trained_run, tmp_path, flag, message):
+    with pytest.raises(ExportError, match=message):
+        export(trained_run, tmp_path, **flag)
+    assert entries(tmp_path / "tiny") == []
+
+
+def test_an_unwritable_export_base_is_refused_before_any_work(trained_run, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ExportError, match=r"--export_base .*a_file/exports' is not writable"):
+        export(trained_run, blocker / "exports")
+
+
+def test_a_bad_model_name_is_refused(trained_run, tmp_path):
+    with pytest.raises(ExportError, match=r"--model_name must be .* Received: '../x'"):
+        export_run(ExportOptions(model_dir=trained_run, export_base=str(tmp_path), model_name="../x"))
+
+
+def test_a_failure_while_exporting_leaves_no_version_and_no_onnx_file(trained_run, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("conversion failed")
+
+    monkeypatch.setattr(onnx_model, "convert", broken)
+    with pytest.raises(RuntimeError, match="conversion failed"):
+        export(trained_run, tmp_path)
+    assert entries(tmp_path / "tiny") == []  # neither "1" nor a staging directory
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".onnx")]
+
+
+def test_command_line_exports_and_reports_errors(trained_run, tmp_path):
+    command = [sys.executable, "-m", "export", f"--model_dir={trained_run}", f"--export_base={tmp_path}",
+               "--model_name=tiny", "--noonnx", "--verify_images=8"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"[export] SavedModel {tmp_path}/tiny/1" in done.stdout
+    assert "serving_bytes max |logit diff|" in done.stdout
+    done = subprocess.run(command[:3] + [f"--model_dir={tmp_path}/missing"] + command[4:], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1
+    assert f"error: model dir '{tmp_path}/missing': no config.json" in done.stderr
