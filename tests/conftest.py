@@ -23,10 +23,50 @@ def shared_cifar10():
     return str(SHARED_CIFAR10)
 
 
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """A tiny trained run (3 classes, 32x32 inputs, AuxLT with random + rotation heads): export and serving."""
+    import dataclasses
+
+    from keras_auxlt.data.pipeline import PipelineConfig
+    from keras_auxlt.training import trainer
+    from tests.training.helpers import tiny_run_config
+
+    root = tmp_path_factory.mktemp("trained_run")
+    config = dataclasses.replace(tiny_run_config(root, epochs=1),
+                                 pipeline=PipelineConfig(batch_size=8, image_size=32, seed=0))
+    trainer.run(config, progress=False)
+    return config.model_dir
+
+
+def private_cache_dir(tmp_path_factory):
+    return str(tmp_path_factory.getbasetemp() / "auxlt-cache")
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
     """Archive extraction goes to a per-session cache, never the user's."""
-    monkeypatch.setenv("AUXLT_CACHE", str(tmp_path_factory.getbasetemp() / "auxlt-cache"))
+    monkeypatch.setenv("AUXLT_CACHE", private_cache_dir(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def cifar_test_jpegs(shared_cifar10, tmp_path_factory):
+    """256 evenly spaced JPEG files (bytes) of the shared CIFAR-10 test split."""
+    import tensorflow as tf
+
+    from keras_auxlt.data.sources import ImageFolderSource
+
+    previous = os.environ.get("AUXLT_CACHE")
+    os.environ["AUXLT_CACHE"] = private_cache_dir(tmp_path_factory)  # session fixtures run before _private_cache
+    try:
+        test = ImageFolderSource(shared_cifar10).load("test")
+    finally:
+        if previous is None:
+            os.environ.pop("AUXLT_CACHE")
+        else:
+            os.environ["AUXLT_CACHE"] = previous
+    picks = np.linspace(0, len(test) - 1, 256).round().astype(int)
+    return [tf.io.read_file(test.paths[i]).numpy() for i in picks]
 
 
 def random_images(n, size=8, seed=0):

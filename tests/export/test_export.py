@@ -37,16 +37,6 @@ def trained(trained_run):
     return load_float32(checkpoint_path(trained_run)[1])
 
 
-@pytest.fixture(scope="module")
-def cifar_jpegs(shared_cifar10):
-    """256 evenly spaced JPEG files (bytes) of the shared CIFAR-10 test split."""
-    from keras_auxlt.data.sources import ImageFolderSource
-
-    test = ImageFolderSource(shared_cifar10).load("test")
-    picks = np.linspace(0, len(test) - 1, 256).round().astype(int)
-    return [tf.io.read_file(test.paths[i]).numpy() for i in picks]
-
-
 def decoded(jpegs):
     return tf.cast(tf.stack([tf.io.decode_jpeg(b, channels=3) for b in jpegs]), tf.float32)
 
@@ -121,11 +111,11 @@ def test_signatures_are_predict_signatures_with_a_dynamic_batch(exported):
 
 
 @pytest.mark.parametrize("batch", [1, 17])
-def test_serving_default_matches_the_keras_model_on_cifar10_images(exported, trained, trained_run, cifar_jpegs,
+def test_serving_default_matches_the_keras_model_on_cifar10_images(exported, trained, trained_run, cifar_test_jpegs,
                                                                     batch):
     base, _ = exported
     serve = tf.saved_model.load(str(base / "tiny" / "1")).signatures["serving_default"]
-    images = decoded(cifar_jpegs[:batch])
+    images = decoded(cifar_test_jpegs[:batch])
     out = serve(images=images)
     expected = trained.primary_model()(images).numpy()
     assert np.max(np.abs(out["logits"].numpy() - expected)) <= saved_model_bound(expected)
@@ -135,10 +125,10 @@ def test_serving_default_matches_the_keras_model_on_cifar10_images(exported, tra
     np.testing.assert_array_equal(out["class_names"].numpy().astype(str), names[out["classes"].numpy()])
 
 
-def test_serving_bytes_matches_decoding_the_same_bytes_in_process(exported, trained, cifar_jpegs):
+def test_serving_bytes_matches_decoding_the_same_bytes_in_process(exported, trained, cifar_test_jpegs):
     base, _ = exported
     serve = tf.saved_model.load(str(base / "tiny" / "1")).signatures["serving_bytes"]
-    jpegs = cifar_jpegs[:16]
+    jpegs = cifar_test_jpegs[:16]
     out = serve(image_bytes=tf.constant(jpegs))
     expected = trained.primary_model()(decoded(jpegs)).numpy()
     assert np.max(np.abs(out["logits"].numpy() - expected)) <= saved_model_bound(expected)
@@ -149,7 +139,7 @@ def test_serving_bytes_matches_decoding_the_same_bytes_in_process(exported, trai
     assert np.max(np.abs(out["logits"].numpy() - expected)) <= saved_model_bound(expected)
 
 
-def test_onnx_matches_the_keras_model_on_256_cifar10_test_images(exported, trained, trained_run, cifar_jpegs):
+def test_onnx_matches_the_keras_model_on_256_cifar10_test_images(exported, trained, trained_run, cifar_test_jpegs):
     import onnx
 
     _, result = exported
@@ -161,7 +151,7 @@ def test_onnx_matches_the_keras_model_on_256_cifar10_test_images(exported, train
     assert not isinstance(batch_dim, int)  # symbolic: any batch size
     assert sess.get_inputs()[0].shape[1:] == [32, 32, 3]
     assert onnx_model.class_names_of(sess) == class_names(trained_run)
-    images = decoded(cifar_jpegs)
+    images = decoded(cifar_test_jpegs)
     logits = onnx_model.run(sess, images.numpy())["logits"]
     expected = trained.primary_model()(images).numpy()
     assert np.max(np.abs(logits - expected)) <= ONNX_TOLERANCE

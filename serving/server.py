@@ -1,0 +1,107 @@
+"""A local server speaking TF Serving's REST and gRPC protocols for one exported model.
+
+    python -m serving.server --model_base_path exports/cifar10_lt --model_name cifar10_lt \
+        [--rest_port 8501] [--grpc_port 8500] [--host 127.0.0.1] [--enable_batching] ...
+
+Serves the highest version under the base path, picks up newly exported versions while running
+(the previous one keeps serving if a new one fails to load), batches concurrent requests when
+--enable_batching. Ctrl-C / SIGTERM stop it cleanly. Port 0 picks free ports; the ports in use
+are printed on the line starting "[serving] ready".
+"""
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+
+from absl import app, flags
+
+flags.DEFINE_string("model_base_path", None, "Directory holding the model's integer version directories.",
+                    required=True)
+flags.DEFINE_string("model_name", None, "Model name used in request URLs and model specs.", required=True)
+flags.DEFINE_string("host", "127.0.0.1", "Interface to bind (127.0.0.1: this machine only).")
+flags.DEFINE_integer("rest_port", 8501, "REST port (0: pick a free one).")
+flags.DEFINE_integer("grpc_port", 8500, "gRPC port (0: pick a free one).")
+flags.DEFINE_bool("enable_batching", True, "Batch concurrent requests into one model call.")
+flags.DEFINE_integer("max_batch_size", 64, "Rows per merged call, and the largest batch one request may send.")
+flags.DEFINE_integer("batch_timeout_micros", 2000, "How long the first request of a batch waits for others.")
+flags.DEFINE_integer("max_request_bytes", 32 * 1024 * 1024, "Largest accepted request body / gRPC message.")
+flags.DEFINE_float("file_system_poll_wait_seconds", 2.0, "How often to look for new versions.")
+FLAGS = flags.FLAGS
+
+
+def bind(host, port):
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def rest_server(config):
+    """uvicorn's server, stopping gracefully on SIGINT / SIGTERM and then returning, so that the gRPC
+    server and the version poller are shut down too (uvicorn re-raises the signal after its own
+    shutdown, which would kill the process before that)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server(config)
+
+
+def main(argv):
+    del argv
+    logging.basicConfig(level=logging.INFO, format="[serving] %(message)s", stream=sys.stdout, force=True)
+    if not os.path.isdir(FLAGS.model_base_path):
+        print(f"error: --model_base_path {FLAGS.model_base_path!r} is not a directory", file=sys.stderr)
+        return 1
+    import uvicorn
+
+    from serving.grpc_service import make_server
+    from serving.models import ModelRegistry
+    from serving.predictor import BatchingOptions, Predictor
+    from serving.rest import make_app
+
+    batching = BatchingOptions(FLAGS.enable_batching, FLAGS.max_batch_size, FLAGS.batch_timeout_micros / 1e6)
+    predictor = Predictor(None, batching)
+    registry = ModelRegistry(FLAGS.model_name, FLAGS.model_base_path, FLAGS.file_system_poll_wait_seconds,
+                             on_retire=predictor.retire)
+    predictor.registry = registry
+    registry.start()
+    if registry.served_version() is None:
+        logging.getLogger("serving").warning("no loadable version under %s yet; waiting for one",
+                                             FLAGS.model_base_path)
+    try:
+        rest_socket = bind(FLAGS.host, FLAGS.rest_port)
+        grpc_server, grpc_port = make_server(registry, predictor, FLAGS.host, FLAGS.grpc_port, FLAGS.max_request_bytes)
+    except OSError as e:
+        print(f"error: cannot listen on {FLAGS.host}: {e}", file=sys.stderr)
+        return 1
+    rest_port = rest_socket.getsockname()[1]
+    config = uvicorn.Config(make_app(registry, predictor, FLAGS.max_request_bytes), log_level="warning",
+                            access_log=False)
+    print(f"[serving] ready: model {FLAGS.model_name} version {registry.served_version()}; "
+          f"REST http://{FLAGS.host}:{rest_port}  gRPC {FLAGS.host}:{grpc_port}  "
+          f"batching {'on' if batching.enabled else 'off'}", flush=True)
+    try:
+        rest_server(config).run(sockets=[rest_socket])
+    finally:
+        grpc_server.stop(grace=1).wait()
+        registry.stop()
+        if batching.enabled:
+            print(f"[serving] batching: {predictor.batching_stats()}", flush=True)
+        print("[serving] stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)

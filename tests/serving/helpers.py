@@ -1,0 +1,54 @@
+"""Run `python -m serving.server` as a child process on free loopback ports, and stop it for sure."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+READY = re.compile(r"\[serving\] ready: .* REST http://(?P<host>[\d.]+):(?P<rest>\d+)\s+gRPC [\d.]+:(?P<grpc>\d+)")
+
+
+class ServerProcess:
+    def __init__(self, base_path, model_name, *flags, startup_timeout=180):
+        command = [sys.executable, "-m", "serving.server", f"--model_base_path={base_path}",
+                   f"--model_name={model_name}", "--rest_port=0", "--grpc_port=0", *flags]
+        self.lines = []
+        self.process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + startup_timeout
+        while time.monotonic() < deadline:
+            match = next((READY.search(line) for line in list(self.lines) if READY.search(line)), None)
+            if match:
+                self.rest = f"{match['host']}:{match['rest']}"
+                self.grpc = f"{match['host']}:{match['grpc']}"
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start:\n" + "".join(self.lines[-40:]))
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def output(self):
+        return "".join(self.lines)
+
+    def stop(self, timeout=30):
+        """SIGTERM, then SIGKILL if it does not exit; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return self.process.returncode
