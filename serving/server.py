@@ -98,7 +98,9 @@ def main(argv):
         grpc_server.stop(grace=1).wait()
         registry.stop()
         if batching.enabled:
-            print(f"[serving] batching: {predictor.batching_stats()}", flush=True)
+            stats = predictor.batching_stats()
+            print(f"[serving] batching: {stats['requests']} requests in {stats['batches']} model calls, "
+                  f"{stats['mean_batch_rows']:.2f} rows per call on average", flush=True)
         print("[serving] stopped", flush=True)
     return 0
 

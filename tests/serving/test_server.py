@@ -20,7 +20,7 @@ from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb
 
 from export.exporter import ExportOptions, export_run, saved_model_bound
 from serving.client import ClientError, classify
-from tests.serving.helpers import REPO, ServerProcess
+from serving.process import REPO, ServerProcess
 
 MODEL = "tiny"
 MAX_BATCH = 16

@@ -1,4 +1,4 @@
-"""Run `python -m serving.server` as a child process on free loopback ports, and stop it for sure."""
+"""`python -m serving.server` as a child process on free loopback ports (tests, benchmarks), stopped for sure."""
 
 import os
 import re
@@ -8,11 +8,13 @@ import sys
 import threading
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY = re.compile(r"\[serving\] ready: .* REST http://(?P<host>[\d.]+):(?P<rest>\d+)\s+gRPC [\d.]+:(?P<grpc>\d+)")
 
 
 class ServerProcess:
+    """Starts the server and waits for its "[serving] ready" line; `rest` and `grpc` are host:port."""
+
     def __init__(self, base_path, model_name, *flags, startup_timeout=180):
         command = [sys.executable, "-m", "serving.server", f"--model_base_path={base_path}",
                    f"--model_name={model_name}", "--rest_port=0", "--grpc_port=0", *flags]
