@@ -113,9 +113,10 @@ def main(argv):
     results = {}
     for batching in (True, False):
         results[batching] = result = measure(batching, bodies)
-        print(f"batching {'on ' if batching else 'off'}: {result['rps']:7.1f} requests/s  p50 {result['p50_ms']:7.1f} ms"
-              f"  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}  ({result['requests']} requests)"
-              + (f"\n             server {result['server'].removeprefix('[serving] ')}" if result["server"] else ""))
+        server = f"\n             server {result['server'].removeprefix('[serving] ')}" if result["server"] else ""
+        print(f"batching {'on ' if batching else 'off'}: {result['rps']:7.1f} requests/s"
+              f"  p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}"
+              f"  ({result['requests']} requests){server}")
     print(f"throughput ratio batching on / off: {results[True]['rps'] / results[False]['rps']:.2f}")
 
 

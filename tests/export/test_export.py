@@ -13,8 +13,14 @@ import tensorflow as tf
 
 from export import onnx_model
 from export.errors import ExportError
-from export.exporter import (ONNX_TOLERANCE, ExportOptions, exported_variables, export_run, load_float32,
-                             saved_model_bound)
+from export.exporter import (
+    ONNX_TOLERANCE,
+    ExportOptions,
+    export_run,
+    exported_variables,
+    load_float32,
+    saved_model_bound,
+)
 from export.signatures import BYTES_INPUT, IMAGES_INPUT, OUTPUTS
 from keras_auxlt.run_files import checkpoint_path
 
