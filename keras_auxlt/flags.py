@@ -82,6 +82,8 @@ def define_train_flags():
     flags.DEFINE_integer("epochs", 200, "Training epochs (one epoch = ceil(N / batch_size) steps).")
     flags.DEFINE_string("model_dir", "runs/cifar10_lt", "Run directory: config, checkpoints, logs, metrics.")
     flags.DEFINE_string("strategy", "auto", f"tf.distribute strategy: {', '.join(STRATEGIES)}.")
+    flags.DEFINE_integer("checkpoint_every_steps", 0, "Also checkpoint every N steps, so that a killed run loses at "
+                         "most N steps (0: at epoch ends only).")
     flags.DEFINE_bool("deterministic", False, "Deterministic ops: a resumed run ends with the same weights.")
     flags.DEFINE_enum("mixed_precision", "off", ["off", "float16", "bfloat16"], "Mixed precision: float16 for GPUs "
                       "(with loss scaling), bfloat16 for TPUs and CPUs with AVX512-BF16.")
@@ -118,4 +120,4 @@ def run_config_from_flags():
                           lr_factors=_numbers("lr_factors", FLAGS.lr_factors, float)),
         method=FLAGS.method, epochs=FLAGS.epochs, model_dir=FLAGS.model_dir, strategy=FLAGS.strategy,
         deterministic=FLAGS.deterministic, mixed_precision=FLAGS.mixed_precision, seed=FLAGS.seed,
-        verbose=FLAGS.verbose, drw_start_epoch=FLAGS.drw_start_epoch, init_from=FLAGS.init_from)
+        checkpoint_every_steps=FLAGS.checkpoint_every_steps, verbose=FLAGS.verbose, drw_start_epoch=FLAGS.drw_start_epoch, init_from=FLAGS.init_from)

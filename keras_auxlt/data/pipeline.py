@@ -62,9 +62,24 @@ def image_loader(split):
     return load
 
 
-def sampled_stream(split, sampler_name, config, start_step=0):
-    """Batches (x [B, S, S, 3] float32, y [B] int64) drawn by one sampler, from `start_step` on."""
+def check_shard(batch_size, shard):
+    index, count = shard
+    if count < 1 or not 0 <= index < count or batch_size % count:
+        raise ValueError(f"shard {index} of {count}: needs 0 <= index < count and a batch size ({batch_size}) "
+                         "divisible by the shard count")
+    return batch_size // count
+
+
+def sampled_stream(split, sampler_name, config, start_step=0, shard=(0, 1)):
+    """Batches (x [B, S, S, 3] float32, y [B] int64) drawn by one sampler, from `start_step` on.
+
+    `shard=(i, n)`: rows [i B/n, (i+1) B/n) of every global batch only, so n workers with shards
+    0..n-1 together see exactly the batches of the unsharded stream (same samples, same
+    augmentation draws) and each decodes only its own rows.
+    """
     batch = config.batch_size
+    rows = check_shard(batch, shard)
+    first = shard[0] * rows
     sampler = make_sampler(sampler_name, split.labels, split.num_classes, derive_seed(config.seed, sampler_name, "idx"))
     aug_seed = derive_seed(config.seed, sampler_name, "aug")
     transform = augment.train_transform(config.augment, config.image_size, config.auto_augment)
@@ -73,7 +88,7 @@ def sampled_stream(split, sampler_name, config, start_step=0):
 
     def per_example(step, indices):
         positions = step * batch + tf.range(batch, dtype=tf.int64)
-        return tf.data.Dataset.from_tensor_slices((indices, positions))
+        return tf.data.Dataset.from_tensor_slices((indices[first:first + rows], positions[first:first + rows]))
 
     def example(index, position):
         seed = tf.stack([tf.constant(aug_seed, tf.int64), position])
@@ -82,22 +97,22 @@ def sampled_stream(split, sampler_name, config, start_step=0):
     steps = tf.data.Dataset.range(start_step, np.iinfo(np.int64).max)
     ds = tf.data.Dataset.zip(steps, sampler.dataset(batch, start_step)).flat_map(per_example)
     ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch, drop_remainder=True)
+    return ds.batch(rows, drop_remainder=True)
 
 
-def dual_stream(split, config, start_step=0):
+def dual_stream(split, config, start_step=0, shard=(0, 1)):
     """`((x_b, y_b), (x_r, y_r))` per step: class-balanced and random (instance) batches."""
     split.require_all_classes()
-    balanced = sampled_stream(split, config.balanced_sampler, config, start_step)
-    random = sampled_stream(split, RANDOM_STREAM, config, start_step)
+    balanced = sampled_stream(split, config.balanced_sampler, config, start_step, shard)
+    random = sampled_stream(split, RANDOM_STREAM, config, start_step, shard)
     return tf.data.Dataset.zip(balanced, random).prefetch(tf.data.AUTOTUNE)
 
 
-def single_stream(split, config, sampler=RANDOM_STREAM, start_step=0):
+def single_stream(split, config, sampler=RANDOM_STREAM, start_step=0, shard=(0, 1)):
     """`(x, y)` per step from one sampler (the plain baselines)."""
     if sampler != RANDOM_STREAM:
         split.require_all_classes()
-    return sampled_stream(split, sampler, config, start_step).prefetch(tf.data.AUTOTUNE)
+    return sampled_stream(split, sampler, config, start_step, shard).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(split, config, batch_size=None):

@@ -37,22 +37,30 @@ def write_state(checkpoint_dir, state):
     os.replace(path + ".tmp", path)
 
 
-class EpochCheckpoint(keras.callbacks.Callback):
-    """After every epoch: model + optimizer state to last.keras, then the finished epoch to state.json.
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """Model + optimizer state to last.keras after every epoch (and every `every_steps` steps), then
+    the step reached to state.json.
 
-    A rerun of the same command loads last.keras and starts at the next epoch; since the data
-    streams are functions of the step, it sees exactly the batches the first run would have.
-    With a validation split, the model scoring best on `monitor` is kept as best.keras.
+    A rerun of the same command loads last.keras and resumes at its optimizer step, mid-epoch
+    included; since the data streams are functions of the step, it sees exactly the batches the
+    first run would have. With a validation split, the model scoring best on `monitor` at the end
+    of an epoch is kept as best.keras.
     """
 
-    def __init__(self, checkpoint_dir, monitor="val_primary_acc"):
+    def __init__(self, checkpoint_dir, monitor="val_primary_acc", every_steps=0):
         super().__init__()
         self.checkpoint_dir = checkpoint_dir
         self.monitor = monitor
+        self.every_steps = int(every_steps)
         os.makedirs(checkpoint_dir, exist_ok=True)
         state = read_state(checkpoint_dir) or {}
         self.best = state.get("best_value", -math.inf)
         self.best_epoch = state.get("best_epoch")
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        if self.every_steps and step % self.every_steps == 0 and batch + 1 < self.params.get("steps", 0):
+            self._save(logs, epoch=None)  # epoch ends save anyway
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -60,11 +68,14 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if value is not None and float(value) > self.best:
             self.best, self.best_epoch = float(value), epoch + 1
             atomic_save(self.model, os.path.join(self.checkpoint_dir, BEST_CHECKPOINT))
+        self._save(logs, epoch + 1)
+
+    def _save(self, logs, epoch):
         atomic_save(self.model, os.path.join(self.checkpoint_dir, LAST_CHECKPOINT))
         write_state(self.checkpoint_dir, {
-            "epoch": epoch + 1, "step": int(self.model.optimizer.iterations.numpy()),
+            "epoch": epoch, "step": int(self.model.optimizer.iterations.numpy()),
             "best_value": None if self.best == -math.inf else self.best, "best_epoch": self.best_epoch,
-            "monitor": self.monitor, "logs": {k: float(v) for k, v in logs.items()},
+            "monitor": self.monitor, "logs": {k: float(v) for k, v in (logs or {}).items()},
         })
 
 

@@ -79,6 +79,7 @@ class RunConfig:
     verbose: int = 2
     drw_start_epoch: int = 160  # drw: effective-number re-weighting from this epoch on
     init_from: str = ""  # crt: run directory whose backbone is frozen and reused
+    checkpoint_every_steps: int = 0  # also checkpoint every N steps (0: at epoch ends only)
 
     def check(self, num_replicas=1):
         """Raise ConfigError naming the flag for any bad value."""
@@ -130,6 +131,8 @@ class RunConfig:
             bad("init_from", self.init_from, f"method {self.method} needs the run directory of a trained model")
         if self.init_from and not METHODS[self.method].get("init_from"):
             bad("init_from", self.init_from, "only method crt starts from another run")
+        if self.checkpoint_every_steps < 0:
+            bad("checkpoint_every_steps", self.checkpoint_every_steps, "must be >= 0 (0: at epoch ends only)")
         if self.data.imbalance_ratio < 1:
             bad("imbalance_ratio", self.data.imbalance_ratio, "must be >= 1")
         return self

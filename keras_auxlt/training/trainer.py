@@ -2,13 +2,20 @@
 
 Layout of the model dir:
     config.json            resolved configuration with derived values (steps, lr, class counts)
-    checkpoints/           last.keras (every epoch), best.keras (best on validation), state.json
+    checkpoints/           last.keras (every epoch and every --checkpoint_every_steps steps),
+                           best.keras (best on validation), state.json
     logs/                  TensorBoard
     metrics.json, *.png    test evaluation of the selected model (best on validation, else last)
+
+Multi-worker runs: only the chief writes there; the other workers read its checkpoints to resume
+and write into a temporary directory of their own, removed when they finish.
 """
 
+import hashlib
 import json
 import os
+import shutil
+import tempfile
 import time
 
 import keras
@@ -19,11 +26,15 @@ from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.saving import load_model
-from keras_auxlt.training.callbacks import (BEST_CHECKPOINT, LAST_CHECKPOINT, EpochCheckpoint, NonFiniteLossGuard,
+from keras_auxlt.training.callbacks import (BEST_CHECKPOINT, LAST_CHECKPOINT, NonFiniteLossGuard, TrainingCheckpoint,
                                             read_state)
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.schedules import WarmupSchedule
-from keras_auxlt.training.strategy import make_strategy
+from keras_auxlt.training.strategy import make_strategy, worker_role
+
+# Space a run needs at start: its checkpoints (model + optimizer, written next to the old one
+# before the rename) and logs, estimated from the parameter count; at least this many bytes.
+MIN_FREE_BYTES = 64 * 2**20
 
 
 def prepare_runtime(config):
@@ -35,16 +46,33 @@ def prepare_runtime(config):
         keras.mixed_precision.set_global_policy(f"mixed_{config.mixed_precision}")
 
 
-def check_model_dir(model_dir):
-    """Create the model dir and prove it writable before any work."""
+def check_model_dir(model_dir, needed_bytes=MIN_FREE_BYTES):
+    """Create the model dir, prove it writable and roomy enough, before any work."""
     try:
         os.makedirs(model_dir, exist_ok=True)
         probe = os.path.join(model_dir, ".write_test")
         with open(probe, "w") as f:
             f.write("ok")
         os.remove(probe)
+        free = shutil.disk_usage(model_dir).free
     except OSError as e:
         raise ConfigError(f"--model_dir {model_dir!r} is not writable: {e}") from e
+    if free < needed_bytes:
+        raise ConfigError(f"--model_dir {model_dir!r}: only {free / 2**20:.0f} MiB free on its disk; this run's "
+                          f"checkpoints and logs need about {needed_bytes / 2**20:.0f} MiB")
+
+
+def checkpoint_bytes(model):
+    """Disk a run needs: two copies (old + new while saving) of last.keras and best.keras, with optimizer state."""
+    return max(MIN_FREE_BYTES, 4 * 3 * 4 * model.count_params())
+
+
+def weights_fingerprint(model):
+    """A short hash of every weight: equal on every worker of a multi-worker run when they agree."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(weight.numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def load_data(config, progress=True):
@@ -91,10 +119,25 @@ def make_optimizer(config, steps_per_epoch, total_steps):
     return keras.optimizers.SGD(learning_rate=schedule, momentum=optim.momentum)
 
 
-def training_stream(config, train, start_step):
+def training_stream(config, train, start_step, shard=(0, 1)):
     if len(config.streams) == 2:
-        return dual_stream(train, config.pipeline, start_step)
-    return single_stream(train, config.pipeline, sampler=config.streams[0], start_step=start_step)
+        return dual_stream(train, config.pipeline, start_step, shard)
+    return single_stream(train, config.pipeline, sampler=config.streams[0], start_step=start_step, shard=shard)
+
+
+def training_data(config, train, start_step, strategy, role):
+    """What `fit` consumes. One worker: the global batches (the strategy splits them over its replicas).
+    Several workers: each builds only its rows of every global batch (its shard of the same stateless
+    sample, so the cluster sees exactly the single-process batches), split over its local replicas."""
+    if role.num_workers == 1:
+        return training_stream(config, train, start_step)
+
+    def worker_stream(context):
+        stream = training_stream(config, train, start_step,
+                                 shard=(context.input_pipeline_id, context.num_input_pipelines))
+        return stream.rebatch(context.get_per_replica_batch_size(config.pipeline.batch_size))
+
+    return strategy.distribute_datasets_from_function(worker_stream)
 
 
 def resolved_config(config, train, steps_per_epoch, total_steps, num_replicas):
@@ -111,49 +154,72 @@ def resolved_config(config, train, steps_per_epoch, total_steps, num_replicas):
 
 
 def run(config, progress=True):
-    """Train (or resume) and evaluate; returns the test metrics dict written to metrics.json."""
+    """Train (or resume) and evaluate; returns the test metrics dict written to metrics.json
+    (an empty dict on the non-chief workers of a multi-worker run, which do not evaluate)."""
     prepare_runtime(config)
     strategy = make_strategy(config.strategy)
+    role = worker_role(strategy)
     config.check(strategy.num_replicas_in_sync)
-    check_model_dir(config.model_dir)
+    if role.num_workers > 1 and config.pipeline.batch_size % role.num_workers:
+        raise ConfigError(f"--batch_size {config.pipeline.batch_size} must be a multiple of the worker count "
+                          f"({role.num_workers})")
+    write_dir = config.model_dir if role.is_chief else tempfile.mkdtemp(prefix=f"auxlt-{role.name}-")
+    try:
+        check_model_dir(write_dir)
+        return _run(config, strategy, role, write_dir, progress)
+    finally:
+        if not role.is_chief:
+            shutil.rmtree(write_dir, ignore_errors=True)
+
+
+def _run(config, strategy, role, write_dir, progress):
     train, val, test = load_data(config, progress=progress)
     steps = config.steps_per_epoch(len(train))
     total_steps = steps * config.epochs
-    with open(os.path.join(config.model_dir, "config.json"), "w") as f:
+    with open(os.path.join(write_dir, "config.json"), "w") as f:
         json.dump(resolved_config(config, train, steps, total_steps, strategy.num_replicas_in_sync), f, indent=2)
 
-    checkpoint_dir = os.path.join(config.model_dir, "checkpoints")
-    last = os.path.join(checkpoint_dir, LAST_CHECKPOINT)
+    checkpoint_dir = os.path.join(write_dir, "checkpoints")
+    last = os.path.join(config.model_dir, "checkpoints", LAST_CHECKPOINT)  # the chief's: every worker resumes from it
     with strategy.scope():
         if os.path.isfile(last):
             model = load_model(last)
         else:
             model = build_model(config, train, steps, total_steps)
             model.compile(optimizer=make_optimizer(config, steps, total_steps), jit_compile=False)  # XLA: slower on CPU
+    check_model_dir(write_dir, checkpoint_bytes(model))
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
     done_steps = int(model.optimizer.iterations.numpy())
-    initial_epoch = done_steps // steps
     if done_steps:
-        print(f"[train] resuming from {last}: {initial_epoch} of {config.epochs} epochs done (step {done_steps})")
+        print(f"[train] resuming from {last}: step {done_steps} of {total_steps} "
+              f"(epoch {done_steps // steps + 1} of {config.epochs}, step {done_steps % steps + 1} of {steps})")
 
     started = time.time()
-    if initial_epoch < config.epochs:
-        callbacks = [NonFiniteLossGuard(checkpoint_dir), EpochCheckpoint(checkpoint_dir),
-                     keras.callbacks.TensorBoard(os.path.join(config.model_dir, "logs"), update_freq="epoch")]
-        model.fit(training_stream(config, train, initial_epoch * steps), epochs=config.epochs,
-                  initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose, shuffle=False,
-                  validation_data=eval_dataset(val, config.pipeline) if val is not None else None)
+    callbacks = [NonFiniteLossGuard(checkpoint_dir),
+                 TrainingCheckpoint(checkpoint_dir, every_steps=config.checkpoint_every_steps),
+                 keras.callbacks.TensorBoard(os.path.join(write_dir, "logs"), update_freq="epoch")]
+    validation = eval_dataset(val, config.pipeline) if val is not None else None
+    while done_steps < total_steps:
+        # A run stopped mid-epoch first finishes that epoch (its remaining steps only), then goes on by epochs.
+        epoch, into_epoch = divmod(done_steps, steps)
+        last_epoch = epoch + 1 if into_epoch else config.epochs
+        model.fit(training_data(config, train, done_steps, strategy, role), initial_epoch=epoch, epochs=last_epoch,
+                  steps_per_epoch=steps - into_epoch if into_epoch else steps, callbacks=callbacks,
+                  verbose=config.verbose, shuffle=False, validation_data=validation)
+        done_steps = int(model.optimizer.iterations.numpy())
     train_seconds = time.time() - started
+    print(f"[train] {role.name}: step {done_steps}, weights fingerprint {weights_fingerprint(model)}", flush=True)
+    if not role.is_chief:
+        return {}
 
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
     final = load_model(os.path.join(checkpoint_dir, selected)) if val is not None else model
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
-    done_steps = int(model.optimizer.iterations.numpy())  # the same counter that decides resumption
     metrics.update({
         "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
         "epochs": done_steps // steps, "steps": done_steps,
         "best_epoch": (read_state(checkpoint_dir) or {}).get("best_epoch"),
-        "train_seconds_this_run": round(train_seconds, 1),
+        "train_seconds_this_run": round(train_seconds, 1), "workers": role.num_workers,
         "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
     write_report(config.model_dir, metrics, confusion)
     print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "

@@ -42,6 +42,26 @@ def test_resumed_dual_stream_yields_identical_images_and_labels():
             np.testing.assert_array_equal(x, y)
 
 
+def test_shards_partition_every_global_batch_of_both_streams():
+    split = lt_split()
+    config = PipelineConfig(batch_size=16, image_size=8, seed=3)
+    full = list(dual_stream(split, config, start_step=2).take(3).as_numpy_iterator())
+    shards = [list(dual_stream(split, config, start_step=2, shard=(i, 4)).take(3).as_numpy_iterator())
+              for i in range(4)]
+    for step in range(3):
+        for stream in range(2):
+            for part in range(2):  # images, labels
+                pieces = [shards[i][step][stream][part] for i in range(4)]
+                assert all(len(p) == 4 for p in pieces)
+                np.testing.assert_array_equal(np.concatenate(pieces), full[step][stream][part])
+
+
+@pytest.mark.parametrize("shard", [(2, 2), (0, 3), (-1, 2)])
+def test_bad_shards_are_refused(shard):
+    with pytest.raises(ValueError, match=f"shard {shard[0]} of {shard[1]}"):
+        single_stream(lt_split(), PipelineConfig(batch_size=16, image_size=8), shard=shard)
+
+
 def test_augmentation_differs_per_position_and_seed():
     split = lt_split()
     a = next(single_stream(split, PipelineConfig(batch_size=56, image_size=8, seed=0), "balanced").as_numpy_iterator())
