@@ -110,6 +110,19 @@ class AuxLTModel(keras.Model):
     def call(self, images, training=False):
         return self.primary_head(self.features(images, training=training))
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras (TensorFlow backend) builds model state from a sample batch that it first averages
+        with `strategy.reduce`, which MultiWorkerMirroredStrategy cannot do on nested (dual-stream)
+        batches. This model builds every layer in build() and compiles no loss or metric objects, so
+        only the optimizer is left to build: do that without touching the data."""
+        nothing_compiled = getattr(self, "_compile_loss", None) is None and \
+            getattr(self, "_compile_metrics", None) is None
+        if self.built and nothing_compiled and all(layer.built for layer in self._flatten_layers()):
+            with self.distribute_strategy.scope():
+                self._symbolic_build()  # with everything else built, this builds the optimizer only
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def primary_model(self, name="primary"):
         """A functional model images -> primary logits over this model's own layers (no auxiliary head).
 
@@ -208,14 +221,15 @@ class AuxLTModel(keras.Model):
         gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         self._update_trackers(loss, l2, losses, outputs)
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        return _step_logs({name: tracker.result() for name, tracker in self._trackers.items()})
 
     def test_step(self, data):
         x, y = data[:2]
         logits = self(x, training=False)
         self._trackers["loss"].update_state(unscale_loss_for_distribution(self._ce(y, logits)))
         self._trackers["primary_acc"].update_state(y, logits)
-        return {"loss": self._trackers["loss"].result(), "primary_acc": self._trackers["primary_acc"].result()}
+        return _step_logs({"loss": self._trackers["loss"].result(),
+                           "primary_acc": self._trackers["primary_acc"].result()})
 
     def _update_trackers(self, loss, l2, losses, outputs):
         self._trackers["loss"].update_state(unscale_loss_for_distribution(loss))
@@ -244,6 +258,17 @@ class AuxLTModel(keras.Model):
             "drw_start_step": self.drw_start_step, "logit_adjust_tau": self.logit_adjust_tau,
             "freeze_backbone": self.freeze_backbone,
         }
+
+
+def _step_logs(logs):
+    """Step logs as `fit` can reduce them. Under a multi-worker MultiWorkerMirroredStrategy, Keras 3
+    reduces each log with strategy.reduce(MEAN, value, axis=0), which fails on scalars
+    (tensorflow/tensorflow#72388); one-element vectors reduce to the same scalar."""
+    strategy = tf.distribute.get_strategy()
+    extended = getattr(strategy, "extended", None)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and extended._in_multi_worker_mode():
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
 
 
 def _is_dual_stream(data):

@@ -36,15 +36,19 @@ def check_tf_config(environ=os.environ):
 
 
 def make_strategy(name):
-    """auto: MirroredStrategy over all GPUs if there are several, else one device (GPU or CPU)."""
+    """auto: MirroredStrategy over all GPUs if there are several, else one device (GPU or CPU).
+
+    Call it before anything else touches TensorFlow's runtime: a multi-worker strategy configures
+    the collective ops, which only works at program start.
+    """
+    if name == "multi_worker":
+        check_tf_config()
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "one_device"
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        check_tf_config()
-        return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
     raise ValueError(f"Unknown strategy. Accepted: {', '.join(STRATEGIES)}. Received: strategy={name!r}")

@@ -156,8 +156,8 @@ def resolved_config(config, train, steps_per_epoch, total_steps, num_replicas):
 def run(config, progress=True):
     """Train (or resume) and evaluate; returns the test metrics dict written to metrics.json
     (an empty dict on the non-chief workers of a multi-worker run, which do not evaluate)."""
+    strategy = make_strategy(config.strategy)  # first: a multi-worker strategy must precede any TF op
     prepare_runtime(config)
-    strategy = make_strategy(config.strategy)
     role = worker_role(strategy)
     config.check(strategy.num_replicas_in_sync)
     if role.num_workers > 1 and config.pipeline.batch_size % role.num_workers:
