@@ -2,7 +2,7 @@
 
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from export.onnx_model import DEFAULT_OPSET
 from keras_auxlt.run_files import CHECKPOINT_CHOICES
@@ -25,6 +25,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # tf2onnx reports every graph rewrite at INFO
     from export.errors import ExportError
     from export.exporter import ExportOptions, export_run
 

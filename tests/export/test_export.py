@@ -224,3 +224,31 @@ def test_command_line_exports_and_reports_errors(trained_run, tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 1
     assert f"error: model dir '{tmp_path}/missing': no config.json" in done.stderr
+
+
+def test_a_bfloat16_trained_checkpoint_exports_in_float32(trained_run, tmp_path, cifar_test_jpegs):
+    import keras
+
+    from keras_auxlt.models.auxlt_model import AuxLTModel
+
+    run = tmp_path / "bf16_run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(os.path.join(trained_run, "config.json"), run / "config.json")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = AuxLTModel(backbone="resnet20", num_classes=3, image_size=32, aux_tasks=("random",))
+        model.build((None, 32, 32, 3))
+        assert model.backbone.layers[2].compute_dtype == "bfloat16"
+        model.save(run / "checkpoints" / "last.keras")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    result = export(str(run), tmp_path / "exports", onnx=False, verify_images=4)
+    serve = tf.saved_model.load(result.saved_model_dir).signatures["serving_default"]
+    images = decoded(cifar_test_jpegs[:4])
+    reference = AuxLTModel(backbone="resnet20", num_classes=3, image_size=32, aux_tasks=("random",))
+    reference.build((None, 32, 32, 3))
+    reference.set_weights(model.get_weights())
+    expected = reference.primary_model()(images).numpy()
+    logits = serve(images=images)["logits"].numpy()
+    assert logits.dtype == np.float32
+    assert np.max(np.abs(logits - expected)) <= saved_model_bound(expected)
