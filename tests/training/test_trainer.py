@@ -111,3 +111,20 @@ def test_unwritable_model_dir_fails_before_training(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ValueError, match="--model_dir .* is not writable"):
         run(tiny_run_config(tmp_path, model_dir=str(blocker / "run")), progress=False)
+
+
+def test_a_full_disk_fails_before_training(tmp_path, monkeypatch):
+    import collections
+    import shutil
+
+    from keras_auxlt.training import trainer
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 * 2**20, 9 * 2**20, 2**20))
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was loaded: the check came too late")
+
+    monkeypatch.setattr(trainer, "load_data", no_data)
+    with pytest.raises(ValueError, match=r"--model_dir .*: only 1 MiB free on its disk; .* need about 64 MiB"):
+        run(tiny_run_config(tmp_path), progress=False)
