@@ -3,7 +3,8 @@
     python train.py --flagfile=flags/cifar10_lt.cfg --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz
     python train.py --flagfile=flags/cifar10_lt_smoke.cfg      # a few hundred steps, < 3 minutes on a CPU
 
-Rerunning the same command after a crash resumes from the last finished epoch. Flags:
+Rerunning the same command after a crash resumes from the last checkpoint (epoch end, or every
+--checkpoint_every_steps steps). Flags:
 keras_auxlt/flags.py; recipes: flags/*.cfg; run directory layout: keras_auxlt/training/trainer.py.
 """
 
@@ -20,6 +21,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     from keras_auxlt.training.callbacks import NonFiniteLossError
     from keras_auxlt.training.config import ConfigError
+    from keras_auxlt.training.strategy import ClusterConfigError
     from keras_auxlt.training.trainer import run
 
     try:
@@ -28,7 +30,7 @@ def main(argv):
         raise app.UsageError(str(e)) from None
     try:
         run(config)
-    except ConfigError as e:  # flag problems found once the strategy is known (e.g. replica count)
+    except (ConfigError, ClusterConfigError) as e:  # found once the strategy is known (replica count, TF_CONFIG)
         raise app.UsageError(str(e)) from None
     except (DataError, NonFiniteLossError) as e:
         raise SystemExit(f"error: {e}") from None

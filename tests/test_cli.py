@@ -60,3 +60,12 @@ def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_reproduces_it(shar
     assert code == 0, err[-3000:]
     again = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert again["overall"] == metrics["overall"] and again["per_class"] == metrics["per_class"]
+
+
+def test_multi_worker_without_tf_config_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    code, _, err = run_cli(["train.py", "--flagfile=flags/cifar10_lt_smoke.cfg", f"--model_dir={tmp_path / 'run'}",
+                            "--strategy=multi_worker"])
+    assert code == 1
+    assert "--strategy=multi_worker needs the TF_CONFIG environment variable" in err
+    assert not (tmp_path / "run").exists()
