@@ -103,6 +103,7 @@ def collect():
                     metrics = json.load(f)
                 with open(os.path.join(run_dir(method, seed), "benchmark_timing.json")) as f:
                     metrics["wall_seconds"] = json.load(f)["wall_seconds"]
+                metrics["seed"] = int(seed)
                 runs.append(metrics)
         if runs:
             rows[method] = runs
@@ -131,6 +132,14 @@ def write_report(rows):
         f"{FLAGS.crt_epochs} epoch(s), cosine lr. Test: the full balanced CIFAR-10 test set (10,000 images), last-epoch "
         "model (no validation split, no test-set selection). Values: mean ± standard deviation over seeds, top-1 %.",
         "",
+    ]
+    missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
+               if not any(r["seed"] == int(k) for r in rows.get(m, []))]
+    if missing:
+        lines += [f"**Incomplete:** {len(missing)} of {len(FLAGS.methods) * len(FLAGS.seeds)} runs have not finished "
+                  f"yet ({', '.join(missing)}); the table shows the finished ones, and the seeds column says how "
+                  "many each row averages.", ""]
+    lines += [
         "| method | seeds | overall | many | medium | few | images seen | wall time / run |",
         "|---|---|---|---|---|---|---|---|",
     ]
