@@ -206,7 +206,9 @@ def _run(config, strategy, role, write_dir, progress):
         model.fit(training_data(config, train, done_steps, strategy, role), initial_epoch=epoch, epochs=last_epoch,
                   steps_per_epoch=steps - into_epoch if into_epoch else steps, callbacks=callbacks,
                   verbose=config.verbose, shuffle=False, validation_data=validation)
-        done_steps = int(model.optimizer.iterations.numpy())
+        before, done_steps = done_steps, int(model.optimizer.iterations.numpy())
+        if done_steps == before:
+            raise RuntimeError(f"training stopped making progress at step {done_steps} of {total_steps}")
     train_seconds = time.time() - started
     print(f"[train] {role.name}: step {done_steps}, weights fingerprint {weights_fingerprint(model)}", flush=True)
     if not role.is_chief:
