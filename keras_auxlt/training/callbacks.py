@@ -58,9 +58,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.best_epoch = state.get("best_epoch")
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy())
-        if self.every_steps and step % self.every_steps == 0 and batch + 1 < self.params.get("steps", 0):
-            self._save(logs, epoch=None)  # epoch ends save anyway
+        if not self.every_steps or batch + 1 >= self.params.get("steps", 0):
+            return  # no step checkpoints asked for, or the epoch end saves anyway
+        if int(self.model.optimizer.iterations.numpy()) % self.every_steps == 0:
+            self._save(logs, epoch=None)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
