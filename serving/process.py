@@ -25,7 +25,7 @@ class ServerProcess:
         self._reader.start()
         deadline = time.monotonic() + startup_timeout
         while time.monotonic() < deadline:
-            match = next((READY.search(line) for line in list(self.lines) if READY.search(line)), None)
+            match = next(filter(None, map(READY.search, list(self.lines))), None)
             if match:
                 self.rest = f"{match['host']}:{match['rest']}"
                 self.grpc = f"{match['host']}:{match['grpc']}"

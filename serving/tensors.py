@@ -27,7 +27,7 @@ def check_inputs(inputs, signature):
     sizes = set()
     for name, value in inputs.items():
         spec = signature.inputs[name]
-        expected = [d for d in spec.shape.as_list()]
+        expected = spec.shape.as_list()
         if value.ndim != len(expected) or any(e is not None and e != d for e, d in zip(expected, value.shape)):
             shown = ["-1" if d is None else str(d) for d in expected]
             raise invalid(f"Input {name!r} of signature {signature.name!r} must have shape [{', '.join(shown)}]. "
