@@ -21,6 +21,8 @@ import time
 import numpy as np
 from absl import app, flags
 
+from benchmarks.comparison import cell, verdict_lines
+
 # Variant name -> train.py flags on top of the base flagfile.
 VARIANTS = {
     "ce": ["--method=ce"],
@@ -110,16 +112,6 @@ def collect():
     return rows
 
 
-def cell(runs, key, scale=100.0):
-    values = [r[key] for r in runs if r.get(key) is not None]
-    if not values:
-        return "–"
-    mean = np.mean(values) * scale
-    if len(values) == 1:
-        return f"{mean:.1f}"
-    return f"{mean:.1f} ± {np.std(values) * scale:.1f}"
-
-
 def write_report(rows):
     os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
     lines = [
@@ -129,8 +121,8 @@ def write_report(rows):
         f"--flagfile_base={FLAGS.flagfile_base} --methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"
         f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}` on "
         f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
-        f"{FLAGS.crt_epochs} epoch(s), cosine lr. Test: the full balanced CIFAR-10 test set (10,000 images), last-epoch "
-        "model (no validation split, no test-set selection). Values: mean ± standard deviation over seeds, top-1 %.",
+        f"{FLAGS.crt_epochs} epoch(s), cosine lr. Test: the full balanced CIFAR-10 test set (10,000 images), "
+        "last-epoch model (no validation split, no test-set selection). Values: mean ± standard deviation over seeds, top-1 %.",
         "",
     ]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
@@ -147,6 +139,10 @@ def write_report(rows):
         lines.append(f"| {method} | {len(runs)} | {cell(runs, 'overall')} | {cell(runs, 'many')} | "
                      f"{cell(runs, 'medium')} | {cell(runs, 'few')} | {runs[0]['images_seen']:,} | "
                      f"{np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
+    verdicts = verdict_lines(rows)
+    if verdicts:
+        lines += ["", "Gains in top-1 points (means of per-seed differences), against what the comparison has to show:",
+                  "", *verdicts]
     lines += ["", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes; from method.md, not "
               "measured here):", "", PUBLISHED, "",
               "Public reference code on the same short schedule and data (method.md, measured on this machine's "

@@ -23,5 +23,6 @@ def drain(dataset, steps):
 
 
 def machine():
-    return (f"{platform.processor() or platform.machine()}, {tf.config.threading.get_intra_op_parallelism_threads() or 'default'} "
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or "default"
+    return (f"{platform.processor() or platform.machine()}, {threads} "
             f"intra-op threads, TensorFlow {tf.__version__}, {time.strftime('%Y-%m-%d')}")

@@ -13,14 +13,15 @@ def test_resnet32_matches_the_reference_architecture():
     backbone = build_backbone("resnet32", (32, 32, 3))
     assert backbone.output_shape == (None, 64)
     assert backbone.count_params() == 465_776  # + 650 for a 10-class head: the 0.46M of the paper
-    convs = [l for l in backbone.layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [layer for layer in backbone.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 31 and not any(c.use_bias for c in convs)  # 1 stem + 3 x 5 x 2, no projections
-    bns = [l for l in backbone.layers if isinstance(l, keras.layers.BatchNormalization)]
+    bns = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert all(b.momentum == 0.9 and b.epsilon == 1e-5 for b in bns)
 
 
 def test_he_normal_initialisation_scale():
-    conv = [l for l in build_backbone("resnet56", (32, 32, 3)).layers if isinstance(l, keras.layers.Conv2D)][-1]
+    conv = [layer for layer in build_backbone("resnet56", (32, 32, 3)).layers
+            if isinstance(layer, keras.layers.Conv2D)][-1]
     kernel = conv.kernel.numpy()
     fan_in = np.prod(kernel.shape[:3])
     assert abs(kernel.std() - np.sqrt(2.0 / fan_in)) / np.sqrt(2.0 / fan_in) < 0.05

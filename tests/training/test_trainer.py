@@ -59,7 +59,8 @@ def test_nan_loss_stops_with_the_loss_and_step_named_and_keeps_the_checkpoint(tm
     """Epoch 1 trains normally and is checkpointed; from epoch 2 on the learning rate explodes."""
     exploding = OptimConfig(learning_rate=0.05, warmup_epochs=0, lr_milestones=(1,), lr_factors=(1e30,))
     config = tiny_run_config(tmp_path, epochs=2, optim=exploding)
-    with pytest.raises(NonFiniteLossError, match=r"loss went (nan|inf) at step [4-6] \(batch [1-3] of this epoch\)") as e:
+    message = r"loss went (nan|inf) at step [4-6] \(batch [1-3] of this epoch\)"
+    with pytest.raises(NonFiniteLossError, match=message) as e:
         run(config, progress=False)
     assert "left as it was" in str(e.value)
     state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
