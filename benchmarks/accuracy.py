@@ -7,13 +7,15 @@ Each (method, seed) is one `train.py` run in its own process under --output_dir/
 so an interrupted benchmark resumes where it stopped (finished runs are not redone). Then it
 writes --results (default docs/RESULTS.md: the table, the command, schedule, machine, wall
 times, date, and the published figures of method.md in a separate table), a per-class accuracy
-plot against training count, and keeps every run's metrics.json so the table can be rebuilt
-with --report_only.
+plot against training count, and copies every finished run's metrics.json and timing into
+--metrics_dir (default docs/results/runs, in the repository) so the table can be rebuilt with
+--report_only on any checkout.
 """
 
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -59,13 +61,34 @@ flags.DEFINE_list("seeds", ["0", "1"], "Seeds; each method runs once per seed.")
 flags.DEFINE_integer("crt_epochs", 3, "Epochs of crt's second stage (classifier re-training).")
 flags.DEFINE_string("output_dir", "runs/benchmark_accuracy", "Where the runs go.")
 flags.DEFINE_string("results", "docs/RESULTS.md", "Markdown report to write.")
+flags.DEFINE_string("metrics_dir", "docs/results/runs", "Where finished runs' metrics.json and timing are copied and "
+                    "the report is built from; empty: build it straight from --output_dir.")
 flags.DEFINE_list("extra_flags", [], "More train.py flags for every run (e.g. --epochs=2 for a trial).")
 flags.DEFINE_bool("report_only", False, "Only rebuild the report from finished runs.")
 FLAGS = flags.FLAGS
 
 
-def run_dir(method, seed):
-    return os.path.join(FLAGS.output_dir, method, f"seed{seed}")
+RUN_FILES = ("metrics.json", "benchmark_timing.json")  # a run with both is finished
+
+
+def run_dir(method, seed, base=None):
+    return os.path.join(base or FLAGS.output_dir, method, f"seed{seed}")
+
+
+def report_dir():
+    return FLAGS.metrics_dir or FLAGS.output_dir
+
+
+def keep_metrics(method, seed):
+    """Copy a finished run's metrics and timing into --metrics_dir (nothing to do if it is --output_dir)."""
+    source, target = run_dir(method, seed), run_dir(method, seed, report_dir())
+    if not all(os.path.isfile(os.path.join(source, name)) for name in RUN_FILES):
+        return
+    os.makedirs(target, exist_ok=True)
+    for name in RUN_FILES:
+        if not os.path.exists(os.path.join(target, name)) or \
+                not os.path.samefile(os.path.join(source, name), os.path.join(target, name)):
+            shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
 
 
 def train_command(method, seed):
@@ -79,9 +102,8 @@ def train_command(method, seed):
 
 
 def run_one(method, seed):
-    metrics_path = os.path.join(run_dir(method, seed), "metrics.json")
     timing_path = os.path.join(run_dir(method, seed), "benchmark_timing.json")
-    if os.path.isfile(metrics_path) and os.path.isfile(timing_path):
+    if all(os.path.isfile(os.path.join(run_dir(method, seed), name)) for name in RUN_FILES):
         print(f"[benchmark] {method} seed {seed}: done already")
         return
     if method == "crt" and not os.path.isfile(os.path.join(run_dir("ce", seed), "metrics.json")):
@@ -99,11 +121,11 @@ def collect():
     for method in FLAGS.methods:
         runs = []
         for seed in FLAGS.seeds:
-            path = os.path.join(run_dir(method, seed), "metrics.json")
+            path = os.path.join(run_dir(method, seed, report_dir()), "metrics.json")
             if os.path.isfile(path):
                 with open(path) as f:
                     metrics = json.load(f)
-                with open(os.path.join(run_dir(method, seed), "benchmark_timing.json")) as f:
+                with open(os.path.join(run_dir(method, seed, report_dir()), "benchmark_timing.json")) as f:
                     metrics["wall_seconds"] = json.load(f)["wall_seconds"]
                 metrics["seed"] = int(seed)
                 runs.append(metrics)
@@ -148,7 +170,7 @@ def write_report(rows):
               "Public reference code on the same short schedule and data (method.md, measured on this machine's "
               "CPU on 2026-11-27, seed 0):", "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
-              f"`{FLAGS.output_dir}/<method>/seed<k>/metrics.json`.", ""]
+              f"`{report_dir()}/<method>/seed<k>/metrics.json`.", ""]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
 
@@ -187,12 +209,22 @@ def main(argv):
         for seed in FLAGS.seeds:
             for method in FLAGS.methods:
                 run_one(method, seed)
-    rows = collect()
-    if not rows:
+                report()  # after every run: an interrupted benchmark leaves an up-to-date report
+    if not report():
         raise SystemExit("no finished runs to report")
-    write_report(rows)
-    plot(rows)
     print(open(FLAGS.results).read())
+
+
+def report():
+    """Rebuild the report and plot from the finished runs; False if there are none yet."""
+    for method in FLAGS.methods:
+        for seed in FLAGS.seeds:
+            keep_metrics(method, seed)
+    rows = collect()
+    if rows:
+        write_report(rows)
+        plot(rows)
+    return bool(rows)
 
 
 if __name__ == "__main__":
