@@ -69,6 +69,8 @@ FLAGS = flags.FLAGS
 
 
 RUN_FILES = ("metrics.json", "benchmark_timing.json")  # a run with both is finished
+PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
+HEARTBEAT_SECONDS = 30
 
 
 def run_dir(method, seed, base=None):
@@ -102,7 +104,6 @@ def train_command(method, seed):
 
 
 def run_one(method, seed):
-    timing_path = os.path.join(run_dir(method, seed), "benchmark_timing.json")
     if all(os.path.isfile(os.path.join(run_dir(method, seed), name)) for name in RUN_FILES):
         print(f"[benchmark] {method} seed {seed}: done already")
         return
@@ -110,10 +111,46 @@ def run_one(method, seed):
         run_one("ce", seed)
     os.makedirs(run_dir(method, seed), exist_ok=True)
     print(f"[benchmark] {method} seed {seed}: {' '.join(train_command(method, seed))}", flush=True)
+    timed_training(method, seed)
+
+
+def timed_training(method, seed):
+    """Run train.py for one (method, seed) and record its wall time in benchmark_timing.json.
+
+    A run resumed after an interruption reports its whole cost: the time of earlier invocations
+    is kept in a partial file, rewritten every HEARTBEAT_SECONDS while training runs."""
+    partial = os.path.join(run_dir(method, seed), PARTIAL_TIMING)
+    earlier = read_json(partial, {"wall_seconds": 0.0})["wall_seconds"]
     started = time.time()
-    subprocess.run(train_command(method, seed), check=True)
-    with open(timing_path, "w") as f:
-        json.dump({"wall_seconds": time.time() - started}, f)
+    process = subprocess.Popen(train_command(method, seed))
+    while True:
+        try:
+            code = process.wait(timeout=HEARTBEAT_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            write_json(partial, {"wall_seconds": earlier + time.time() - started})
+    total = earlier + time.time() - started
+    if code:
+        write_json(partial, {"wall_seconds": total})
+        raise SystemExit(f"[benchmark] {method} seed {seed}: train.py exited with status {code}; rerun to resume")
+    write_json(os.path.join(run_dir(method, seed), "benchmark_timing.json"),
+               {"wall_seconds": total, "resumed": earlier > 0})
+    if os.path.exists(partial):
+        os.remove(partial)
+
+
+def read_json(path, default):
+    if not os.path.isfile(path):
+        return default
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_json(path, value):
+    """Write through a temporary file and a rename: a crash leaves the old file or the new one."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f)
+    os.replace(path + ".tmp", path)
 
 
 def collect():
