@@ -26,8 +26,7 @@ from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.saving import load_model
-from keras_auxlt.training.callbacks import (BEST_CHECKPOINT, LAST_CHECKPOINT, NonFiniteLossGuard, TrainingCheckpoint,
-                                            read_state)
+from keras_auxlt.training.callbacks import BEST_CHECKPOINT, LAST_CHECKPOINT, NonFiniteLossGuard, TrainingCheckpoint, read_state
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.schedules import WarmupSchedule
 from keras_auxlt.training.strategy import make_strategy, worker_role
