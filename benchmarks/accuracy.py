@@ -207,7 +207,8 @@ def write_report(rows):
               "Public reference code on the same short schedule and data (method.md, measured on this machine's "
               "CPU on 2026-11-27, seed 0):", "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
-              f"`{report_dir()}/<method>/seed<k>/metrics.json`.", ""]
+              f"`{os.path.relpath(report_dir(), os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/seed<k>/"
+              "metrics.json` (relative to this file).", ""]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
 
