@@ -77,6 +77,10 @@ def run_dir(method, seed, base=None):
     return os.path.join(base or FLAGS.output_dir, method, f"seed{seed}")
 
 
+def is_finished(directory):
+    return all(os.path.isfile(os.path.join(directory, name)) for name in RUN_FILES)
+
+
 def report_dir():
     return FLAGS.metrics_dir or FLAGS.output_dir
 
@@ -84,7 +88,7 @@ def report_dir():
 def keep_metrics(method, seed):
     """Copy a finished run's metrics and timing into --metrics_dir (nothing to do if it is --output_dir)."""
     source, target = run_dir(method, seed), run_dir(method, seed, report_dir())
-    if not all(os.path.isfile(os.path.join(source, name)) for name in RUN_FILES):
+    if not is_finished(source):
         return
     os.makedirs(target, exist_ok=True)
     for name in RUN_FILES:
@@ -104,7 +108,7 @@ def train_command(method, seed):
 
 
 def run_one(method, seed):
-    if all(os.path.isfile(os.path.join(run_dir(method, seed), name)) for name in RUN_FILES):
+    if is_finished(run_dir(method, seed)):
         print(f"[benchmark] {method} seed {seed}: done already")
         return
     if method == "crt" and not os.path.isfile(os.path.join(run_dir("ce", seed), "metrics.json")):
