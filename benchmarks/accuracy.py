@@ -228,11 +228,14 @@ def plot(rows):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    for method, runs in rows.items():
+    colors = plt.get_cmap("tab20").colors  # 11 methods: tab10 would repeat a colour
+    for i, (method, runs) in enumerate(rows.items()):
         counts = np.asarray(runs[0]["train_counts"])
         accuracy = np.mean([[np.nan if a is None else a for a in r["per_class"]] for r in runs], axis=0)
         order = np.argsort(counts)
-        ax.plot(counts[order], accuracy[order], marker="o", ms=3, label=method)
+        style = "--" if method.startswith("auxlt_") else "-"  # the AuxLT variants apart from the baselines
+        ax.plot(counts[order], accuracy[order], style, marker="o", ms=3, color=colors[(2 * i) % 20 + (2 * i) // 20],
+                label=method)
     ax.set_xscale("log")
     ax.set_xlabel("training images of the class (log scale)")
     ax.set_ylabel("test top-1 accuracy (mean over seeds)")
