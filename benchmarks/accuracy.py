@@ -23,7 +23,7 @@ import time
 import numpy as np
 from absl import app, flags
 
-from benchmarks.comparison import cell, verdict_lines
+from benchmarks.comparison import cell, standing_line, verdict_lines
 
 # Variant name -> train.py flags on top of the base flagfile.
 VARIANTS = {
@@ -202,7 +202,7 @@ def write_report(rows):
         lines.append(f"| {method} | {len(runs)} | {cell(runs, 'overall')} | {cell(runs, 'many')} | "
                      f"{cell(runs, 'medium')} | {cell(runs, 'few')} | {runs[0]['images_seen']:,} | "
                      f"{np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
-    verdicts = verdict_lines(rows)
+    verdicts = verdict_lines(rows) + [line for line in [standing_line(rows)] if line]
     if verdicts:
         lines += ["", "Gains in top-1 points (means of per-seed differences), against what the comparison has to show:",
                   "", *verdicts]

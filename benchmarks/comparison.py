@@ -56,3 +56,25 @@ def verdict_lines(rows, bars=BARS, min_seeds=MIN_SEEDS):
         lines.append(f"- {method} − {baseline}: overall {mean:+.1f} points ({seed_list}: {per_seed}; bar ≥ +{bar:g}) — "
                      f"{groups}. {verdict[0].upper() + verdict[1:]}.")
     return lines
+
+
+def standing_line(rows, method="auxlt"):
+    """One sentence: `method` against every other method with a shared seed, and which are ahead.
+
+    The bars cover two baselines only; this puts the method among all of them, so a baseline that
+    beats it cannot go unnoticed in the report.
+    """
+    if method not in rows:
+        return None
+    gains = []
+    for other, runs in rows.items():
+        seeds, paired = paired_gains(rows[method], runs)
+        if other != method and seeds:
+            gains.append((float(np.mean(paired["overall"])), other, len(seeds)))
+    if not gains:
+        return None
+    gains.sort()
+    listed = ", ".join(f"{other} {gain:+.1f} ({n} seed{'s' if n > 1 else ''})" for gain, other, n in gains)
+    ahead = [other for gain, other, _ in gains if gain < 0]
+    verdict = f"Methods ahead of {method}: {', '.join(ahead)}." if ahead else f"{method} is ahead of every one."
+    return f"- {method} against each method (overall, paired by seed): {listed}. {verdict}"

@@ -1,6 +1,6 @@
 """The accuracy report's verdicts: paired per-seed gains, the seed minimum, missing groups."""
 
-from benchmarks.comparison import cell, paired_gains, verdict_lines
+from benchmarks.comparison import cell, paired_gains, standing_line, verdict_lines
 
 
 def run(seed, overall, many=None, medium=None, few=None):
@@ -37,3 +37,14 @@ def test_cells_show_mean_and_spread_over_seeds():
     assert cell([run(0, 0.5), run(1, 0.6)], "overall") == "55.0 ± 5.0"
     assert cell([run(0, 0.5)], "overall") == "50.0"
     assert cell([run(0, 0.5)], "few") == "–"
+
+
+def test_the_standing_names_every_baseline_ahead_of_the_method():
+    rows = {"ce": [run(0, 0.55), run(1, 0.57)], "auxlt": [run(0, 0.66), run(1, 0.67)],
+            "logit_adjust": [run(0, 0.69)], "drw": [run(1, 0.60)]}
+    line = standing_line(rows)
+    assert line == ("- auxlt against each method (overall, paired by seed): logit_adjust -3.0 (1 seed), "
+                    "drw +7.0 (1 seed), ce +10.5 (2 seeds). Methods ahead of auxlt: logit_adjust.")
+    del rows["logit_adjust"]
+    assert standing_line(rows).endswith("(2 seeds). auxlt is ahead of every one.")
+    assert standing_line({"ce": [run(0, 0.5)]}) is None
