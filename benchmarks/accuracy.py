@@ -160,19 +160,32 @@ def write_json(path, value):
 def collect():
     rows = {}
     for method in FLAGS.methods:
-        runs = []
-        for seed in FLAGS.seeds:
-            path = os.path.join(run_dir(method, seed, report_dir()), "metrics.json")
-            if os.path.isfile(path):
-                with open(path) as f:
-                    metrics = json.load(f)
-                with open(os.path.join(run_dir(method, seed, report_dir()), "benchmark_timing.json")) as f:
-                    metrics["wall_seconds"] = json.load(f)["wall_seconds"]
-                metrics["seed"] = int(seed)
-                runs.append(metrics)
+        runs = [run for run in (load_run(method, seed) for seed in FLAGS.seeds) if run is not None]
         if runs:
             rows[method] = runs
     return rows
+
+
+def load_run(method, seed):
+    """A finished run's metrics.json with its seed and wall time; None if it has not finished.
+
+    crt's images seen and wall time include the ce run its second stage starts from: that is its
+    training budget, to set against the single-stage methods'."""
+    directory = run_dir(method, seed, report_dir())
+    if not is_finished(directory):
+        return None
+    metrics = read_json(os.path.join(directory, "metrics.json"), None)
+    metrics["wall_seconds"] = read_json(os.path.join(directory, "benchmark_timing.json"), None)["wall_seconds"]
+    metrics["seed"] = int(seed)
+    if method == "crt":
+        keep_metrics("ce", seed)  # stage 1, also when ce itself is not among --methods
+        stage1 = load_run("ce", seed)
+        if stage1 is None:
+            raise SystemExit(f"[benchmark] crt seed {seed} is finished but its stage 1 (the ce run) has no "
+                             f"metrics.json and benchmark_timing.json in {run_dir('ce', seed, report_dir())}")
+        metrics["images_seen"] += stage1["images_seen"]
+        metrics["wall_seconds"] += stage1["wall_seconds"]
+    return metrics
 
 
 def write_report(rows):
@@ -184,7 +197,8 @@ def write_report(rows):
         f"--flagfile_base={FLAGS.flagfile_base} --methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"
         f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}` on "
         f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
-        f"{FLAGS.crt_epochs} epoch(s), cosine lr. Test: the full balanced CIFAR-10 test set (10,000 images), "
+        f"{FLAGS.crt_epochs} epoch(s), cosine lr, from the ce run of the same seed (its images seen and wall time "
+        "include that run). Test: the full balanced CIFAR-10 test set (10,000 images), "
         "last-epoch model (no validation split, no test-set selection). Values: mean ± standard deviation over seeds, top-1 %.",
         "",
     ]
