@@ -32,7 +32,7 @@ VARIANTS = {
     "cb_loss": ["--method=cb_loss"],
     "drw": ["--method=drw"],
     "logit_adjust": ["--method=logit_adjust"],
-    "crt": ["--method=crt"],  # + --init_from the ce run of the same seed, see crt_flags()
+    "crt": ["--method=crt"],  # + --init_from its STAGE_ONE run of the same seed, see train_command()
     "auxlt": ["--method=auxlt", "--aux_tasks=random"],
     "auxlt_rotation": ["--method=auxlt", "--aux_tasks=random,rotation"],
     "auxlt_reweighted": ["--method=auxlt", "--aux_tasks=reweighted"],
@@ -68,6 +68,7 @@ flags.DEFINE_bool("report_only", False, "Only rebuild the report from finished r
 FLAGS = flags.FLAGS
 
 
+STAGE_ONE = {"crt": "ce"}  # two-stage method -> the run its second stage starts from (and whose budget it adds)
 RUN_FILES = ("metrics.json", "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
@@ -102,7 +103,7 @@ def train_command(method, seed):
                f"--imbalance_ratio={FLAGS.imbalance_ratio:g}", f"--seed={seed}", f"--model_dir={run_dir(method, seed)}",
                *VARIANTS[method], *FLAGS.extra_flags]
     if method == "crt":
-        command += [f"--init_from={run_dir('ce', seed)}", f"--epochs={FLAGS.crt_epochs}", "--warmup_epochs=0",
+        command += [f"--init_from={run_dir(STAGE_ONE[method], seed)}", f"--epochs={FLAGS.crt_epochs}", "--warmup_epochs=0",
                     "--lr_schedule=cosine", "--lr_milestones=", "--lr_factors="]
     return command
 
@@ -111,8 +112,8 @@ def run_one(method, seed):
     if is_finished(run_dir(method, seed)):
         print(f"[benchmark] {method} seed {seed}: done already")
         return
-    if method == "crt" and not os.path.isfile(os.path.join(run_dir("ce", seed), "metrics.json")):
-        run_one("ce", seed)
+    if method in STAGE_ONE and not is_finished(run_dir(STAGE_ONE[method], seed)):
+        run_one(STAGE_ONE[method], seed)
     os.makedirs(run_dir(method, seed), exist_ok=True)
     print(f"[benchmark] {method} seed {seed}: {' '.join(train_command(method, seed))}", flush=True)
     timed_training(method, seed)
@@ -177,11 +178,12 @@ def load_run(method, seed):
     metrics = read_json(os.path.join(directory, "metrics.json"), None)
     metrics["wall_seconds"] = read_json(os.path.join(directory, "benchmark_timing.json"), None)["wall_seconds"]
     metrics["seed"] = int(seed)
-    if method == "crt":
-        stage1 = load_run("ce", seed)
+    if method in STAGE_ONE:
+        stage1 = load_run(STAGE_ONE[method], seed)
         if stage1 is None:
-            raise SystemExit(f"[benchmark] crt seed {seed} is finished but its stage 1 (the ce run) has no "
-                             f"metrics.json and benchmark_timing.json in {run_dir('ce', seed, report_dir())}")
+            raise SystemExit(f"[benchmark] {method} seed {seed} is finished but its stage 1 ({STAGE_ONE[method]}) has "
+                             f"no metrics.json and benchmark_timing.json in "
+                             f"{run_dir(STAGE_ONE[method], seed, report_dir())}")
         metrics["images_seen"] += stage1["images_seen"]
         metrics["wall_seconds"] += stage1["wall_seconds"]
     return metrics
@@ -277,8 +279,8 @@ def main(argv):
 
 def report():
     """Rebuild the report and plot from the finished runs; False if there are none yet."""
-    stage1 = ["ce"] if "crt" in FLAGS.methods and "ce" not in FLAGS.methods else []  # crt's budget includes it
-    for method in FLAGS.methods + stage1:
+    stage1 = {STAGE_ONE[m] for m in FLAGS.methods if m in STAGE_ONE} - set(FLAGS.methods)  # budgets include them
+    for method in FLAGS.methods + sorted(stage1):
         for seed in FLAGS.seeds:
             keep_metrics(method, seed)
     rows = collect()
