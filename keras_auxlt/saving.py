@@ -3,7 +3,7 @@
 import keras
 
 from keras_auxlt.models import auxlt_model, layers  # noqa: F401  (registers the serializable classes)
-from keras_auxlt.training import schedules  # noqa: F401
+from keras_auxlt.training import optimizers, schedules  # noqa: F401
 
 
 def load_model(path):

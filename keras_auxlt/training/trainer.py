@@ -28,6 +28,7 @@ from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.saving import load_model
 from keras_auxlt.training.callbacks import BEST_CHECKPOINT, LAST_CHECKPOINT, NonFiniteLossGuard, TrainingCheckpoint, read_state
 from keras_auxlt.training.config import ConfigError
+from keras_auxlt.training.optimizers import TorchSGD
 from keras_auxlt.training.schedules import WarmupSchedule
 from keras_auxlt.training.strategy import make_strategy, worker_role
 
@@ -115,7 +116,7 @@ def make_optimizer(config, steps_per_epoch, total_steps):
         base_lr=optim.scaled_learning_rate(config.pipeline.batch_size),
         warmup_steps=round(optim.warmup_epochs * steps_per_epoch), total_steps=total_steps, kind=optim.schedule,
         boundaries=[m * steps_per_epoch for m in optim.lr_milestones], factors=optim.lr_factors)
-    return keras.optimizers.SGD(learning_rate=schedule, momentum=optim.momentum)
+    return TorchSGD(learning_rate=schedule, momentum=optim.momentum)  # the reference code's momentum form
 
 
 def training_stream(config, train, start_step, shard=(0, 1)):
