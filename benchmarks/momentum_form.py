@@ -25,7 +25,7 @@ from absl import app, flags
 from benchmarks.common import machine
 from keras_auxlt.data.loading import DataConfig, load_split, make_source
 from keras_auxlt.data.pipeline import PipelineConfig, single_stream
-from keras_auxlt.run_files import read_run_config
+from keras_auxlt.run_files import CONFIG_FILE, RunDirError, read_run_config
 from keras_auxlt.saving import load_model
 from keras_auxlt.training.optimizers import TorchSGD
 
@@ -49,6 +49,17 @@ def ensure_run():
     if not os.path.isfile(os.path.join(FLAGS.model_dir, "metrics.json")):
         print(f"[momentum] training the constant-lr run: train.py {' '.join(train_flags())}", flush=True)
         subprocess.run([sys.executable, "train.py", *train_flags()], check=True)
+
+
+def ce_run_config(model_dir):
+    """The run's resolved config.json. Only a ce run can be continued here: the continuation feeds
+    one instance-sampled stream, which would silently be the wrong data for any other method."""
+    resolved = read_run_config(model_dir)
+    method = resolved.get("method")
+    if method != "ce":
+        raise RunDirError(f"{os.path.join(model_dir, CONFIG_FILE)}: method {method!r}; this benchmark continues "
+                          "a ce run only (one instance-sampled stream). Omit --model_dir to train its own.")
+    return resolved
 
 
 def velocities(optimizer):
@@ -88,8 +99,13 @@ def continue_one_epoch(pipeline, train, steps, form, factor):
 
 def main(argv):
     del argv
+    if os.path.isfile(os.path.join(FLAGS.model_dir, CONFIG_FILE)):  # an existing run: check it before any work
+        try:
+            ce_run_config(FLAGS.model_dir)
+        except RunDirError as e:
+            raise app.UsageError(f"--model_dir: {e}")
     ensure_run()
-    resolved = read_run_config(FLAGS.model_dir)
+    resolved = ce_run_config(FLAGS.model_dir)
     data = DataConfig(**resolved["data"])
     train = load_split(make_source(data), "train", data, progress=False)
     pipeline = PipelineConfig(**resolved["pipeline"])

@@ -69,3 +69,11 @@ def test_multi_worker_without_tf_config_is_a_usage_error(tmp_path, monkeypatch):
     assert code == 1
     assert "--strategy=multi_worker needs the TF_CONFIG environment variable" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_momentum_benchmark_refuses_a_run_of_another_method_before_any_training(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"method": "auxlt"}))
+    code, _, err = run_cli(["-m", "benchmarks.momentum_form", f"--model_dir={tmp_path}"], timeout=300)
+    assert code != 0
+    assert f"{tmp_path / 'config.json'}: method 'auxlt'; this benchmark continues a ce run only" in err
+    assert not (tmp_path / "checkpoints").exists()
