@@ -4,11 +4,13 @@
   parameter-free zero-padding shortcuts), as in the reference code; ResNet-32 has a 64-d feature.
 - `resnet10`: torchvision-style basic-block ResNet with one block per stage (ImageNet-LT).
 - `resnet50`: `keras.applications.ResNet50(weights=None)` without its top.
+
+Every BatchNorm is `FusedBatchNormalization` (Keras's layer, TensorFlow's fused kernel in training).
 """
 
 import keras
 
-from keras_auxlt.models.layers import ZeroPadShortcut, batch_norm, conv_init
+from keras_auxlt.models.layers import FusedBatchNormalization, ZeroPadShortcut, batch_norm, conv_init, replace_batch_norm
 
 CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
 
@@ -56,8 +58,9 @@ def resnet10(input_shape, name="resnet10", sync_bn=False):
 def resnet50(input_shape, name="resnet50", sync_bn=False):
     if sync_bn:
         raise ValueError("sync_batch_norm is not available for resnet50 (keras.applications); use resnet10")
-    return keras.applications.ResNet50(weights=None, include_top=False, pooling="avg", input_shape=input_shape,
-                                       name=name)
+    model = keras.applications.ResNet50(weights=None, include_top=False, pooling="avg", input_shape=input_shape,
+                                        name=name)
+    return replace_batch_norm(model, FusedBatchNormalization)  # keras.applications' own BatchNorm constants
 
 
 def _cifar(depth_name):

@@ -15,8 +15,52 @@ def conv_init():
 
 def batch_norm(name, synchronized=False):
     """BatchNorm with the reference code's constants; `synchronized` pools statistics across replicas."""
-    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=synchronized,
-                                           name=name)
+    return FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=synchronized, name=name)
+
+
+def replace_batch_norm(model, layer_class):
+    """A copy of the functional `model` (freshly initialised) with every BatchNormalization layer
+    rebuilt from its config as `layer_class`; the other layers are rebuilt unchanged."""
+    def rebuild(layer):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            return layer_class.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    return keras.models.clone_model(model, clone_function=rebuild)
+
+
+@keras.saving.register_keras_serializable(package="keras_auxlt")
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    """Keras's BatchNormalization whose training-mode pass is TensorFlow's fused kernel.
+
+    Keras 3 builds training-mode BatchNorm from separate ops (moments, then the normalisation);
+    `FusedBatchNormV3`, what tf.keras used by default, does the forward pass and its gradient in one
+    kernel each, which makes a ResNet-32 step markedly faster on CPU (`benchmarks.batch_norm`).
+    Same weights, same moving-average update (Keras's, with the biased batch variance), same
+    inference path. Anything the kernel does not cover (another backend or axis, masks,
+    synchronized statistics, renorm, non-float32 inputs, a frozen layer) runs Keras's own code.
+    """
+
+    def _runs_fused(self, inputs, training, mask):
+        return (bool(training) and self.trainable and mask is None and not self.synchronized and not self.renorm
+                and self.scale and self.center and keras.backend.backend() == "tensorflow"
+                and len(inputs.shape) == 4 and self.axis in (3, -1) and inputs.dtype == "float32")
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._runs_fused(inputs, training, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        empty = tf.zeros([0], tf.float32)
+        outputs, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=inputs, scale=tf.convert_to_tensor(self.gamma), offset=tf.convert_to_tensor(self.beta), mean=empty,
+            variance=empty, epsilon=self.epsilon, exponential_avg_factor=1.0, data_format="NHWC", is_training=True)
+        # The kernel returns the Bessel-corrected variance; Keras's moving average takes the biased one.
+        count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
+        variance = variance * (count - 1.0) / count
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return outputs
 
 
 @keras.saving.register_keras_serializable(package="keras_auxlt")
