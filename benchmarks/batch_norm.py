@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from benchmarks.common import machine, timed_rate
+from benchmarks.common import alternating_step_times, machine, print_step_times, ratio_line
 from keras_auxlt.models.backbones import build_backbone
 from keras_auxlt.models.layers import FusedBatchNormalization, replace_batch_norm
 
@@ -44,21 +44,13 @@ def main(argv):
     models = {"fused": compiled(FusedBatchNormalization), "keras": compiled(keras.layers.BatchNormalization)}
     for model in models.values():
         model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # trace and warm up
-    ms = {name: [] for name in models}
-    for _ in range(FLAGS.rounds):
-        for name, model in models.items():
-            rate = timed_rate(lambda: model.fit(data, steps_per_epoch=FLAGS.steps, epochs=1, verbose=0), FLAGS.steps,
-                              repeats=1)
-            ms[name].append(1000.0 / rate)
+    fits = {name: (lambda steps, model=model: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0))
+            for name, model in models.items()}
+    ms = alternating_step_times(fits, FLAGS.rounds, FLAGS.steps)
     print(f"machine: {machine()}; backbone {FLAGS.backbone}, {b} images of {size}x{size} per step, "
           f"{FLAGS.rounds} rounds of {FLAGS.steps} steps")
-    for name, values in ms.items():
-        best = min(values)
-        print(f"{name + ' BatchNorm':>16}: best {best:7.1f} ms/step ({b * 1000 / best:,.0f} images/s), median "
-              f"{np.median(values):7.1f} ms/step")
-    ratios = np.array(ms["keras"]) / np.array(ms["fused"])
-    print(f"speed-up fused over keras (step time keras / fused): median {np.median(ratios):.2f} "
-          f"(per round {ratios.min():.2f} - {ratios.max():.2f}), best-to-best {min(ms['keras']) / min(ms['fused']):.2f}")
+    print_step_times({f"{name} BatchNorm": values for name, values in ms.items()}, b)
+    print(ratio_line("speed-up fused over keras (step time keras / fused)", ms["keras"], ms["fused"], digits=2))
 
 
 if __name__ == "__main__":

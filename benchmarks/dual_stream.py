@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from benchmarks.common import machine, timed_rate
+from benchmarks.common import alternating_step_times, machine, print_step_times, ratio_line
 from keras_auxlt.models.auxlt_model import AuxLTModel
 
 flags.DEFINE_integer("batch_size", 128, "B: images per stream in the AuxLT step (the CE step gets 2B).")
@@ -39,20 +39,13 @@ def main(argv):
     runs = {"auxlt (B + B)": (compiled(("random",)), dual), "ce (2B)": (compiled(()), single)}
     for model, data in runs.values():
         model.fit(data, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)  # trace and warm up
-    ms = {name: [] for name in runs}
-    for _ in range(FLAGS.rounds):  # alternate so both see the same machine state; this VM's speed drifts
-        for name, (model, data) in runs.items():
-            rate = timed_rate(lambda: model.fit(data, steps_per_epoch=FLAGS.steps, epochs=1, verbose=0, shuffle=False),
-                              FLAGS.steps, repeats=1)
-            ms[name].append(1000.0 / rate)
+    fits = {name: (lambda steps, model=model, data=data: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,
+                                                                   shuffle=False))
+            for name, (model, data) in runs.items()}
+    ms = alternating_step_times(fits, FLAGS.rounds, FLAGS.steps)
     print(f"machine: {machine()}; backbone {FLAGS.backbone}, B = {b}, {FLAGS.rounds} rounds of {FLAGS.steps} steps")
-    for name, values in ms.items():
-        best = min(values)
-        print(f"{name:>14}: best {best:7.1f} ms/step ({2 * b * 1000 / best:,.0f} images/s), median "
-              f"{np.median(values):7.1f} ms/step")
-    ratios = np.array(ms["auxlt (B + B)"]) / np.array(ms["ce (2B)"])
-    print(f"ratio auxlt / ce step time: median {np.median(ratios):.3f} (per round {ratios.min():.3f} - "
-          f"{ratios.max():.3f}), best-to-best {min(ms['auxlt (B + B)']) / min(ms['ce (2B)']):.3f}")
+    print_step_times(ms, 2 * b, width=14)
+    print(ratio_line("ratio auxlt / ce step time", ms["auxlt (B + B)"], ms["ce (2B)"]))
 
 
 if __name__ == "__main__":
