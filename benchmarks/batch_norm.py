@@ -42,8 +42,6 @@ def main(argv):
     data = tf.data.Dataset.from_tensors((rng.normal(size=(b, size, size, 3)).astype(np.float32),
                                          rng.integers(0, 10, b).astype(np.int64))).repeat()
     models = {"fused": compiled(FusedBatchNormalization), "keras": compiled(keras.layers.BatchNormalization)}
-    for model in models.values():
-        model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # trace and warm up
     fits = {name: (lambda steps, model=model: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0))
             for name, model in models.items()}
     ms = alternating_step_times(fits, FLAGS.rounds, FLAGS.steps)

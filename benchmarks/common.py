@@ -29,9 +29,12 @@ def machine():
             f"intra-op threads, TensorFlow {tf.__version__}, {time.strftime('%Y-%m-%d')}")
 
 
-def alternating_step_times(fits, rounds, steps):
+def alternating_step_times(fits, rounds, steps, warmup_steps=3):
     """ms/step of each `fits[name](steps)`, alternated round by round so that every variant sees the
-    same machine state (this VM's speed drifts); {name: [ms per round]}."""
+    same machine state (this VM's speed drifts); {name: [ms per round]}. Each is first run untimed
+    for `warmup_steps` (tracing and warm-up)."""
+    for fit in fits.values():
+        fit(warmup_steps)
     ms = {name: [] for name in fits}
     for _ in range(rounds):
         for name, fit in fits.items():

@@ -37,8 +37,6 @@ def main(argv):
     dual = tf.data.Dataset.from_tensors(((images(b), labels(b)), (images(b), labels(b)))).repeat()
     single = tf.data.Dataset.from_tensors((images(2 * b), labels(2 * b))).repeat()
     runs = {"auxlt (B + B)": (compiled(("random",)), dual), "ce (2B)": (compiled(()), single)}
-    for model, data in runs.values():
-        model.fit(data, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)  # trace and warm up
     fits = {name: (lambda steps, model=model, data=data: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,
                                                                    shuffle=False))
             for name, (model, data) in runs.items()}
