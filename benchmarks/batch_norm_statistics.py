@@ -1,0 +1,139 @@
+"""Test accuracy of a trained run with its BatchNorm moving statistics re-estimated on one training stream.
+
+    ./run python -m benchmarks.batch_norm_statistics --model_dir RUN [--streams as_trained,joint,balanced,instance]
+        [--steps 100] [--checkpoint last]
+
+A diagnostic for method.md's joint BatchNorm batch: an auxlt step normalises [x_b; x_r] together,
+so the moving statistics that inference uses mix class-balanced and instance-sampled images,
+where class-balanced training (`balanced`) normalises balanced batches only. Each row loads the
+run's checkpoint afresh, re-estimates every BatchNorm moving mean and variance by `--steps`
+training-mode forward passes (no gradient, no optimizer, all other weights unchanged) over
+batches the named stream draws after the run's last training step, and scores the primary head
+on the test split:
+
+    as_trained  the checkpoint's own statistics (nothing re-estimated)
+    joint       [balanced; instance] batches, plus the rotated copies for a run with a rotation head,
+                as an auxlt training step concatenates them (the control: it should match as_trained)
+    balanced    the run's balanced sampler's batches alone
+    instance    instance-sampled (random) batches alone
+
+The re-estimate is the training-time exponential moving average (BatchNorm momentum 0.9), over
+enough batches (default 100) that the checkpoint's values weigh nothing in it (0.9^100 < 1e-4).
+Nothing is selected with the test split: the rows are printed side by side, not tuned on.
+"""
+
+import json
+import os
+
+import tensorflow as tf
+from absl import app, flags
+from tqdm.auto import tqdm
+
+from keras_auxlt.models import aux_tasks as tasks
+from keras_auxlt.run_files import CHECKPOINT_CHOICES
+
+STREAMS = ("as_trained", "joint", "balanced", "instance")
+
+flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
+flags.DEFINE_list("streams", list(STREAMS), f"Rows to score: {', '.join(STREAMS)}.")
+flags.DEFINE_integer("steps", 100, "Batches per re-estimate.")
+flags.DEFINE_enum("checkpoint", "last", list(CHECKPOINT_CHOICES), "auto: best.keras if there is one, else last.keras.")
+flags.DEFINE_string("output", "", "Also write the rows as JSON here.")
+FLAGS = flags.FLAGS
+
+
+def stream_images(stream, train, pipeline, start_step, rotation=False):
+    """Batches of training images (no labels) as `stream` draws them from `start_step` on."""
+    from keras_auxlt.data.pipeline import RANDOM_STREAM, sampled_stream
+
+    def images(sampler):
+        return sampled_stream(train, sampler, pipeline, start_step).map(lambda x, y: x)
+
+    if stream == "balanced":
+        return images(pipeline.balanced_sampler)
+    if stream == "instance":
+        return images(RANDOM_STREAM)
+    def joint(step, x_b, x_r):
+        parts = [x_b, x_r]
+        if rotation:
+            seed = tf.stack([tf.constant(pipeline.seed, tf.int64), step])
+            k = tf.random.stateless_uniform([tf.shape(x_r)[0]], seed=seed, maxval=tasks.NUM_ROTATIONS, dtype=tf.int32)
+            parts.append(tasks.rotate_batch(x_r, k))
+        return tf.concat(parts, axis=0)
+
+    return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, start_step + 2**62), images(pipeline.balanced_sampler),
+                               images(RANDOM_STREAM)).map(joint)
+
+
+def reestimate_batch_norm(model, batches, steps, progress=True, desc="re-estimating BatchNorm statistics"):
+    """Run the backbone in training mode over `steps` batches: only the BatchNorm moving statistics change.
+
+    The backbone is made trainable for the passes (a frozen BatchNorm, e.g. crt's stage 2, would
+    otherwise run in inference mode and keep its statistics), then put back as it was."""
+    was_trainable = model.backbone.trainable
+    model.backbone.trainable = True
+    forward = tf.function(lambda x: model.features(x, training=True))
+    try:
+        for x in tqdm(batches.take(steps), total=steps, desc=desc, disable=not progress, mininterval=2.0):
+            forward(x)
+    finally:
+        model.backbone.trainable = was_trainable
+
+
+def main(argv):
+    del argv
+    from keras_auxlt.data.errors import DataError
+    from keras_auxlt.data.loading import DataConfig, load_split, make_source
+    from keras_auxlt.data.pipeline import PipelineConfig
+    from keras_auxlt.evaluation import evaluate
+    from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
+    from keras_auxlt.saving import load_model
+
+    unknown = [s for s in FLAGS.streams if s not in STREAMS]
+    if unknown or not FLAGS.streams:
+        raise app.UsageError(f"--streams: accepted {', '.join(STREAMS)}. Received: {','.join(FLAGS.streams)!r}")
+    if FLAGS.steps < 1:
+        raise app.UsageError(f"--steps must be >= 1. Received: {FLAGS.steps}")
+    try:
+        resolved = read_run_config(FLAGS.model_dir)
+        name, checkpoint = checkpoint_path(FLAGS.model_dir, FLAGS.checkpoint)
+    except RunDirError as e:
+        raise app.UsageError(f"--model_dir: {e}")
+    data = DataConfig(**resolved["data"])
+    pipeline = PipelineConfig(**resolved["pipeline"])
+    try:
+        source = make_source(data)
+        train = load_split(source, "train", data)
+        test = load_split(source, "test", data)
+    except DataError as e:
+        raise SystemExit(f"error: {e}")
+    counts = resolved["derived"]["class_counts"]
+    start_step = int(resolved["derived"]["total_steps"])  # batches the run never trained on
+
+    rows = {}
+    for stream in FLAGS.streams:
+        model = load_model(checkpoint)
+        if stream != "as_trained":
+            batches = stream_images(stream, train, pipeline, start_step, rotation="rotation" in model.aux_tasks)
+            reestimate_batch_norm(model, batches, FLAGS.steps, desc=f"BatchNorm statistics from {stream} batches")
+        metrics, _ = evaluate(model, test, counts, pipeline, progress=False)
+        rows[stream] = {group: metrics[group] for group in ("overall", "many", "medium", "few")}
+        print(f"[bn-stats] {stream}: top-1 {metrics['overall']:.4f}", flush=True)
+
+    print(f"\n{FLAGS.model_dir} ({name}; method {resolved['method']}, aux tasks {resolved['derived']['aux_tasks']}), "
+          f"BatchNorm statistics re-estimated over {FLAGS.steps} batches of {pipeline.batch_size} per stream")
+    print(f"{'statistics from':<16} {'overall':>8} {'many':>8} {'medium':>8} {'few':>8}  {'vs as_trained':>13}")
+    base = rows.get("as_trained", {}).get("overall")
+    for stream, row in rows.items():
+        cells = " ".join(f"{'–' if row[g] is None else f'{100 * row[g]:.1f}':>8}" for g in ("overall", "many", "medium", "few"))
+        delta = "" if base is None or stream == "as_trained" else f"{100 * (row['overall'] - base):+.1f}"
+        print(f"{stream:<16} {cells}  {delta:>13}")
+    if FLAGS.output:
+        os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
+        with open(FLAGS.output, "w") as f:
+            json.dump({"model_dir": FLAGS.model_dir, "checkpoint": name, "steps": FLAGS.steps, "rows": rows}, f,
+                      indent=2)
+
+
+if __name__ == "__main__":
+    app.run(main)
