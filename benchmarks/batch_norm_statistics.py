@@ -53,12 +53,11 @@ def stream_images(stream, train, pipeline, start_step, rotation=False):
         return images(pipeline.balanced_sampler)
     if stream == "instance":
         return images(RANDOM_STREAM)
+
     def joint(step, x_b, x_r):
         parts = [x_b, x_r]
-        if rotation:
-            seed = tf.stack([tf.constant(pipeline.seed, tf.int64), step])
-            k = tf.random.stateless_uniform([tf.shape(x_r)[0]], seed=seed, maxval=tasks.NUM_ROTATIONS, dtype=tf.int32)
-            parts.append(tasks.rotate_batch(x_r, k))
+        if rotation:  # the rotated copies and angles of that training step (the run seed is the pipeline's)
+            parts.append(tasks.rotate_batch(x_r, tasks.rotation_targets(tf.shape(x_r)[0], pipeline.seed, step)))
         return tf.concat(parts, axis=0)
 
     return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, start_step + 2**62), images(pipeline.balanced_sampler),

@@ -16,6 +16,12 @@ def effective_number_weights(class_counts, beta=EFFECTIVE_NUMBER_BETA):
     return weights / weights.mean()
 
 
+def rotation_targets(batch, seed, step):
+    """The rotation task's k in {0..3} for each of `batch` images at a training step (stateless in seed, step)."""
+    return tf.random.stateless_uniform([batch], seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)]),
+                                       maxval=NUM_ROTATIONS, dtype=tf.int32)
+
+
 def rotate_batch(images, k):
     """Rotate each image [N, S, S, C] counter-clockwise by k[i] * 90 degrees (square images)."""
     rotations = tf.stack([tf.image.rot90(images, r) for r in range(NUM_ROTATIONS)])  # [4, N, S, S, C]

@@ -148,8 +148,7 @@ class AuxLTModel(keras.Model):
         batch_r = tf.shape(x_r)[0]
         images = [x_b, x_r]
         if "rotation" in self.aux_tasks:
-            k = tf.random.stateless_uniform([batch_r], seed=tf.stack([tf.constant(self.seed, tf.int64), self._step()]),
-                                            maxval=tasks.NUM_ROTATIONS, dtype=tf.int32)
+            k = tasks.rotation_targets(batch_r, self.seed, self._step())
             images.append(tasks.rotate_batch(x_r, k))
         features = self.features(tf.concat(images, axis=0), training=training)
         f_b = features[:batch_b]
