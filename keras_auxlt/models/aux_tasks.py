@@ -1,5 +1,6 @@
 """The auxiliary tasks of method.md: names, head sizes and their fixed ingredients."""
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -31,6 +32,6 @@ def rotate_batch(images, k):
 def lambda_weight(schedule, step, total_steps):
     """Weight multiplier of the auxiliary losses at a step: 1, or 1 - (t / T)^2 (BBN cumulative)."""
     if schedule == "constant":
-        return tf.constant(1.0)
-    progress = tf.minimum(tf.cast(step, tf.float32) / float(max(total_steps, 1)), 1.0)
+        return tf.constant(1.0, keras.config.floatx())
+    progress = tf.minimum(tf.cast(step, keras.config.floatx()) / float(max(total_steps, 1)), 1.0)
     return 1.0 - tf.square(progress)

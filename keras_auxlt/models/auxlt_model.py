@@ -54,9 +54,10 @@ class AuxLTModel(keras.Model):
         if "rotation" in aux_tasks:
             self.aux_heads["rotation"] = self._linear(tasks.NUM_ROTATIONS, "rotation_head")
         needs_counts = "reweighted" in aux_tasks or primary_loss != "ce"
-        self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), tf.float32)
+        floatx = keras.config.floatx()  # the losses' dtype (float32 under mixed precision too)
+        self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), floatx)
                                if needs_counts else None)
-        self._log_prior = (tf.constant(np.log(np.asarray(class_counts, np.float64) / np.sum(class_counts)), tf.float32)
+        self._log_prior = (tf.constant(np.log(np.asarray(class_counts, np.float64) / np.sum(class_counts)), floatx)
                            if needs_counts else None)
         self._ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -184,7 +185,7 @@ class AuxLTModel(keras.Model):
         if self.primary_loss == "ce":
             return self._ce(labels, logits)
         if self.primary_loss == "logit_adjust":
-            adjusted = tf.cast(logits, tf.float32) + self.logit_adjust_tau * self._log_prior
+            adjusted = tf.cast(logits, keras.config.floatx()) + self.logit_adjust_tau * self._log_prior
             return self._ce(labels, adjusted)
         weights = tf.gather(self._class_weights, labels)
         if self.primary_loss == "drw":
@@ -199,7 +200,7 @@ class AuxLTModel(keras.Model):
         """0.5 * wd * sum ||w||^2 over all trainable weights: PyTorch-style L2 (gradient wd * w),
         divided by the replica count so the all-reduced gradient is wd * w on any strategy."""
         if not self.weight_decay:
-            return tf.constant(0.0)
+            return tf.constant(0.0, keras.config.floatx())
         l2 = 0.5 * self.weight_decay * tf.add_n([tf.reduce_sum(tf.square(v)) for v in self.trainable_variables])
         return l2 / tf.distribute.get_strategy().num_replicas_in_sync
 
