@@ -34,8 +34,19 @@ def paired_gains(runs, baseline_runs):
                    for group in GROUPS}
 
 
+def standard_error(values):
+    """Standard error of the mean (sample standard deviation / sqrt(n)); None for fewer than two values."""
+    if len(values) < 2:
+        return None
+    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
 def verdict_lines(rows, bars=BARS, min_seeds=MIN_SEEDS):
-    """One markdown bullet per bar whose two methods both have finished runs."""
+    """One markdown bullet per bar whose two methods both have finished runs.
+
+    The verdict compares the mean per-seed gain with the bar and says so when the bar lies within one
+    standard error of that mean: two or three seeds of a ~1-point gain cannot tell +1.6 from +0.9.
+    """
     lines = []
     for method, baseline, bar in bars:
         if method not in rows or baseline not in rows:
@@ -44,17 +55,20 @@ def verdict_lines(rows, bars=BARS, min_seeds=MIN_SEEDS):
         if not seeds:
             continue
         mean = float(np.mean(gains["overall"]))
+        error = standard_error(gains["overall"])
         if len(seeds) < min_seeds:
             verdict = f"no verdict yet: {len(seeds)} shared seed(s), the bar needs {min_seeds}"
-        elif mean >= bar:
-            verdict = "**meets the bar**"
         else:
-            verdict = "**below the bar**"
+            verdict = "**meets the bar**" if mean >= bar else "**below the bar**"
+            if error is not None and abs(mean - bar) < error:
+                verdict += " on the mean, but the bar is within one standard error of it; more seeds would settle it"
         per_seed = ", ".join(f"{g:+.1f}" for g in gains["overall"])
         groups = "; ".join(f"{group} {np.mean(gains[group]):+.1f}" for group in GROUPS[1:] if gains[group])
         seed_list = f"{'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}"
-        lines.append(f"- {method} − {baseline}: overall {mean:+.1f} points ({seed_list}: {per_seed}; bar ≥ +{bar:g}) — "
-                     f"{groups}. {verdict[0].upper() + verdict[1:]}.")
+        spread = "" if error is None else f", standard error {error:.1f}"
+        groups = f" — {groups}." if groups else "."
+        lines.append(f"- {method} − {baseline}: overall {mean:+.1f} points{spread} ({seed_list}: {per_seed}; "
+                     f"bar ≥ +{bar:g}){groups} {verdict[0].upper() + verdict[1:]}.")
     return lines
 
 

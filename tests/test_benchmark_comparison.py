@@ -1,6 +1,8 @@
 """The accuracy report's verdicts: paired per-seed gains, the seed minimum, missing groups."""
 
-from benchmarks.comparison import cell, paired_gains, standing_line, verdict_lines
+import pytest
+
+from benchmarks.comparison import cell, paired_gains, standard_error, standing_line, verdict_lines
 
 
 def run(seed, overall, many=None, medium=None, few=None):
@@ -20,10 +22,34 @@ def test_a_mean_gain_at_the_bar_meets_it_and_below_it_does_not():
     rows = {"auxlt": [run(0, 0.66), run(1, 0.65)], "balanced": [run(0, 0.645), run(1, 0.635)],
             "ce": [run(0, 0.63), run(1, 0.60)]}
     balanced_line, ce_line = verdict_lines(rows)
-    assert balanced_line.startswith("- auxlt − balanced: overall +1.5 points") and "meets the bar" in balanced_line
+    assert balanced_line.startswith("- auxlt − balanced: overall +1.5 points, standard error 0.0 (seeds 0, 1")
+    assert balanced_line.endswith("**meets the bar**.")
     assert ce_line.startswith("- auxlt − ce: overall +4.0 points") and "meets the bar" in ce_line
     rows["ce"] = [run(0, 0.63), run(1, 0.62)]  # mean gain 3.0 < 4
     assert "below the bar" in verdict_lines(rows)[1]
+
+
+def test_standard_error_is_the_sample_deviation_over_root_n():
+    assert standard_error([2.1, 1.1, -0.6]) == pytest.approx(1.3650 / 3 ** 0.5, abs=1e-4)
+    assert standard_error([1.0]) is None
+
+
+def test_a_bar_within_one_standard_error_is_flagged_either_side():
+    # The committed seeds: +2.1 and +1.1 clear 1.5 on the mean (+1.6), but the standard error is 0.5;
+    # a third seed at -0.6 puts the mean at +0.9, 0.8 from the bar.
+    rows = {"auxlt": [run(0, 0.661), run(1, 0.667)], "balanced": [run(0, 0.640), run(1, 0.656)]}
+    (line,) = verdict_lines(rows)
+    assert "standard error 0.5" in line
+    assert line.endswith("**meets the bar** on the mean, but the bar is within one standard error of it; "
+                         "more seeds would settle it.")
+    rows["auxlt"].append(run(2, 0.636))
+    rows["balanced"].append(run(2, 0.642))
+    (line,) = verdict_lines(rows)
+    assert line.startswith("- auxlt − balanced: overall +0.9 points, standard error 0.8 (seeds 0, 1, 2: +2.1, +1.1, -0.6; bar ≥ +1.5). ")
+    assert "**below the bar** on the mean, but the bar is within one standard error" in line
+    # Far from the bar on either side: a plain verdict.
+    rows = {"auxlt": [run(0, 0.66), run(1, 0.67)], "ce": [run(0, 0.58), run(1, 0.58)]}
+    assert verdict_lines(rows)[0].endswith("**meets the bar**.")
 
 
 def test_one_shared_seed_gives_no_verdict_and_absent_methods_no_line():
