@@ -45,7 +45,8 @@ def test_a_bar_within_one_standard_error_is_flagged_either_side():
     rows["auxlt"].append(run(2, 0.636))
     rows["balanced"].append(run(2, 0.642))
     (line,) = verdict_lines(rows)
-    assert line.startswith("- auxlt − balanced: overall +0.9 points, standard error 0.8 (seeds 0, 1, 2: +2.1, +1.1, -0.6; bar ≥ +1.5). ")
+    assert line.startswith("- auxlt − balanced: overall +0.9 points, standard error 0.8 "
+                           "(seeds 0, 1, 2: +2.1, +1.1, -0.6; bar ≥ +1.5). ")
     assert "**below the bar** on the mean, but the bar is within one standard error" in line
     # Far from the bar on either side: a plain verdict.
     rows = {"auxlt": [run(0, 0.66), run(1, 0.67)], "ce": [run(0, 0.58), run(1, 0.58)]}
