@@ -1,6 +1,7 @@
 """Bad flags fail before any work, naming the flag and the accepted values."""
 
 import dataclasses
+import json
 import os
 import pathlib
 import subprocess
@@ -61,3 +62,36 @@ def test_train_py_rejects_bad_flags_before_loading_data(tmp_path):
         assert out.returncode != 0
         assert message in out.stderr, out.stderr[-2000:]
         assert not (tmp_path / "run").exists(), "no work may start on bad flags"
+
+
+_RESOLVE_FLAGFILES = """
+import json, sys
+from absl import flags
+from keras_auxlt import flags as auxlt_flags
+auxlt_flags.define_train_flags()
+out = {}
+for path in sys.argv[1:]:
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train.py", "--flagfile=" + path])
+    config = auxlt_flags.run_config_from_flags().check()
+    out[path] = dict(epochs=config.epochs, milestones=list(config.optim.lr_milestones),
+                     factors=list(config.optim.lr_factors), drw=config.drw_start_epoch)
+print(json.dumps(out))
+"""
+
+
+def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_share_one_shape():
+    paths = sorted(f"flags/{p.name}" for p in (ROOT / "flags").glob("*.cfg"))
+    out = subprocess.run([sys.executable, "-c", _RESOLVE_FLAGFILES, *paths], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    configs = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(configs) == set(paths)
+    # The short schedules are the 200-epoch recipe compressed: milestones and DRW at the same fractions
+    # of training (0.8 and 0.9), the same factors; the 2x one has twice the short one's epochs.
+    recipes = [configs[f"flags/{name}.cfg"] for name in ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x")]
+    assert [r["epochs"] for r in recipes] == [200, 30, 60]
+    for recipe in recipes:
+        assert [m / recipe["epochs"] for m in recipe["milestones"]] == pytest.approx([0.8, 0.9])
+        assert recipe["drw"] / recipe["epochs"] == pytest.approx(0.8)
+        assert recipe["factors"] == [0.01, 0.0001]
