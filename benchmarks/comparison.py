@@ -63,10 +63,10 @@ def verdict_lines(rows, bars=BARS, min_seeds=MIN_SEEDS):
             if error is not None and abs(mean - bar) < error:
                 verdict += " on the mean, but the bar is within one standard error of it; more seeds would settle it"
         per_seed = ", ".join(f"{g:+.1f}" for g in gains["overall"])
-        groups = "; ".join(f"{group} {np.mean(gains[group]):+.1f}" for group in GROUPS[1:] if gains[group])
+        by_group = "; ".join(f"{group} {np.mean(gains[group]):+.1f}" for group in GROUPS[1:] if gains[group])
         seed_list = f"{'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}"
         spread = "" if error is None else f", standard error {error:.1f}"
-        groups = f" — {groups}." if groups else "."
+        groups = f" — {by_group}." if by_group else "."
         lines.append(f"- {method} − {baseline}: overall {mean:+.1f} points{spread} ({seed_list}: {per_seed}; "
                      f"bar ≥ +{bar:g}){groups} {verdict[0].upper() + verdict[1:]}.")
     return lines
