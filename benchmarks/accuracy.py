@@ -219,9 +219,8 @@ def write_report(rows):
                      f"{np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
     verdicts = verdict_lines(rows) + [line for line in [standing_line(rows)] if line]
     if verdicts:
-        lines += ["", "Gains in top-1 points (means of per-seed differences, with the standard error of that mean): the bars "
-                  "the comparison has to clear, "
-                  "then auxlt against every method with a finished run:",
+        lines += ["", "Gains in top-1 points (means of per-seed differences, with the standard error of that mean): "
+                  "the bars the comparison has to clear, then auxlt against every method with a finished run:",
                   "", *verdicts]
     lines += ["", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes; from method.md, not "
               "measured here):", "", PUBLISHED, "",
