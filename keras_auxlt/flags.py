@@ -65,6 +65,9 @@ def define_train_flags():
     flags.DEFINE_string("lambda_schedule", "constant", "Auxiliary weight schedule: constant or cumulative.")
     flags.DEFINE_bool("aux_detach_features", False, "Ablation: auxiliary heads read stop_gradient(features).")
     flags.DEFINE_bool("sync_batch_norm", False, "BatchNorm statistics pooled across replicas.")
+    flags.DEFINE_string("stream_batch_norm", "joint", "Two-stream step: joint = one BatchNorm batch [x_b; x_r] "
+                        "(method.md); separate = each stream normalised with its own moments, moving statistics "
+                        "from the balanced stream.")
     # Optimiser.
     flags.DEFINE_float("learning_rate", 0.1, "Base learning rate.")
     flags.DEFINE_integer("lr_reference_batch", 0, "If > 0, scale the learning rate by batch_size / this.")
@@ -113,7 +116,7 @@ def run_config_from_flags():
         model=ModelConfig(backbone=FLAGS.backbone, aux_tasks=tuple(FLAGS.aux_tasks),
                           aux_weights=_numbers("aux_weights", FLAGS.aux_weights, float),
                           lambda_schedule=FLAGS.lambda_schedule, aux_detach_features=FLAGS.aux_detach_features,
-                          sync_batch_norm=FLAGS.sync_batch_norm),
+                          sync_batch_norm=FLAGS.sync_batch_norm, stream_batch_norm=FLAGS.stream_batch_norm),
         optim=OptimConfig(learning_rate=FLAGS.learning_rate, lr_reference_batch=FLAGS.lr_reference_batch,
                           momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay, warmup_epochs=FLAGS.warmup_epochs,
                           schedule=FLAGS.lr_schedule, lr_milestones=_numbers("lr_milestones", FLAGS.lr_milestones, int),

@@ -1,7 +1,8 @@
 """`AuxLTModel`: backbone + primary head trained on the balanced stream, auxiliary heads on the random one.
 
 One training step takes `((x_b, y_b), (x_r, y_r))`, runs the backbone once on the
-concatenated batch (one BatchNorm batch) and splits the features back:
+concatenated batch (one BatchNorm batch, `stream_batch_norm="joint"`, method.md's step) and
+splits the features back:
 
     L = CE(g_p(F_b), y_b) + sum_k lambda_k * L_aux_k(F_r, y_r) + L2
 
@@ -10,6 +11,12 @@ Gradient routing (pinned by tests/models/test_gradient_routing.py):
 - every auxiliary loss reaches the backbone (unless `aux_detach_features`) and its own head;
 - wherever the random stream touches the primary head's weights (`random_shared`) they sit
   behind `tf.stop_gradient`.
+
+`stream_batch_norm="separate"` (an option, not method.md's step) runs the backbone on each
+stream alone, so BatchNorm normalises each stream with its own batch moments, and keeps the
+moving statistics of the balanced stream only: the statistics inference uses are those of the
+batches the primary head learned from. With `aux_detach_features` the balanced stream then
+trains exactly as plain class-balanced training does (tests/models/test_stream_batch_norm.py).
 
 With a plain `(x, y)` batch the step trains the primary head alone (the single-stream
 baselines). `call()` returns the primary logits only: that is what is evaluated and exported.
@@ -25,6 +32,7 @@ from keras_auxlt.models.backbones import build_backbone
 from keras_auxlt.models.layers import PixelNormalization, conv_init
 
 PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust")
+STREAM_BATCH_NORMS = ("joint", "separate")
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 
@@ -34,12 +42,12 @@ class AuxLTModel(keras.Model):
     def __init__(self, backbone="resnet32", num_classes=10, image_size=32, aux_tasks=("random",), aux_weights=None,
                  lambda_schedule="constant", total_steps=0, aux_detach_features=False, class_counts=None,
                  weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
-                 drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, **kwargs):
+                 drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, stream_batch_norm="joint", **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
         _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
-                         primary_loss)
+                         primary_loss, stream_batch_norm)
 
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
@@ -90,6 +98,7 @@ class AuxLTModel(keras.Model):
         self.drw_start_step = int(drw_start_step)
         self.logit_adjust_tau = float(logit_adjust_tau)
         self.freeze_backbone = bool(freeze_backbone)
+        self.stream_batch_norm = stream_batch_norm
 
     @staticmethod
     def _linear(units, name):
@@ -151,9 +160,14 @@ class AuxLTModel(keras.Model):
         if "rotation" in self.aux_tasks:
             k = tasks.rotation_targets(batch_r, self.seed, self._step())
             images.append(tasks.rotate_batch(x_r, k))
-        features = self.features(tf.concat(images, axis=0), training=training)
-        f_b = features[:batch_b]
-        aux_features = tf.stop_gradient(features[batch_b:]) if self.aux_detach_features else features[batch_b:]
+        if self.stream_batch_norm == "joint":
+            features = self.features(tf.concat(images, axis=0), training=training)
+            f_b, aux_features = features[:batch_b], features[batch_b:]
+        else:
+            aux_features = self._features_keeping_moving_statistics(tf.concat(images[1:], axis=0), training)
+            f_b = self.features(x_b, training=training)
+        if self.aux_detach_features:
+            aux_features = tf.stop_gradient(aux_features)
         aux_r = aux_features[:batch_r]
 
         logits_b = self.primary_head(f_b)
@@ -174,6 +188,17 @@ class AuxLTModel(keras.Model):
             losses[task] = self._ce(targets, logits, sample_weight=weights)
             outputs[task] = (targets, logits)
         return losses, outputs
+
+    def _features_keeping_moving_statistics(self, images, training):
+        """Backbone features of `images` (normalised with their own batch moments in training) that
+        leave the backbone's moving statistics as they were: the random stream's pass under
+        `stream_batch_norm="separate"`. The statistics are read before the pass and written back
+        after it; TensorFlow orders the reads and writes of one variable as written."""
+        saved = [tf.identity(v.value) for v in self.backbone.non_trainable_variables]
+        features = self.features(images, training=training)
+        for variable, value in zip(self.backbone.non_trainable_variables, saved):
+            variable.assign(value)
+        return features
 
     def primary_task_loss(self, labels, logits):
         """The primary head's training loss (method.md's CE, or a baseline's variant of it).
@@ -256,7 +281,7 @@ class AuxLTModel(keras.Model):
             "weight_decay": self.weight_decay, "mean": list(self.mean), "std": list(self.std), "seed": self.seed,
             "sync_batch_norm": self.sync_batch_norm, "primary_loss": self.primary_loss,
             "drw_start_step": self.drw_start_step, "logit_adjust_tau": self.logit_adjust_tau,
-            "freeze_backbone": self.freeze_backbone,
+            "freeze_backbone": self.freeze_backbone, "stream_batch_norm": self.stream_batch_norm,
         }
 
 
@@ -276,7 +301,7 @@ def _is_dual_stream(data):
 
 
 def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
-                     primary_loss):
+                     primary_loss, stream_batch_norm):
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
     unknown = [t for t in aux_tasks if t not in tasks.AUX_TASKS]
@@ -302,3 +327,6 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
                          f"positive count per class ({num_classes}). Received: class_counts={class_counts!r}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0. Received: weight_decay={weight_decay!r}")
+    if stream_batch_norm not in STREAM_BATCH_NORMS:
+        raise ValueError(f"Unknown stream_batch_norm. Accepted: {', '.join(STREAM_BATCH_NORMS)}. "
+                         f"Received: stream_batch_norm={stream_batch_norm!r}")

@@ -12,6 +12,7 @@ import math
 from keras_auxlt.data.loading import DataConfig
 from keras_auxlt.data.pipeline import PipelineConfig, steps_per_epoch
 from keras_auxlt.models.aux_tasks import AUX_TASKS, LAMBDA_SCHEDULES
+from keras_auxlt.models.auxlt_model import STREAM_BATCH_NORMS
 from keras_auxlt.models.backbones import BACKBONES
 from keras_auxlt.training.strategy import STRATEGIES
 
@@ -44,6 +45,7 @@ class ModelConfig:
     lambda_schedule: str = "constant"
     aux_detach_features: bool = False
     sync_batch_norm: bool = False
+    stream_batch_norm: str = "joint"  # two-stream step: one BatchNorm batch [x_b; x_r], or "separate" per stream
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +106,8 @@ class RunConfig:
             bad("aux_weights", list(self.model.aux_weights), "weights must be finite and >= 0")
         if self.model.lambda_schedule not in LAMBDA_SCHEDULES:
             bad("lambda_schedule", self.model.lambda_schedule, f"accepted values: {', '.join(LAMBDA_SCHEDULES)}")
+        if self.model.stream_batch_norm not in STREAM_BATCH_NORMS:
+            bad("stream_batch_norm", self.model.stream_batch_norm, f"accepted values: {', '.join(STREAM_BATCH_NORMS)}")
         if self.strategy not in STRATEGIES:
             bad("strategy", self.strategy, f"accepted values: {', '.join(STRATEGIES)}")
         if self.optim.schedule not in SCHEDULES:

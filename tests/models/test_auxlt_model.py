@@ -37,12 +37,13 @@ def test_call_returns_primary_logits_and_normalises_inside():
 
 def test_config_round_trip():
     model = tiny_model(aux_tasks=("random", "rotation"), aux_weights=(1.0, 0.5), lambda_schedule="cumulative",
-                       total_steps=100, weight_decay=2e-4)
+                       total_steps=100, weight_decay=2e-4, stream_batch_norm="separate")
     config = model.get_config()
     clone = AuxLTModel.from_config(config)
     assert clone.get_config() == config
     assert config["aux_tasks"] == ["random", "rotation"] and config["aux_weights"] == [1.0, 0.5]
     assert config["total_steps"] == 100 and config["weight_decay"] == 2e-4
+    assert config["stream_batch_norm"] == "separate"
 
 
 def test_keras_save_load_restores_all_heads_and_optimizer_state(tmp_path):
@@ -102,6 +103,7 @@ def test_l2_gradient_is_weight_decay_times_weight():
     (dict(primary_loss="focal"), "Accepted: ce, class_balanced, drw, logit_adjust. Received: primary_loss='focal'"),
     (dict(backbone="vgg16"), "Unknown backbone. Accepted: " + ", ".join(BACKBONES) + ". Received: backbone='vgg16'"),
     (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
+    (dict(stream_batch_norm="ghost"), "Accepted: joint, separate. Received: stream_batch_norm='ghost'"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError) as e:

@@ -24,8 +24,9 @@ def reached(model, data):
     return result
 
 
-def test_every_task_reaches_the_backbone_and_only_its_own_head():
-    model = tiny_model(aux_tasks=ALL_TASKS)
+@pytest.mark.parametrize("stream_batch_norm", ["joint", "separate"])
+def test_every_task_reaches_the_backbone_and_only_its_own_head(stream_batch_norm):
+    model = tiny_model(aux_tasks=ALL_TASKS, stream_batch_norm=stream_batch_norm)
     r = reached(model, dual_batch())
     assert r["primary"] == {"backbone": True, "primary_head": True, "random_head": False,
                             "reweighted_head": False, "rotation_head": False}
@@ -43,8 +44,9 @@ def test_random_shared_trains_features_through_a_frozen_primary_head():
     assert r["primary"] == {"backbone": True, "primary_head": True}
 
 
-def test_detached_features_keep_auxiliary_gradients_out_of_the_backbone():
-    model = tiny_model(aux_tasks=ALL_TASKS, aux_detach_features=True)
+@pytest.mark.parametrize("stream_batch_norm", ["joint", "separate"])
+def test_detached_features_keep_auxiliary_gradients_out_of_the_backbone(stream_batch_norm):
+    model = tiny_model(aux_tasks=ALL_TASKS, aux_detach_features=True, stream_batch_norm=stream_batch_norm)
     r = reached(model, dual_batch())
     for task in ("random", "reweighted", "rotation"):
         assert not r[task]["backbone"] and r[task][f"{task}_head"] and not r[task]["primary_head"], task

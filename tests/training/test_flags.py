@@ -29,6 +29,8 @@ REPO_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # subprocesses import keras_
      "--aux_weights: weights must be finite and >= 0"),
     (dict(model=ModelConfig(aux_tasks=("random",), aux_weights=(1.0, 1.0))), "--aux_weights: one weight per task"),
     (dict(model=ModelConfig(lambda_schedule="linear")), "--lambda_schedule: accepted values: constant, cumulative"),
+    (dict(model=ModelConfig(stream_batch_norm="ghost")),
+     "--stream_batch_norm: accepted values: joint, separate. Received: --stream_batch_norm='ghost'"),
     (dict(strategy="tpu_pod"), "--strategy: accepted values: auto, mirrored, multi_worker, one_device"),
     (dict(epochs=0), "--epochs: must be >= 1"),
     (dict(optim=OptimConfig(schedule="step")), "--lr_schedule: accepted values: multistep, cosine"),
