@@ -23,7 +23,7 @@ import time
 import numpy as np
 from absl import app, flags
 
-from benchmarks.comparison import cell, standing_line, verdict_lines
+from benchmarks.comparison import cell, has_validation, selection_sentence, standing_line, verdict_lines
 
 # Variant name -> train.py flags on top of the base flagfile.
 VARIANTS = {
@@ -181,6 +181,8 @@ def load_run(method, seed):
     metrics = read_json(os.path.join(directory, "metrics.json"), None)
     metrics["wall_seconds"] = read_json(os.path.join(directory, "benchmark_timing.json"), None)["wall_seconds"]
     metrics["seed"] = int(seed)
+    if "validation" in metrics:
+        metrics["validation_overall"] = metrics["validation"]["overall"]
     if method in STAGE_ONE:
         stage1 = load_run(STAGE_ONE[method], seed)
         if stage1 is None:
@@ -202,8 +204,8 @@ def write_report(rows):
         f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}` on "
         f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
         f"{FLAGS.crt_epochs} epoch(s), cosine lr, from the ce run of the same seed (its images seen and wall time "
-        "include that run). Test: the full balanced CIFAR-10 test set (10,000 images), "
-        "last-epoch model (no validation split, no test-set selection). Values: mean ± standard deviation over seeds, top-1 %.",
+        f"include that run). Test: the full balanced CIFAR-10 test set (10,000 images), {selection_sentence(rows)} "
+        "Values: mean ± standard deviation over seeds, top-1 %.",
         "",
     ]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
@@ -212,14 +214,17 @@ def write_report(rows):
         lines += [f"**Incomplete:** {len(missing)} of {len(FLAGS.methods) * len(FLAGS.seeds)} runs have not finished "
                   f"yet ({', '.join(missing)}); the table shows the finished ones, and the seeds column says how "
                   "many each row averages.", ""]
+    validated = has_validation(rows)
     lines += [
-        "| method | seeds | overall | many | medium | few | images seen | wall time / run |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | seeds | overall | many | medium | few |" + (" validation |" if validated else "") +
+        " images seen | wall time / run |",
+        "|---|---|---|---|---|---|" + ("---|" if validated else "") + "---|---|",
     ]
     for method, runs in rows.items():
         lines.append(f"| {method} | {len(runs)} | {cell(runs, 'overall')} | {cell(runs, 'many')} | "
-                     f"{cell(runs, 'medium')} | {cell(runs, 'few')} | {runs[0]['images_seen']:,} | "
-                     f"{np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
+                     f"{cell(runs, 'medium')} | {cell(runs, 'few')} | "
+                     + (f"{cell(runs, 'validation_overall')} | " if validated else "")
+                     + f"{runs[0]['images_seen']:,} | {np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
     verdicts = verdict_lines(rows) + [line for line in [standing_line(rows)] if line]
     if verdicts:
         lines += ["", "Gains in top-1 points (means of per-seed differences, with the standard error of that mean): "

@@ -92,3 +92,17 @@ def standing_line(rows, method="auxlt"):
     ahead = [other for gain, other, _ in gains if gain < 0]
     verdict = f"Methods ahead of {method}: {', '.join(ahead)}." if ahead else f"{method} is ahead of every one."
     return f"- {method} against each method (overall, paired by seed): {listed}. {verdict}"
+
+
+def has_validation(rows):
+    """Whether any run was trained with a validation split (its metrics carry `validation`)."""
+    return any("validation" in run for runs in rows.values() for run in runs)
+
+
+def selection_sentence(rows):
+    """Which checkpoint the test scores are of: the last, or the best on the validation split."""
+    if not has_validation(rows):
+        return "last-epoch model (no validation split, no test-set selection)."
+    return ("checkpoint best on the validation split that `--val_per_class` makes from training images outside the "
+            "long-tailed subset (its top-1 is the validation column; runs without one: last epoch); no test-set "
+            "selection.")

@@ -28,6 +28,10 @@ def define_data_flags():
     flags.DEFINE_enum("lt_profile", "exp", PROFILES, "Long-tail profile: exponential or step.")
     flags.DEFINE_float("lt_step_fraction", 0.5, "Step profile: fraction of classes cut to n_max / ratio.")
     flags.DEFINE_integer("lt_seed", 0, "Seed of the long-tail selection (0 = the reference subsets).")
+    flags.DEFINE_integer("val_per_class", 0, "If > 0, a validation split for data without one (CIFAR-LT): this many "
+                         "images per class from the training images outside the long-tailed subset (a class with "
+                         "too few there, like the head class, gives the rest from its training images). The run "
+                         "then keeps the checkpoint best on it and reports its validation accuracy.")
     flags.DEFINE_bool("validate_images", True, "Decode every image once before training and report all bad files.")
     flags.DEFINE_bool("skip_bad_images", False, "Drop unreadable or corrupt images (count reported) instead of "
                       "stopping.")
@@ -39,7 +43,7 @@ def data_config_from_flags():
         train_list=FLAGS.train_list, val_list=FLAGS.val_list, test_list=FLAGS.test_list,
         class_names_file=FLAGS.class_names_file, imbalance_ratio=FLAGS.imbalance_ratio,
         lt_profile=FLAGS.lt_profile, lt_step_fraction=FLAGS.lt_step_fraction, lt_seed=FLAGS.lt_seed,
-        validate_images=FLAGS.validate_images, skip_bad_images=FLAGS.skip_bad_images)
+        val_per_class=FLAGS.val_per_class, validate_images=FLAGS.validate_images, skip_bad_images=FLAGS.skip_bad_images)
 
 
 def define_train_flags():

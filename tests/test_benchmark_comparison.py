@@ -2,7 +2,15 @@
 
 import pytest
 
-from benchmarks.comparison import cell, paired_gains, standard_error, standing_line, verdict_lines
+from benchmarks.comparison import (
+    cell,
+    has_validation,
+    paired_gains,
+    selection_sentence,
+    standard_error,
+    standing_line,
+    verdict_lines,
+)
 
 
 def run(seed, overall, many=None, medium=None, few=None):
@@ -75,3 +83,12 @@ def test_the_standing_names_every_baseline_ahead_of_the_method():
     del rows["logit_adjust"]
     assert standing_line(rows).endswith("(2 seeds). auxlt is ahead of every one.")
     assert standing_line({"ce": [run(0, 0.5)]}) is None
+
+
+def test_the_report_says_which_checkpoint_the_test_scores_are_of():
+    last = {"ce": [{"seed": 0, "overall": 0.5}]}
+    validated = {**last, "auxlt": [{"seed": 0, "overall": 0.6, "validation": {"overall": 0.62}}]}
+    assert not has_validation(last) and has_validation(validated)
+    assert selection_sentence(last).startswith("last-epoch model")
+    assert "best on the validation split" in selection_sentence(validated)
+    assert "runs without one: last epoch" in selection_sentence(validated)

@@ -5,7 +5,7 @@ import os
 
 from keras_auxlt.data import archive, validate
 from keras_auxlt.data.errors import DataError
-from keras_auxlt.data.long_tail import long_tail_counts, select_long_tail
+from keras_auxlt.data.long_tail import long_tail_counts, select_long_tail, select_long_tail_and_validation
 from keras_auxlt.data.shots import shot_group_sizes
 from keras_auxlt.data.sources import ImageFolderSource, ListFileSource, TFDSSource
 
@@ -17,6 +17,10 @@ class DataConfig:
     Source choice: list files if `train_list` is set (paths relative to `data_dir`); else an
     image folder if `data_dir` is an archive or a directory with a `train/` folder; else the
     TFDS builder `dataset` with `data_dir` as TFDS data dir.
+
+    `val_per_class` > 0 makes the validation split of data that has none (CIFAR-LT): that many
+    images of every class from the training split's images outside the long-tailed subset
+    (`long_tail.select_long_tail_and_validation`).
     """
 
     dataset: str = "cifar10"
@@ -30,6 +34,7 @@ class DataConfig:
     lt_profile: str = "exp"
     lt_step_fraction: float = 0.5
     lt_seed: int = 0
+    val_per_class: int = 0
     validate_images: bool = True
     skip_bad_images: bool = False
 
@@ -48,17 +53,53 @@ def make_source(config):
 
 def long_tailed(split, config):
     """The long-tailed subset of a training split (the split itself when the ratio is 1)."""
-    if config.imbalance_ratio == 1:
+    if config.imbalance_ratio == 1 and not config.val_per_class:
         return split
-    n_max = int(split.class_counts.max())
-    counts = long_tail_counts(n_max, split.num_classes, config.imbalance_ratio, config.lt_profile,
-                              config.lt_step_fraction)
+    counts = _long_tail_counts(split, config)
+    if config.val_per_class:
+        return split.subset(_with_validation(split, counts, config)[0])
     return split.subset(select_long_tail(split.labels, counts, seed=config.lt_seed))
 
 
+def held_out_validation(split, config):
+    """The validation split made from a training split's images outside its long-tailed subset."""
+    indices = _with_validation(split, _long_tail_counts(split, config), config)[1]
+    return split.subset(indices, name="val")
+
+
+def _long_tail_counts(split, config):
+    if config.imbalance_ratio == 1:
+        return split.class_counts.tolist()
+    n_max = int(split.class_counts.max())
+    return long_tail_counts(n_max, split.num_classes, config.imbalance_ratio, config.lt_profile,
+                            config.lt_step_fraction)
+
+
+def _with_validation(split, counts, config):
+    try:
+        return select_long_tail_and_validation(split.labels, counts, config.val_per_class, seed=config.lt_seed,
+                                               class_names=split.class_names)
+    except DataError as e:
+        raise DataError(f"{split.where}, --val_per_class={config.val_per_class}: {e}") from None
+
+
+def has_validation(source, config):
+    """Whether a run on `source` has a validation split: the source's own, or one made by --val_per_class."""
+    if config.val_per_class and "val" in source.split_names:
+        raise DataError(f"--val_per_class={config.val_per_class}: the data already has a validation split "
+                        f"({config.val_list or 'val'}); use it, or set --val_per_class=0")
+    return bool(config.val_per_class) or "val" in source.split_names
+
+
 def load_split(source, name, config, check_images=True, progress=True):
-    """One split, long-tailed if it is `train`, with its files checked (and decoded if asked)."""
-    split = source.load(name)
+    """One split, long-tailed if it is `train`, with its files checked (and decoded if asked).
+
+    `val` with `config.val_per_class` is made from the source's training split."""
+    if name == "val" and config.val_per_class:
+        has_validation(source, config)
+        split = held_out_validation(source.load("train"), config)
+    else:
+        split = source.load(name)
     if name == "train":
         split = long_tailed(split, config).require_all_classes()
     if check_images:

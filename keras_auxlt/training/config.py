@@ -137,6 +137,8 @@ class RunConfig:
             bad("init_from", self.init_from, "only method crt starts from another run")
         if self.checkpoint_every_steps < 0:
             bad("checkpoint_every_steps", self.checkpoint_every_steps, "must be >= 0 (0: at epoch ends only)")
+        if self.data.val_per_class < 0:
+            bad("val_per_class", self.data.val_per_class, "must be >= 0 (0: no validation split made)")
         if self.data.imbalance_ratio < 1:
             bad("imbalance_ratio", self.data.imbalance_ratio, "must be >= 1")
         return self

@@ -21,7 +21,7 @@ import time
 import keras
 import tensorflow as tf
 
-from keras_auxlt.data.loading import load_split, make_source, summary
+from keras_auxlt.data.loading import has_validation, load_split, make_source, summary
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
@@ -78,7 +78,7 @@ def weights_fingerprint(model):
 def load_data(config, progress=True):
     source = make_source(config.data)
     train = load_split(source, "train", config.data, progress=progress)
-    val = load_split(source, "val", config.data, progress=progress) if "val" in source.split_names else None
+    val = load_split(source, "val", config.data, progress=progress) if has_validation(source, config.data) else None
     test = load_split(source, "test", config.data, progress=progress)
     return train, val, test
 
@@ -140,7 +140,7 @@ def training_data(config, train, start_step, strategy, role):
     return strategy.distribute_datasets_from_function(worker_stream)
 
 
-def resolved_config(config, train, steps_per_epoch, total_steps, num_replicas):
+def resolved_config(config, train, val, steps_per_epoch, total_steps, num_replicas):
     return {
         **config.to_dict(),
         "derived": {
@@ -149,6 +149,7 @@ def resolved_config(config, train, steps_per_epoch, total_steps, num_replicas):
             "learning_rate": config.optim.scaled_learning_rate(config.pipeline.batch_size),
             "images_per_step": config.pipeline.batch_size * len(config.streams), "num_replicas": num_replicas,
             "aux_tasks": list(config.aux_tasks), "primary_loss": config.primary_loss, "train_summary": summary(train),
+            "val_summary": summary(val) if val is not None else None,
         },
     }
 
@@ -177,7 +178,7 @@ def _run(config, strategy, role, write_dir, progress):
     steps = config.steps_per_epoch(len(train))
     total_steps = steps * config.epochs
     with open(os.path.join(write_dir, "config.json"), "w") as f:
-        json.dump(resolved_config(config, train, steps, total_steps, strategy.num_replicas_in_sync), f, indent=2)
+        json.dump(resolved_config(config, train, val, steps, total_steps, strategy.num_replicas_in_sync), f, indent=2)
 
     checkpoint_dir = os.path.join(write_dir, "checkpoints")
     last = os.path.join(config.model_dir, "checkpoints", LAST_CHECKPOINT)  # the chief's: every worker resumes from it
@@ -217,6 +218,9 @@ def _run(config, strategy, role, write_dir, progress):
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
     final = load_model(os.path.join(checkpoint_dir, selected)) if val is not None else model
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
+    if val is not None:
+        val_metrics, _ = evaluate(final, val, train.class_counts, config.pipeline, progress=progress)
+        metrics["validation"] = {group: val_metrics[group] for group in ("overall", "many", "medium", "few")}
     metrics.update({
         "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
         "epochs": done_steps // steps, "steps": done_steps,
@@ -224,8 +228,10 @@ def _run(config, strategy, role, write_dir, progress):
         "train_seconds_this_run": round(train_seconds, 1), "workers": role.num_workers,
         "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
     write_report(config.model_dir, metrics, confusion)
+    validation = f", validation top-1 {metrics['validation']['overall']:.4f}" if val is not None else ""
     print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
-          f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}) -> {os.path.join(config.model_dir, 'metrics.json')}")
+          f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}){validation} -> "
+          f"{os.path.join(config.model_dir, 'metrics.json')}")
     return metrics
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_auxlt.data.errors import DataError
-from keras_auxlt.data.long_tail import long_tail_counts, select_long_tail
+from keras_auxlt.data.long_tail import long_tail_counts, select_long_tail, select_long_tail_and_validation
 from keras_auxlt.data.shots import shot_group_masks, shot_group_sizes
 from keras_auxlt.data.sources import ImageFolderSource
 from tests.conftest import CIFAR10_LT100_COUNTS
@@ -70,6 +70,39 @@ def test_selection_leaves_global_rng_alone():
 def test_too_few_images_for_the_profile():
     with pytest.raises(DataError, match="Class 1 has 3 images, fewer than the 5"):
         select_long_tail(np.array([0] * 10 + [1] * 3), [10, 5])
+
+
+def test_validation_comes_from_the_images_the_long_tail_leaves_out():
+    targets = np.random.default_rng(3).permutation(np.repeat(np.arange(10), 5000))
+    counts = long_tail_counts(5000, 10, 100)
+    train, val = select_long_tail_and_validation(targets, counts, per_class=200, seed=0)
+    reference = select_long_tail(targets, counts, seed=0)
+    assert not set(train) & set(val)
+    assert np.bincount(targets[val]).tolist() == [200] * 10
+    # The head class keeps all 5000 images: its 200 validation images leave training; every other
+    # class keeps exactly its long-tailed subset and gives validation images from outside it.
+    assert np.bincount(targets[train]).tolist() == [4800] + counts[1:]
+    head = reference[targets[reference] == 0]
+    np.testing.assert_array_equal(train[targets[train] == 0], head[:4800])
+    np.testing.assert_array_equal(np.sort(val[targets[val] == 0]), np.sort(head[4800:]))
+    for cls in range(1, 10):
+        np.testing.assert_array_equal(train[targets[train] == cls], reference[targets[reference] == cls])
+    again = select_long_tail_and_validation(targets, counts, per_class=200, seed=0)
+    np.testing.assert_array_equal(again[1], val)
+
+
+def test_partial_left_out_images_are_topped_up_from_the_class_selection():
+    labels = np.repeat(np.arange(2), 10)
+    train, val = select_long_tail_and_validation(labels, [10, 8], per_class=3, seed=0)
+    # class 1: 2 left out + 1 from its selection of 8 -> 7 stay in training
+    assert np.bincount(labels[train]).tolist() == [7, 7] and np.bincount(labels[val]).tolist() == [3, 3]
+    assert sorted(set(train) | set(val)) == list(range(20))
+
+
+def test_too_few_images_for_validation_and_training():
+    with pytest.raises(DataError, match=r"Class 1 \(cat\) has 3 training images: too few for 3 validation images and "
+                                        r"at least one training image"):
+        select_long_tail_and_validation(np.array([0] * 10 + [1] * 3), [10, 3], per_class=3, class_names=("dog", "cat"))
 
 
 def test_shot_groups_boundaries():

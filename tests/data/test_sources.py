@@ -137,6 +137,27 @@ def test_zero_image_class_in_training_split(tmp_path):
         load_split(make_source(config), "train", config)
 
 
+def test_validation_split_made_from_left_out_training_images(tmp_path):
+    root = write_image_folder(tmp_path / "images", per_class=[10, 10, 10])
+    config = DataConfig(data_dir=root, imbalance_ratio=5, val_per_class=3)
+    source = make_source(config)
+    train = load_split(source, "train", config, progress=False)
+    val = load_split(source, "val", config, progress=False)
+    assert train.class_counts.tolist() == [7, 4, 2] and val.class_counts.tolist() == [3, 3, 3]
+    assert not set(train.paths) & set(val.paths) and all("/train/" in p for p in val.paths)
+    assert val.where.endswith("[val]")
+    with pytest.raises(DataError, match=r"\[train\], --val_per_class=10: Class 0 \(class_00\) has 10 training images: "
+                                        r"too few for 10 validation images"):
+        load_split(source, "train", DataConfig(data_dir=root, imbalance_ratio=5, val_per_class=10), progress=False)
+
+
+def test_validation_split_is_not_made_when_the_data_has_one(tmp_path):
+    root = write_image_folder(tmp_path / "images", per_class=[3, 3], splits=("train", "val", "test"))
+    config = DataConfig(data_dir=root, val_per_class=1)
+    with pytest.raises(DataError, match="--val_per_class=1: the data already has a validation split"):
+        load_split(make_source(config), "val", config, progress=False)
+
+
 def test_load_split_applies_long_tail_to_train_only(tmp_path):
     root = write_image_folder(tmp_path / "images", per_class=[10, 10, 10])
     config = DataConfig(data_dir=root, imbalance_ratio=5, validate_images=True)

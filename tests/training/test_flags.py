@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from keras_auxlt.data.loading import DataConfig
 from keras_auxlt.training.config import ModelConfig, OptimConfig, RunConfig
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -31,6 +32,7 @@ REPO_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # subprocesses import keras_
     (dict(model=ModelConfig(lambda_schedule="linear")), "--lambda_schedule: accepted values: constant, cumulative"),
     (dict(model=ModelConfig(stream_batch_norm="ghost")),
      "--stream_batch_norm: accepted values: joint, separate. Received: --stream_batch_norm='ghost'"),
+    (dict(data=DataConfig(val_per_class=-1)), "--val_per_class: must be >= 0"),
     (dict(strategy="tpu_pod"), "--strategy: accepted values: auto, mirrored, multi_worker, one_device"),
     (dict(epochs=0), "--epochs: must be >= 1"),
     (dict(optim=OptimConfig(schedule="step")), "--lr_schedule: accepted values: multistep, cosine"),

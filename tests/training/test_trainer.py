@@ -92,6 +92,21 @@ def test_validation_split_selects_the_best_checkpoint_for_the_test_report(tmp_pa
     assert metrics["checkpoint"] == "best.keras" and metrics["best_epoch"] == state["best_epoch"]
 
 
+def test_validation_split_made_from_training_images_selects_and_is_reported(tmp_path):
+    """CIFAR-LT style data (no val split): --val_per_class carves one out of the training images; the run
+    keeps the checkpoint best on it and reports that checkpoint's validation accuracy next to the test's."""
+    config = tiny_run_config(tmp_path, epochs=2)
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, imbalance_ratio=4, val_per_class=2))
+    run(config, progress=False)
+    derived = json.loads((tmp_path / "run" / "config.json").read_text())["derived"]
+    assert derived["class_counts"] == [10, 4, 1] and derived["val_summary"]["num_images"] == 6
+    state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["checkpoint"] == "best.keras" and state["monitor"] == "val_primary_acc"
+    assert metrics["validation"]["overall"] == pytest.approx(state["best_value"], abs=1e-6)
+    assert metrics["num_test_images"] == 21  # the test split untouched
+
+
 def test_crt_retrains_a_fresh_classifier_on_a_frozen_backbone(tmp_path):
     run(tiny_run_config(tmp_path, method="ce", epochs=1, model_dir=str(tmp_path / "ce")), progress=False)
     stage1, _ = weights_of(str(tmp_path / "ce"))
