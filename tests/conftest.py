@@ -8,8 +8,14 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SHARED_CIFAR10 = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10" / "cifar10_jpg.tar.gz"
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARED_CIFAR10 = REPO_ROOT.parent / "shared" / "data" / "cifar10" / "cifar10_jpg.tar.gz"
 CIFAR10_LT100_COUNTS = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+
+
+def repo_env(**extra):
+    """Environment of a subprocess that imports keras_auxlt and tests from this checkout, plus `extra`."""
+    return {**os.environ, "PYTHONPATH": str(REPO_ROOT), **extra}
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,17 @@
 """The command-line entry points on real data: stats, the smoke training run, evaluate.py."""
 
 import json
-import os
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.conftest import REPO_ROOT, repo_env
 
 
 def run_cli(args, timeout=600):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    env = repo_env()
+    out = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     return out.returncode, out.stdout, out.stderr
 
 

@@ -1,17 +1,15 @@
 import json
-import os
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.conftest import REPO_ROOT, repo_env
 
 
 def run_script(mode):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
-    out = subprocess.run([sys.executable, "-m", "tests.models.replica_step", mode], cwd=ROOT, env=env,
+    env = repo_env(CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run([sys.executable, "-m", "tests.models.replica_step", mode], cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

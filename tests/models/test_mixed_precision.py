@@ -1,12 +1,11 @@
 import json
-import os
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.conftest import REPO_ROOT, repo_env
+
 SCRIPT = """
 import json, math, keras, tensorflow as tf
 keras.mixed_precision.set_global_policy("mixed_float16")
@@ -20,8 +19,8 @@ print(json.dumps({"optimizer": type(model.optimizer).__name__, "logits": str(mod
 
 @pytest.mark.large
 def test_mixed_float16_trains_every_task_with_loss_scaling():
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
+    env = repo_env()
+    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

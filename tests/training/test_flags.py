@@ -2,8 +2,6 @@
 
 import dataclasses
 import json
-import os
-import pathlib
 import subprocess
 import sys
 
@@ -11,9 +9,7 @@ import pytest
 
 from keras_auxlt.data.loading import DataConfig
 from keras_auxlt.training.config import ModelConfig, OptimConfig, RunConfig
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-REPO_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # subprocesses import keras_auxlt from this checkout
+from tests.conftest import REPO_ROOT, repo_env
 
 
 @pytest.mark.parametrize("change, message", [
@@ -62,7 +58,7 @@ def test_train_py_rejects_bad_flags_before_loading_data(tmp_path):
     for extra, message in cases:
         out = subprocess.run([sys.executable, "train.py", "--flagfile=flags/cifar10_lt.cfg",
                               f"--data_dir={tmp_path}/does_not_matter", f"--model_dir={tmp_path}/run", *extra],
-                             cwd=ROOT, env=REPO_ENV, capture_output=True, text=True, timeout=300)
+                             cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
         assert out.returncode != 0
         assert message in out.stderr, out.stderr[-2000:]
         assert not (tmp_path / "run").exists(), "no work may start on bad flags"
@@ -85,9 +81,9 @@ print(json.dumps(out))
 
 
 def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_share_one_shape():
-    paths = sorted(f"flags/{p.name}" for p in (ROOT / "flags").glob("*.cfg"))
-    out = subprocess.run([sys.executable, "-c", _RESOLVE_FLAGFILES, *paths], cwd=ROOT, capture_output=True, text=True,
-                         env=REPO_ENV, timeout=300)
+    paths = sorted(f"flags/{p.name}" for p in (REPO_ROOT / "flags").glob("*.cfg"))
+    out = subprocess.run([sys.executable, "-c", _RESOLVE_FLAGFILES, *paths], cwd=REPO_ROOT, capture_output=True, text=True,
+                         env=repo_env(), timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     configs = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(configs) == set(paths)

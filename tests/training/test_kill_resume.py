@@ -2,8 +2,6 @@
 mid-epoch with --checkpoint_every_steps) without repeating or skipping a step."""
 
 import json
-import os
-import pathlib
 import re
 import signal
 import subprocess
@@ -12,9 +10,8 @@ import time
 
 import pytest
 
-from tests.conftest import write_image_folder
+from tests.conftest import REPO_ROOT, repo_env, write_image_folder
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 EPOCHS = 6
 
 
@@ -28,7 +25,7 @@ def test_sigkill_then_rerun_resumes_without_repeating_or_skipping_steps(tmp_path
                "--batch_size=8", f"--epochs={EPOCHS}", "--warmup_epochs=1", "--lr_milestones=", "--lr_factors=",
                "--aux_tasks=random", "--strategy=one_device", "--verbose=2",
                f"--checkpoint_every_steps={every_steps}"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = repo_env()
     state_file = model_dir / "checkpoints" / "state.json"
     steps = 35  # ceil(280 / 8)
 
@@ -38,7 +35,7 @@ def test_sigkill_then_rerun_resumes_without_repeating_or_skipping_steps(tmp_path
         except (OSError, ValueError):
             return 0
 
-    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 300
     # Epoch checkpoints: kill well into the second epoch. Step checkpoints: kill right after a mid-epoch one.
     wanted = (lambda step: step >= steps) if not every_steps else (lambda step: step > steps and step % steps)
@@ -52,7 +49,7 @@ def test_sigkill_then_rerun_resumes_without_repeating_or_skipping_steps(tmp_path
     killed_at = checkpointed_step()
     assert steps <= killed_at < EPOCHS * steps, "the kill must land before the end of training"
 
-    second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    second = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-3000:]
     output = second.stdout + second.stderr
     resumed = int(re.search(r"resuming from .*: step (\d+) of %d" % (EPOCHS * steps), output).group(1))

@@ -4,8 +4,6 @@ and seed, and after a SIGKILL of one worker the restarted job resumes from the l
 checkpoint on both workers without repeating or skipping a step."""
 
 import json
-import os
-import pathlib
 import re
 import signal
 import socket
@@ -16,9 +14,8 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import write_image_folder
+from tests.conftest import REPO_ROOT, repo_env, write_image_folder
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Chief vs single process after 3 steps: same batches and seed, BatchNorm statistics pooled over the
 # global batch (--sync_batch_norm) on both. Measured here: 1e-7 after one step, 8e-4 after three. Not
 # a routing or scaling error: the two runs sum in different orders, and a pre-ReLU value within
@@ -55,10 +52,10 @@ def start_workers(command, tmp_path, ports=None):
     scratch.mkdir(exist_ok=True)
     processes = []
     for index in range(2):
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch),
-               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        env = repo_env(TMPDIR=str(scratch),
+                       TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
         log = open(tmp_path / f"worker{index}-{time.monotonic_ns()}.log", "w+")
-        processes.append((subprocess.Popen(command + ["--strategy=multi_worker"], cwd=ROOT, env=env, stdout=log,
+        processes.append((subprocess.Popen(command + ["--strategy=multi_worker"], cwd=REPO_ROOT, env=env, stdout=log,
                                            stderr=subprocess.STDOUT, text=True), log))
     return processes
 
@@ -97,8 +94,8 @@ def test_two_workers_agree_write_only_on_the_chief_and_match_one_process(tmp_pat
     assert json.loads((run / "checkpoints" / "state.json").read_text())["step"] == 3
     assert list((tmp_path / "worker_tmp").iterdir()) == []  # worker 1's scratch dir is gone
 
-    single = subprocess.run(train_command(data, tmp_path / "single", 1, "--strategy=one_device"), cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
+    single = subprocess.run(train_command(data, tmp_path / "single", 1, "--strategy=one_device"), cwd=REPO_ROOT,
+                            env=repo_env(), capture_output=True, text=True, timeout=600)
     assert single.returncode == 0, single.stdout[-2000:] + single.stderr[-2000:]
     chief = weights(run / "checkpoints" / "last.keras")
     alone = weights(tmp_path / "single" / "checkpoints" / "last.keras")
