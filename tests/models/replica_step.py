@@ -1,13 +1,15 @@
 """Run one AuxLT train step on one device and on two replicas; print the max weight difference.
 
-    python -m tests.models.replica_step frozen_bn|sync_bn|pipeline|trainer
+    python -m tests.models.replica_step frozen_bn|sync_bn|sync_bn_separate|pipeline|trainer
 
 A fresh process per mode: logical devices must be set before TensorFlow starts. `frozen_bn`
 takes batch statistics out of the comparison, so only loss and gradient scaling remain;
 `sync_bn` trains BatchNorm with statistics pooled across the replicas. Both compare in float64:
 in float32 the two sides sum in different orders and, with BatchNorm over 16 images, that rounding
 moved one kernel weight by 1.4e-3 on this CPU (0.48 update) where the same comparison in float64
-differs by 2.4e-15, so float64 makes the test exact on any CPU. `pipeline` fits on the
+differs by 2.4e-15, so float64 makes the test exact on any CPU. `sync_bn_separate` is `sync_bn` with
+`stream_batch_norm="separate"` (the random stream's pass restores the moving statistics, in replica
+context). `pipeline` fits on the
 dual-stream tf.data pipeline under MirroredStrategy; `trainer` runs train.py's trainer with
 --strategy=mirrored on a tiny image folder.
 """
@@ -27,10 +29,11 @@ from keras_auxlt.models.auxlt_model import AuxLTModel  # noqa: E402
 from tests.models.helpers import COUNTS, NUM_CLASSES, dual_batch  # noqa: E402
 
 
-def one_step(strategy, initial_weights, data, frozen_bn):
+def one_step(strategy, initial_weights, data, frozen_bn, stream_batch_norm):
     with strategy.scope():
         model = AuxLTModel(backbone="resnet20", num_classes=NUM_CLASSES, image_size=16, class_counts=COUNTS,
-                           aux_tasks=("random", "reweighted"), weight_decay=1e-3, sync_batch_norm=not frozen_bn)
+                           aux_tasks=("random", "reweighted"), weight_decay=1e-3, sync_batch_norm=not frozen_bn,
+                           stream_batch_norm=stream_batch_norm)
         model.build((None, 16, 16, 3))
         if frozen_bn:
             for layer in model.backbone.layers:
@@ -83,6 +86,7 @@ def main(mode):
     if mode == "trainer":
         return train_under_mirrored_strategy()
     frozen_bn = mode == "frozen_bn"
+    stream_batch_norm = "separate" if mode == "sync_bn_separate" else "joint"
     keras.config.set_floatx("float64")
     data = tuple((images.astype(np.float64), labels) for images, labels in dual_batch(batch=8, seed=1))
     keras.utils.set_random_seed(0)
@@ -90,9 +94,9 @@ def main(mode):
                            aux_tasks=("random", "reweighted"))
     reference.build((None, 16, 16, 3))
     initial = reference.get_weights()
-    single = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"), initial, data, frozen_bn)
+    single = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"), initial, data, frozen_bn, stream_batch_norm)
     mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    mirrored = one_step(mirrored_strategy, initial, data, frozen_bn)
+    mirrored = one_step(mirrored_strategy, initial, data, frozen_bn, stream_batch_norm)
     print(json.dumps({"replicas": mirrored_strategy.num_replicas_in_sync,
                       "max_abs_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(single, mirrored)),
                       "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(single, initial))}))

@@ -39,6 +39,13 @@ def test_two_replica_step_with_synchronized_batch_norm_equals_one_device_step():
 
 
 @pytest.mark.large
+def test_two_replica_step_with_per_stream_batch_norm_equals_one_device_step():
+    """stream_batch_norm="separate" under MirroredStrategy: the random stream's pass restores the moving
+    statistics in replica context, and weights and statistics still match one device."""
+    assert run_replica_step("sync_bn_separate")["max_abs_diff"] <= 1e-10
+
+
+@pytest.mark.large
 def test_fit_on_the_dual_stream_pipeline_under_mirrored_strategy():
     result = run_script("pipeline")
     assert result["steps"] == 3
