@@ -1,7 +1,7 @@
-"""Test accuracy of a trained run with its BatchNorm moving statistics re-estimated on one training stream.
+"""Accuracy of a trained run with its BatchNorm moving statistics re-estimated on one training stream.
 
     ./run python -m benchmarks.batch_norm_statistics --model_dir RUN [--streams as_trained,joint,balanced,instance]
-        [--steps 100] [--checkpoint last]
+        [--steps 100] [--checkpoint last] [--split test|val]
 
 A diagnostic for method.md's joint BatchNorm batch: an auxlt step normalises [x_b; x_r] together,
 so the moving statistics that inference uses mix class-balanced and instance-sampled images,
@@ -9,7 +9,7 @@ where class-balanced training (`balanced`) normalises balanced batches only. Eac
 run's checkpoint afresh, re-estimates every BatchNorm moving mean and variance by `--steps`
 training-mode forward passes (no gradient, no optimizer, all other weights unchanged) over
 batches the named stream draws after the run's last training step, and scores the primary head
-on the test split:
+on the test split (or, `--split=val`, on the run's validation split):
 
     as_trained  the checkpoint's own statistics (nothing re-estimated)
     joint       [balanced; instance] batches, plus the rotated copies for a run with a rotation head,
@@ -19,7 +19,8 @@ on the test split:
 
 The re-estimate is the training-time exponential moving average (BatchNorm momentum 0.9), over
 enough batches (default 100) that the checkpoint's values weigh nothing in it (0.9^100 < 1e-4).
-Nothing is selected with the test split: the rows are printed side by side, not tuned on.
+Nothing is selected with the test split: the rows are printed side by side, not tuned on. A choice
+of statistics source is made on `--split=val` of a run trained with a validation split.
 """
 
 import json
@@ -37,6 +38,8 @@ STREAMS = ("as_trained", "joint", "balanced", "instance")
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
 flags.DEFINE_list("streams", list(STREAMS), f"Rows to score: {', '.join(STREAMS)}.")
 flags.DEFINE_integer("steps", 100, "Batches per re-estimate.")
+flags.DEFINE_enum("split", "test", ["test", "val"], "Split to score: val needs a run with a validation split "
+                  "(its own, or --val_per_class), and is the one to choose statistics on.")
 flags.DEFINE_enum("checkpoint", "last", list(CHECKPOINT_CHOICES), "auto: best.keras if there is one, else last.keras.")
 flags.DEFINE_string("output", "", "Also write the rows as JSON here.")
 FLAGS = flags.FLAGS
@@ -82,7 +85,7 @@ def reestimate_batch_norm(model, batches, steps, progress=True, desc="re-estimat
 def main(argv):
     del argv
     from keras_auxlt.data.errors import DataError
-    from keras_auxlt.data.loading import DataConfig, load_split, make_source
+    from keras_auxlt.data.loading import DataConfig, has_validation, load_split, make_source
     from keras_auxlt.data.pipeline import PipelineConfig
     from keras_auxlt.evaluation import evaluate
     from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
@@ -102,8 +105,11 @@ def main(argv):
     pipeline = PipelineConfig(**resolved["pipeline"])
     try:
         source = make_source(data)
+        if FLAGS.split == "val" and not has_validation(source, data):
+            raise SystemExit(f"error: --split=val: {FLAGS.model_dir} was trained without a validation split "
+                             "(train it with --val_per_class, or on data with a val split)")
         train = load_split(source, "train", data)
-        test = load_split(source, "test", data)
+        scored = load_split(source, FLAGS.split, data)
     except DataError as e:
         raise SystemExit(f"error: {e}")
     counts = resolved["derived"]["class_counts"]
@@ -115,12 +121,13 @@ def main(argv):
         if stream != "as_trained":
             batches = stream_images(stream, train, pipeline, start_step, rotation="rotation" in model.aux_tasks)
             reestimate_batch_norm(model, batches, FLAGS.steps, desc=f"BatchNorm statistics from {stream} batches")
-        metrics, _ = evaluate(model, test, counts, pipeline, progress=False)
+        metrics, _ = evaluate(model, scored, counts, pipeline, progress=False)
         rows[stream] = {group: metrics[group] for group in ("overall", "many", "medium", "few")}
-        print(f"[bn-stats] {stream}: top-1 {metrics['overall']:.4f}", flush=True)
+        print(f"[bn-stats] {stream}: {FLAGS.split} top-1 {metrics['overall']:.4f}", flush=True)
 
     print(f"\n{FLAGS.model_dir} ({name}; method {resolved['method']}, aux tasks {resolved['derived']['aux_tasks']}), "
-          f"BatchNorm statistics re-estimated over {FLAGS.steps} batches of {pipeline.batch_size} per stream")
+          f"BatchNorm statistics re-estimated over {FLAGS.steps} batches of {pipeline.batch_size} per stream, "
+          f"scored on the {FLAGS.split} split")
     print(f"{'statistics from':<16} {'overall':>8} {'many':>8} {'medium':>8} {'few':>8}  {'vs as_trained':>13}")
     base = rows.get("as_trained", {}).get("overall")
     for stream, row in rows.items():
@@ -130,7 +137,8 @@ def main(argv):
     if FLAGS.output:
         os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
         with open(FLAGS.output, "w") as f:
-            json.dump({"model_dir": FLAGS.model_dir, "checkpoint": name, "steps": FLAGS.steps, "rows": rows}, f,
+            json.dump({"model_dir": FLAGS.model_dir, "checkpoint": name, "steps": FLAGS.steps, "split": FLAGS.split,
+                       "rows": rows}, f,
                       indent=2)
 
 

@@ -2,7 +2,7 @@
 
     ./run python -m benchmarks.batch_norm_statistics_table --baseline=balanced RUN.json [RUN.json ...]
 
-Each file is one run (`<output_dir>/<method>/seed<k>`). The table has one row per method and one
+Each file is one run (`<output_dir>/<method>/seed<k>`); all must score the same split. The table has one row per method and one
 column per statistics source (mean overall top-1 over the method's seeds), then each method's gain
 over `--baseline` per source, paired by seed over the seeds both have. Comparing methods within one
 column compares them at equal test-time BatchNorm statistics. A diagnostic: it selects nothing.
@@ -22,8 +22,8 @@ FLAGS = flags.FLAGS
 
 
 def load(paths):
-    """{method: {seed: {source: overall}}} from the diagnostic's JSON files."""
-    runs = {}
+    """{method: {seed: {source: overall}}} from the diagnostic's JSON files, which must score one split."""
+    runs, splits = {}, {}
     for path in paths:
         try:
             with open(path) as f:
@@ -31,11 +31,14 @@ def load(paths):
             seed_dir = os.path.normpath(result["model_dir"])
             method, seed = os.path.basename(os.path.dirname(seed_dir)), os.path.basename(seed_dir)
             rows = {source: row["overall"] for source, row in result["rows"].items()}
+            splits[path] = result.get("split", "test")
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise SystemExit(f"{path}: not a batch_norm_statistics --output file ({type(e).__name__}: {e})")
         if not seed.startswith("seed"):
             raise SystemExit(f"{path}: model_dir {seed_dir} is not <method>/seed<k>")
         runs.setdefault(method, {})[int(seed[len("seed"):])] = rows
+    if len(set(splits.values())) > 1:
+        raise SystemExit("the files score different splits: " + ", ".join(f"{p} {s}" for p, s in splits.items()))
     return runs
 
 

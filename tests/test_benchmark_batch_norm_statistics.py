@@ -54,10 +54,10 @@ def test_reestimate_moves_only_the_moving_statistics_to_the_batches_statistics()
     np.testing.assert_allclose(stem_bn.moving_variance.numpy(), activations.var(0), rtol=1e-3, atol=1e-4)
 
 
-def write_result(directory, method, seed, rows):
-    path = directory / f"{method}_{seed}.json"
+def write_result(directory, method, seed, rows, split="test"):
+    path = directory / f"{method}_{seed}_{split}.json"
     path.write_text(json.dumps({"model_dir": f"/runs/{method}/seed{seed}", "checkpoint": "last.keras", "steps": 100,
-                                "rows": {source: {"overall": value} for source, value in rows.items()}}))
+                                "split": split, "rows": {source: {"overall": value} for source, value in rows.items()}}))
     return str(path)
 
 
@@ -79,3 +79,7 @@ def test_table_names_a_file_that_is_not_a_diagnostic_output(tmp_path):
     bad.write_text(json.dumps({"overall": 0.5}))
     with pytest.raises(SystemExit, match="metrics.json: not a batch_norm_statistics --output file"):
         load([str(bad)])
+    mixed = [write_result(tmp_path, "auxlt", 0, {"as_trained": 0.6}),
+             write_result(tmp_path, "auxlt", 0, {"as_trained": 0.6}, split="val")]
+    with pytest.raises(SystemExit, match="the files score different splits"):
+        load(mixed)
