@@ -84,7 +84,8 @@ def _with_validation(split, counts, config):
 
 
 def has_validation(source, config):
-    """Whether a run on `source` has a validation split: the source's own, or one made by --val_per_class."""
+    """Whether a run on `source` has a validation split: the source's own, or one made by --val_per_class.
+    Asking for both is a DataError: one run validates on one split."""
     if config.val_per_class and "val" in source.split_names:
         raise DataError(f"--val_per_class={config.val_per_class}: the data already has a validation split "
                         f"({config.val_list or 'val'}); use it, or set --val_per_class=0")
