@@ -138,8 +138,7 @@ def main(argv):
         os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
         with open(FLAGS.output, "w") as f:
             json.dump({"model_dir": FLAGS.model_dir, "checkpoint": name, "steps": FLAGS.steps, "split": FLAGS.split,
-                       "rows": rows}, f,
-                      indent=2)
+                       "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":
