@@ -2,8 +2,8 @@
 
     ./run python -m benchmarks.batch_norm_statistics_table --baseline=balanced RUN.json [RUN.json ...]
 
-Each file is one run (`<output_dir>/<method>/seed<k>`); all must score the same split. The table has one row per method and one
-column per statistics source (mean overall top-1 over the method's seeds), then each method's gain
+Each file is one run (`<output_dir>/<method>/seed<k>`); all must score the same split. The table
+has one row per method and one column per statistics source (mean overall top-1 over the method's seeds), then each method's gain
 over `--baseline` per source, paired by seed over the seeds both have. Comparing methods within one
 column compares them at equal test-time BatchNorm statistics. A diagnostic: it selects nothing.
 """
@@ -15,14 +15,16 @@ import sys
 import numpy as np
 from absl import app, flags
 
-from benchmarks.comparison import standard_error
+from benchmarks.comparison import paired_gains, standard_error
 
+# The diagnostic's rows in its order (its STREAMS; not imported: that module declares a required --model_dir).
+SOURCES = ("as_trained", "joint", "balanced", "instance")
 flags.DEFINE_string("baseline", "balanced", "Method the others' gains are measured against.")
 FLAGS = flags.FLAGS
 
 
 def load(paths):
-    """{method: {seed: {source: overall}}} from the diagnostic's JSON files, which must score one split."""
+    """{method: [{"seed": k, source: overall, ...}]} from the diagnostic's JSON files (one split)."""
     runs, splits = {}, {}
     for path in paths:
         try:
@@ -36,36 +38,34 @@ def load(paths):
             raise SystemExit(f"{path}: not a batch_norm_statistics --output file ({type(e).__name__}: {e})")
         if not seed.startswith("seed"):
             raise SystemExit(f"{path}: model_dir {seed_dir} is not <method>/seed<k>")
-        runs.setdefault(method, {})[int(seed[len("seed"):])] = rows
+        runs.setdefault(method, []).append({"seed": int(seed[len("seed"):]), **rows})
     if len(set(splits.values())) > 1:
         raise SystemExit("the files score different splits: " + ", ".join(f"{p} {s}" for p, s in splits.items()))
     return runs
 
 
 def table(runs, baseline):
-    sources = [s for s in ("as_trained", "joint", "balanced", "instance")
-               if any(s in rows for seeds in runs.values() for rows in seeds.values())]
+    sources = [s for s in SOURCES if any(s in run for method_runs in runs.values() for run in method_runs)]
     lines = ["| method | seeds | " + " | ".join(sources) + " |", "|---|---|" + "---|" * len(sources)]
-    for method, seeds in runs.items():
-        cells = [_mean(seeds, source) for source in sources]
-        lines.append(f"| {method} | {','.join(map(str, sorted(seeds)))} | " + " | ".join(cells) + " |")
+    for method, method_runs in runs.items():
+        seeds = ",".join(str(run["seed"]) for run in sorted(method_runs, key=lambda run: run["seed"]))
+        lines.append(f"| {method} | {seeds} | " + " | ".join(_mean(method_runs, s) for s in sources) + " |")
     if baseline in runs:
         lines += ["", f"Gain over {baseline} (points, paired by seed; ± standard error over seeds when more than one):",
                   "", "| method | " + " | ".join(sources) + " |", "|---|" + "---|" * len(sources)]
-        for method, seeds in runs.items():
+        for method, method_runs in runs.items():
             if method != baseline:
-                lines.append(f"| {method} | " + " | ".join(_gain(seeds, runs[baseline], s) for s in sources) + " |")
+                gains = paired_gains(method_runs, runs[baseline], keys=sources)[1]
+                lines.append(f"| {method} | " + " | ".join(_gain(gains[s]) for s in sources) + " |")
     return "\n".join(lines)
 
 
-def _mean(seeds, source):
-    values = [rows[source] for rows in seeds.values() if source in rows]
+def _mean(method_runs, source):
+    values = [run[source] for run in method_runs if source in run]
     return f"{100 * np.mean(values):.1f}" if values else "–"
 
 
-def _gain(seeds, baseline_seeds, source):
-    gains = [100 * (seeds[k][source] - baseline_seeds[k][source]) for k in sorted(set(seeds) & set(baseline_seeds))
-             if source in seeds[k] and source in baseline_seeds[k]]
+def _gain(gains):
     if not gains:
         return "–"
     if len(gains) == 1:

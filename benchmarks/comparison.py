@@ -24,14 +24,14 @@ def cell(runs, key, scale=100.0):
     return f"{mean:.1f} ± {np.std(values) * scale:.1f}"
 
 
-def paired_gains(runs, baseline_runs):
-    """{group: [per-seed gain in points]} over the seeds both methods have finished."""
+def paired_gains(runs, baseline_runs, keys=GROUPS):
+    """{key: [per-seed gain in points]} over the seeds both methods have finished (keys: the shot groups)."""
     ours = {r["seed"]: r for r in runs}
     theirs = {r["seed"]: r for r in baseline_runs}
     seeds = sorted(ours.keys() & theirs.keys())
     return seeds, {group: [100.0 * (ours[s][group] - theirs[s][group]) for s in seeds
                            if ours[s].get(group) is not None and theirs[s].get(group) is not None]
-                   for group in GROUPS}
+                   for group in keys}
 
 
 def standard_error(values):
