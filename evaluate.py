@@ -13,11 +13,11 @@ from absl import app, flags
 
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.data.errors import DataError
-from keras_auxlt.run_files import CHECKPOINT_CHOICES
+from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
 
 auxlt_flags.define_data_flags()
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
-flags.DEFINE_enum("checkpoint", "auto", list(CHECKPOINT_CHOICES), "auto: best.keras if there is one, else last.keras.")
+flags.DEFINE_enum("checkpoint", "auto", list(CHECKPOINT_CHOICES), CHECKPOINT_HELP)
 flags.DEFINE_string("split", "test", "Split to evaluate.")
 flags.DEFINE_string("output_dir", "", "Where to write the report (default: --model_dir).")
 FLAGS = flags.FLAGS

@@ -26,60 +26,21 @@ of statistics source is made on `--split=val` of a run trained with a validation
 import json
 import os
 
-import tensorflow as tf
 from absl import app, flags
-from tqdm.auto import tqdm
 
-from keras_auxlt.models import aux_tasks as tasks
-from keras_auxlt.run_files import CHECKPOINT_CHOICES
-
-STREAMS = ("as_trained", "joint", "balanced", "instance")
+from keras_auxlt.run_files import TRAINED_CHECKPOINT_CHOICES
+from keras_auxlt.training.batch_norm_statistics import DEFAULT_STEPS
+from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES as STREAMS
 
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
 flags.DEFINE_list("streams", list(STREAMS), f"Rows to score: {', '.join(STREAMS)}.")
-flags.DEFINE_integer("steps", 100, "Batches per re-estimate.")
+flags.DEFINE_integer("steps", DEFAULT_STEPS, "Batches per re-estimate.")
 flags.DEFINE_enum("split", "test", ["test", "val"], "Split to score: val needs a run with a validation split "
                   "(its own, or --val_per_class), and is the one to choose statistics on.")
-flags.DEFINE_enum("checkpoint", "last", list(CHECKPOINT_CHOICES), "auto: best.keras if there is one, else last.keras.")
+flags.DEFINE_enum("checkpoint", "last", list(TRAINED_CHECKPOINT_CHOICES), "auto: best.keras if there is one, else "
+                  "last.keras (never inference.keras: its statistics are re-estimated already).")
 flags.DEFINE_string("output", "", "Also write the rows as JSON here.")
 FLAGS = flags.FLAGS
-
-
-def stream_images(stream, train, pipeline, start_step, rotation=False):
-    """Batches of training images (no labels) as `stream` draws them from `start_step` on."""
-    from keras_auxlt.data.pipeline import RANDOM_STREAM, sampled_stream
-
-    def images(sampler):
-        return sampled_stream(train, sampler, pipeline, start_step).map(lambda x, y: x)
-
-    if stream == "balanced":
-        return images(pipeline.balanced_sampler)
-    if stream == "instance":
-        return images(RANDOM_STREAM)
-
-    def joint(step, x_b, x_r):
-        parts = [x_b, x_r]
-        if rotation:  # the rotated copies and angles of that training step (the run seed is the pipeline's)
-            parts.append(tasks.rotate_batch(x_r, tasks.rotation_targets(tf.shape(x_r)[0], pipeline.seed, step)))
-        return tf.concat(parts, axis=0)
-
-    return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, start_step + 2**62), images(pipeline.balanced_sampler),
-                               images(RANDOM_STREAM)).map(joint)
-
-
-def reestimate_batch_norm(model, batches, steps, progress=True, desc="re-estimating BatchNorm statistics"):
-    """Run the backbone in training mode over `steps` batches: only the BatchNorm moving statistics change.
-
-    The backbone is made trainable for the passes (a frozen BatchNorm, e.g. crt's stage 2, would
-    otherwise run in inference mode and keep its statistics), then put back as it was."""
-    was_trainable = model.backbone.trainable
-    model.backbone.trainable = True
-    forward = tf.function(lambda x: model.features(x, training=True))
-    try:
-        for x in tqdm(batches.take(steps), total=steps, desc=desc, disable=not progress, mininterval=2.0):
-            forward(x)
-    finally:
-        model.backbone.trainable = was_trainable
 
 
 def main(argv):
@@ -87,9 +48,10 @@ def main(argv):
     from keras_auxlt.data.errors import DataError
     from keras_auxlt.data.loading import DataConfig, has_validation, load_split, make_source
     from keras_auxlt.data.pipeline import PipelineConfig
-    from keras_auxlt.evaluation import evaluate
+    from keras_auxlt.evaluation import TOP1_GROUPS, evaluate, top1_groups
     from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
     from keras_auxlt.saving import load_model
+    from keras_auxlt.training.batch_norm_statistics import with_statistics_from
 
     unknown = [s for s in FLAGS.streams if s not in STREAMS]
     if unknown or not FLAGS.streams:
@@ -98,7 +60,7 @@ def main(argv):
         raise app.UsageError(f"--steps must be >= 1. Received: {FLAGS.steps}")
     try:
         resolved = read_run_config(FLAGS.model_dir)
-        name, checkpoint = checkpoint_path(FLAGS.model_dir, FLAGS.checkpoint)
+        name, checkpoint = checkpoint_path(FLAGS.model_dir, FLAGS.checkpoint, as_trained=True)
     except RunDirError as e:
         raise app.UsageError(f"--model_dir: {e}")
     data = DataConfig(**resolved["data"])
@@ -117,12 +79,9 @@ def main(argv):
 
     rows = {}
     for stream in FLAGS.streams:
-        model = load_model(checkpoint)
-        if stream != "as_trained":
-            batches = stream_images(stream, train, pipeline, start_step, rotation="rotation" in model.aux_tasks)
-            reestimate_batch_norm(model, batches, FLAGS.steps, desc=f"BatchNorm statistics from {stream} batches")
+        model = with_statistics_from(load_model(checkpoint), stream, train, pipeline, start_step, FLAGS.steps)
         metrics, _ = evaluate(model, scored, counts, pipeline, progress=False)
-        rows[stream] = {group: metrics[group] for group in ("overall", "many", "medium", "few")}
+        rows[stream] = top1_groups(metrics)
         print(f"[bn-stats] {stream}: {FLAGS.split} top-1 {metrics['overall']:.4f}", flush=True)
 
     print(f"\n{FLAGS.model_dir} ({name}; method {resolved['method']}, aux tasks {resolved['derived']['aux_tasks']}), "
@@ -131,7 +90,7 @@ def main(argv):
     print(f"{'statistics from':<16} {'overall':>8} {'many':>8} {'medium':>8} {'few':>8}  {'vs as_trained':>13}")
     base = rows.get("as_trained", {}).get("overall")
     for stream, row in rows.items():
-        cells = " ".join(f"{'–' if row[g] is None else f'{100 * row[g]:.1f}':>8}" for g in ("overall", "many", "medium", "few"))
+        cells = " ".join(f"{'–' if row[g] is None else f'{100 * row[g]:.1f}':>8}" for g in TOP1_GROUPS)
         delta = "" if base is None or stream == "as_trained" else f"{100 * (row['overall'] - base):+.1f}"
         print(f"{stream:<16} {cells}  {delta:>13}")
     if FLAGS.output:

@@ -16,9 +16,8 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks.comparison import paired_gains, standard_error
+from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES as SOURCES
 
-# The diagnostic's rows in its order (its STREAMS; not imported: that module declares a required --model_dir).
-SOURCES = ("as_trained", "joint", "balanced", "instance")
 flags.DEFINE_string("baseline", "balanced", "Method the others' gains are measured against.")
 FLAGS = flags.FLAGS
 

@@ -5,14 +5,14 @@ import sys
 from absl import app, flags, logging
 
 from export.onnx_model import DEFAULT_OPSET
-from keras_auxlt.run_files import CHECKPOINT_CHOICES
+from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
 
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
 flags.DEFINE_string("export_base", None,
                     "Export base directory; the model goes to <export_base>/<model_name>/<version>.", required=True)
 flags.DEFINE_string("model_name", None, "Model name (TF Serving's model name and base path directory).", required=True)
 flags.DEFINE_integer("version", 0, "Version number; 0 = one past the highest existing version. Never overwrites.")
-flags.DEFINE_enum("checkpoint", "auto", list(CHECKPOINT_CHOICES), "auto: best.keras if there is one, else last.keras.")
+flags.DEFINE_enum("checkpoint", "auto", list(CHECKPOINT_CHOICES), CHECKPOINT_HELP)
 flags.DEFINE_bool("onnx", True, "Also write <export_base>/<model_name>-<version>.onnx.")
 flags.DEFINE_integer("opset", DEFAULT_OPSET, "ONNX opset.")
 flags.DEFINE_integer("top_k", 5,

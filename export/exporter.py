@@ -30,7 +30,7 @@ class ExportOptions:
     export_base: str
     model_name: str
     version: int = 0  # 0: one past the highest existing version
-    checkpoint: str = "auto"  # auto (best if there is one, else last), best, last
+    checkpoint: str = "auto"  # run_files.CHECKPOINT_CHOICES: auto (inference, else best, else last), inference, best, last
     onnx: bool = True
     opset: int = onnx_model.DEFAULT_OPSET
     top_k: int = 5  # capped at the class count

@@ -49,6 +49,7 @@ def data_config_from_flags():
 def define_train_flags():
     """Flags of train.py: data, pipeline, model, optimiser and run."""
     from keras_auxlt.data.augment import AUTO_AUGMENT_POLICIES, TRAIN_AUGMENTATIONS
+    from keras_auxlt.training.batch_norm_statistics import DEFAULT_STEPS
     from keras_auxlt.training.config import METHODS, SCHEDULES
     from keras_auxlt.training.strategy import STRATEGIES
 
@@ -91,6 +92,10 @@ def define_train_flags():
     flags.DEFINE_string("strategy", "auto", f"tf.distribute strategy: {', '.join(STRATEGIES)}.")
     flags.DEFINE_integer("checkpoint_every_steps", 0, "Also checkpoint every N steps, so that a killed run loses at "
                          "most N steps (0: at epoch ends only).")
+    flags.DEFINE_string("inference_statistics", "as_trained", "BatchNorm statistics of the model evaluated and "
+                        "exported: as_trained, or instance = re-estimated after training over instance-sampled "
+                        "training batches (written to checkpoints/inference.keras).")
+    flags.DEFINE_integer("inference_statistics_steps", DEFAULT_STEPS, "Batches the instance re-estimate runs over.")
     flags.DEFINE_bool("deterministic", False, "Deterministic ops: a resumed run ends with the same weights.")
     flags.DEFINE_enum("mixed_precision", "off", ["off", "float16", "bfloat16"], "Mixed precision: float16 for GPUs "
                       "(with loss scaling), bfloat16 for TPUs and CPUs with AVX512-BF16.")
@@ -128,4 +133,5 @@ def run_config_from_flags():
         method=FLAGS.method, epochs=FLAGS.epochs, model_dir=FLAGS.model_dir, strategy=FLAGS.strategy,
         deterministic=FLAGS.deterministic, mixed_precision=FLAGS.mixed_precision, seed=FLAGS.seed,
         checkpoint_every_steps=FLAGS.checkpoint_every_steps, verbose=FLAGS.verbose, drw_start_epoch=FLAGS.drw_start_epoch,
-        init_from=FLAGS.init_from)
+        init_from=FLAGS.init_from, inference_statistics=FLAGS.inference_statistics,
+        inference_statistics_steps=FLAGS.inference_statistics_steps)

@@ -3,15 +3,21 @@
     <model_dir>/config.json                 resolved configuration (+ "derived": class names, counts, ...)
     <model_dir>/checkpoints/best.keras      best on validation (only when the data has a val split)
     <model_dir>/checkpoints/last.keras      last epoch
+    <model_dir>/checkpoints/inference.keras the selected one (best, else last) with BatchNorm statistics
+                                            re-estimated after training (--inference_statistics=instance)
 """
 
 import json
 import os
 
-from keras_auxlt.training.callbacks import BEST_CHECKPOINT, LAST_CHECKPOINT
+from keras_auxlt.training.callbacks import BEST_CHECKPOINT, INFERENCE_CHECKPOINT, LAST_CHECKPOINT
 
 CONFIG_FILE = "config.json"
-CHECKPOINT_CHOICES = ("auto", "best", "last")
+CHECKPOINT_CHOICES = ("auto", "inference", "best", "last")
+CHECKPOINT_HELP = ("auto: inference.keras (statistics re-estimated by --inference_statistics) if there is one, "
+                   "else best.keras (best on validation) if there is one, else last.keras.")
+# Checkpoints with the statistics training left (for tools that re-estimate statistics themselves).
+TRAINED_CHECKPOINT_CHOICES = ("auto", "best", "last")
 
 
 class RunDirError(ValueError):
@@ -30,14 +36,17 @@ def read_run_config(model_dir):
         raise RunDirError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from e
 
 
-def checkpoint_path(model_dir, which="auto"):
-    """(name, path) of the checkpoint to use. auto: best.keras when there is one, else last.keras."""
-    if which not in CHECKPOINT_CHOICES:
-        raise RunDirError(f"Unknown checkpoint choice. Accepted: {', '.join(CHECKPOINT_CHOICES)}. Received: {which!r}")
+def checkpoint_path(model_dir, which="auto", as_trained=False):
+    """(name, path) of the checkpoint to use. auto: the first there is of inference.keras (the model the
+    run evaluated, when it re-estimated statistics), best.keras, last.keras; `as_trained`: never inference.keras."""
+    choices = TRAINED_CHECKPOINT_CHOICES if as_trained else CHECKPOINT_CHOICES
+    if which not in choices:
+        raise RunDirError(f"Unknown checkpoint choice. Accepted: {', '.join(choices)}. Received: {which!r}")
     checkpoints = os.path.join(model_dir, "checkpoints")
-    name = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}.get(which)
+    name = {"inference": INFERENCE_CHECKPOINT, "best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}.get(which)
     if name is None:
-        name = BEST_CHECKPOINT if os.path.isfile(os.path.join(checkpoints, BEST_CHECKPOINT)) else LAST_CHECKPOINT
+        candidates = (BEST_CHECKPOINT,) if as_trained else (INFERENCE_CHECKPOINT, BEST_CHECKPOINT)
+        name = next((c for c in candidates if os.path.isfile(os.path.join(checkpoints, c))), LAST_CHECKPOINT)
     path = os.path.join(checkpoints, name)
     if not os.path.isfile(path):
         raise RunDirError(f"model dir {model_dir!r}: no checkpoint {path} (has training saved an epoch yet?)")

@@ -8,6 +8,9 @@ import keras
 
 LAST_CHECKPOINT = "last.keras"
 BEST_CHECKPOINT = "best.keras"
+# The selected checkpoint with BatchNorm statistics re-estimated after training (--inference_statistics);
+# never resumed from.
+INFERENCE_CHECKPOINT = "inference.keras"
 STATE_FILE = "state.json"
 
 

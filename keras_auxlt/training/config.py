@@ -14,6 +14,7 @@ from keras_auxlt.data.pipeline import PipelineConfig, steps_per_epoch
 from keras_auxlt.models.aux_tasks import AUX_TASKS, LAMBDA_SCHEDULES
 from keras_auxlt.models.auxlt_model import STREAM_BATCH_NORMS
 from keras_auxlt.models.backbones import BACKBONES
+from keras_auxlt.training.batch_norm_statistics import DEFAULT_STEPS, INFERENCE_STATISTICS
 from keras_auxlt.training.strategy import STRATEGIES
 
 # Methods the trainer runs: the stream(s) each draws from, whether auxiliary tasks train, and
@@ -82,6 +83,10 @@ class RunConfig:
     drw_start_epoch: int = 160  # drw: effective-number re-weighting from this epoch on
     init_from: str = ""  # crt: run directory whose backbone is frozen and reused
     checkpoint_every_steps: int = 0  # also checkpoint every N steps (0: at epoch ends only)
+    # After training: BatchNorm statistics of the selected model as trained, or re-estimated over
+    # `inference_statistics_steps` instance-sampled batches (checkpoints/inference.keras).
+    inference_statistics: str = "as_trained"
+    inference_statistics_steps: int = DEFAULT_STEPS
 
     def check(self, num_replicas=1):
         """Raise ConfigError naming the flag for any bad value."""
@@ -137,6 +142,10 @@ class RunConfig:
             bad("init_from", self.init_from, "only method crt starts from another run")
         if self.checkpoint_every_steps < 0:
             bad("checkpoint_every_steps", self.checkpoint_every_steps, "must be >= 0 (0: at epoch ends only)")
+        if self.inference_statistics not in INFERENCE_STATISTICS:
+            bad("inference_statistics", self.inference_statistics, f"accepted values: {', '.join(INFERENCE_STATISTICS)}")
+        if self.inference_statistics_steps < 1:
+            bad("inference_statistics_steps", self.inference_statistics_steps, "must be >= 1")
         if self.data.val_per_class < 0:
             bad("val_per_class", self.data.val_per_class, "must be >= 0 (0: no validation split made)")
         if self.data.imbalance_ratio < 1:

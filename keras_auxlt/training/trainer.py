@@ -5,7 +5,10 @@ Layout of the model dir:
     checkpoints/           last.keras (every epoch and every --checkpoint_every_steps steps),
                            best.keras (best on validation), state.json
     logs/                  TensorBoard
-    metrics.json, *.png    test evaluation of the selected model (best on validation, else last)
+                           inference.keras (--inference_statistics=instance: the selected checkpoint with
+                           its BatchNorm statistics re-estimated after training; never resumed from)
+    metrics.json, *.png    test evaluation of the selected model (best on validation, else last; with
+                           --inference_statistics=instance, its inference.keras)
 
 Multi-worker runs: only the chief writes there; the other workers read its checkpoints to resume
 and write into a temporary directory of their own, removed when they finish.
@@ -23,10 +26,19 @@ import tensorflow as tf
 
 from keras_auxlt.data.loading import has_validation, load_split, make_source, summary
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
-from keras_auxlt.evaluation import evaluate, write_report
+from keras_auxlt.evaluation import evaluate, top1_groups, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.saving import load_model
-from keras_auxlt.training.callbacks import BEST_CHECKPOINT, LAST_CHECKPOINT, NonFiniteLossGuard, TrainingCheckpoint, read_state
+from keras_auxlt.training.batch_norm_statistics import with_statistics_from
+from keras_auxlt.training.callbacks import (
+    BEST_CHECKPOINT,
+    INFERENCE_CHECKPOINT,
+    LAST_CHECKPOINT,
+    NonFiniteLossGuard,
+    TrainingCheckpoint,
+    atomic_save,
+    read_state,
+)
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.optimizers import TorchSGD
 from keras_auxlt.training.schedules import WarmupSchedule
@@ -154,6 +166,31 @@ def resolved_config(config, train, val, steps_per_epoch, total_steps, num_replic
     }
 
 
+def inference_model(config, trained, checkpoint_dir, selected, train, val, total_steps, progress=True):
+    """The model to evaluate: the `selected` checkpoint (or the `trained` model when that is last.keras),
+    with --inference_statistics applied and saved as inference.keras; and the metrics.json entries
+    that say so (with the validation top-1 of the statistics as trained, when there is a val split)."""
+    reestimate = config.inference_statistics != "as_trained"
+    selection = {"inference_statistics": {"source": config.inference_statistics,
+                                          "steps": config.inference_statistics_steps if reestimate else 0,
+                                          "checkpoint": INFERENCE_CHECKPOINT if reestimate else selected}}
+    if selected == LAST_CHECKPOINT and not reestimate:
+        return trained, selection
+    final = load_model(os.path.join(checkpoint_dir, selected))  # a copy outside the strategy: changed below
+    if not reestimate:
+        return final, selection
+    if val is not None:  # what validation says of the statistics as trained, beside the re-estimated ones
+        selection["validation_as_trained"] = top1_groups(
+            evaluate(final, val, train.class_counts, config.pipeline, progress=progress)[0])
+    with_statistics_from(final, config.inference_statistics, train, config.pipeline, start_step=total_steps,
+                         steps=config.inference_statistics_steps, progress=progress)
+    path = os.path.join(checkpoint_dir, INFERENCE_CHECKPOINT)
+    atomic_save(final, path)
+    print(f"[train] {selected} with BatchNorm statistics re-estimated over {config.inference_statistics_steps} "
+          f"{config.inference_statistics} batches -> {path}", flush=True)
+    return final, selection
+
+
 def run(config, progress=True):
     """Train (or resume) and evaluate; returns the test metrics dict written to metrics.json
     (an empty dict on the non-chief workers of a multi-worker run, which do not evaluate)."""
@@ -189,6 +226,9 @@ def _run(config, strategy, role, write_dir, progress):
             model = build_model(config, train, steps, total_steps)
             model.compile(optimizer=make_optimizer(config, steps, total_steps), jit_compile=False)  # XLA: slower on CPU
     check_model_dir(write_dir, checkpoint_bytes(model))
+    stale = os.path.join(checkpoint_dir, INFERENCE_CHECKPOINT)
+    if os.path.isfile(stale):  # from an earlier ending of this run: remade (or not) after this one
+        os.remove(stale)
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
     done_steps = int(model.optimizer.iterations.numpy())
     if done_steps:
@@ -216,11 +256,11 @@ def _run(config, strategy, role, write_dir, progress):
         return {}
 
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
-    final = load_model(os.path.join(checkpoint_dir, selected)) if val is not None else model
+    final, selection = inference_model(config, model, checkpoint_dir, selected, train, val, total_steps, progress)
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
     if val is not None:
-        val_metrics, _ = evaluate(final, val, train.class_counts, config.pipeline, progress=progress)
-        metrics["validation"] = {group: val_metrics[group] for group in ("overall", "many", "medium", "few")}
+        metrics["validation"] = top1_groups(evaluate(final, val, train.class_counts, config.pipeline, progress=progress)[0])
+    metrics.update(selection)
     metrics.update({
         "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
         "epochs": done_steps // steps, "steps": done_steps,
@@ -229,6 +269,8 @@ def _run(config, strategy, role, write_dir, progress):
         "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
     write_report(config.model_dir, metrics, confusion)
     validation = f", validation top-1 {metrics['validation']['overall']:.4f}" if val is not None else ""
+    if "validation_as_trained" in metrics:
+        validation += f" ({metrics['validation_as_trained']['overall']:.4f} with the statistics as trained)"
     print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
           f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}){validation} -> "
           f"{os.path.join(config.model_dir, 'metrics.json')}")

@@ -1,0 +1,82 @@
+"""Re-estimating a trained model's BatchNorm moving statistics from one training stream.
+
+An AuxLT step normalises the joint batch [x_b; x_r], so the moving statistics inference uses
+describe a mix of class-balanced and instance-sampled images; a `balanced` run's describe the
+balanced batches alone, which repeat the few tail images many times. Re-estimating them after
+training runs the backbone in training mode over batches of one stream (no gradient, no
+optimizer: every other weight stays as it is). Used by train.py's `--inference_statistics` and
+by `benchmarks.batch_norm_statistics`, which scores every source side by side.
+
+Sources:
+    as_trained  the checkpoint's own statistics (nothing re-estimated)
+    joint       [balanced; instance] batches, plus the rotated copies for a model with a rotation
+                head, as an auxlt training step concatenates them
+    balanced    the run's balanced sampler's batches alone
+    instance    instance-sampled (random) batches alone
+
+The re-estimate is the training-time exponential moving average (BatchNorm momentum 0.9); over
+100 batches the previous values weigh 0.9^100 < 1e-4 in it.
+"""
+
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from keras_auxlt.data.pipeline import RANDOM_STREAM, sampled_stream
+from keras_auxlt.models import aux_tasks as tasks
+
+STATISTICS_SOURCES = ("as_trained", "joint", "balanced", "instance")
+# What train.py's --inference_statistics offers: the statistics as trained, or re-estimated on the
+# natural (instance-sampled) distribution of the training images.
+INFERENCE_STATISTICS = ("as_trained", "instance")
+DEFAULT_STEPS = 100
+
+
+def stream_images(stream, train, pipeline, start_step, rotation=False):
+    """Batches of training images (no labels) as `stream` draws them from `start_step` on.
+
+    `start_step` is the run's total step count, so the batches are ones the run never trained on;
+    they are functions of the step and the seed, hence the same on every call."""
+    if stream not in STATISTICS_SOURCES[1:]:
+        raise ValueError(f"Unknown statistics stream. Accepted: {', '.join(STATISTICS_SOURCES[1:])}. Received: {stream!r}")
+
+    def images(sampler):
+        return sampled_stream(train, sampler, pipeline, start_step).map(lambda x, y: x)
+
+    if stream == "balanced":
+        return images(pipeline.balanced_sampler)
+    if stream == "instance":
+        return images(RANDOM_STREAM)
+
+    def joint(step, x_b, x_r):
+        parts = [x_b, x_r]
+        if rotation:  # the rotated copies and angles of that training step (the run seed is the pipeline's)
+            parts.append(tasks.rotate_batch(x_r, tasks.rotation_targets(tf.shape(x_r)[0], pipeline.seed, step)))
+        return tf.concat(parts, axis=0)
+
+    return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, start_step + 2**62), images(pipeline.balanced_sampler),
+                               images(RANDOM_STREAM)).map(joint)
+
+
+def reestimate_batch_norm(model, batches, steps, progress=True, desc="re-estimating BatchNorm statistics"):
+    """Run the backbone in training mode over `steps` batches: only the BatchNorm moving statistics change.
+
+    The backbone is made trainable for the passes (a frozen BatchNorm, e.g. crt's stage 2, would
+    otherwise run in inference mode and keep its statistics), then put back as it was."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1. Received: {steps}")
+    was_trainable = model.backbone.trainable
+    model.backbone.trainable = True
+    forward = tf.function(lambda x: model.features(x, training=True))
+    try:
+        for x in tqdm(batches.take(steps), total=steps, desc=desc, disable=not progress, mininterval=2.0):
+            forward(x)
+    finally:
+        model.backbone.trainable = was_trainable
+
+
+def with_statistics_from(model, stream, train, pipeline, start_step, steps=DEFAULT_STEPS, progress=True):
+    """`model` with its BatchNorm statistics re-estimated from `stream` (in place; as_trained: unchanged)."""
+    if stream != "as_trained":
+        batches = stream_images(stream, train, pipeline, start_step, rotation="rotation" in model.aux_tasks)
+        reestimate_batch_norm(model, batches, steps, progress=progress, desc=f"BatchNorm statistics from {stream} batches")
+    return model

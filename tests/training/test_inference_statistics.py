@@ -1,0 +1,77 @@
+"""--inference_statistics: the model a run evaluates (and export picks up) has its BatchNorm statistics
+re-estimated on instance-sampled batches, everything else as selected; the as-trained figures stay on record."""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_auxlt.evaluation import evaluate
+from keras_auxlt.run_files import checkpoint_path
+from keras_auxlt.saving import load_model
+from keras_auxlt.training.batch_norm_statistics import with_statistics_from
+from keras_auxlt.training.trainer import load_data, run
+from tests.training.helpers import tiny_run_config
+
+
+def moving_statistics(model):
+    return {w.path for layer in model.backbone.layers if isinstance(layer, keras.layers.BatchNormalization)
+            for w in (layer.moving_mean, layer.moving_variance)}
+
+
+def with_validation(config):
+    return dataclasses.replace(config, data=dataclasses.replace(config.data, imbalance_ratio=4, val_per_class=2))
+
+
+def test_instance_statistics_are_the_selected_checkpoint_re_estimated_and_what_is_evaluated(tmp_path):
+    config = with_validation(tiny_run_config(tmp_path, epochs=2, inference_statistics="instance",
+                                             inference_statistics_steps=5))
+    run(config, progress=False)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    selected, inference = load_model(str(checkpoints / "best.keras")), load_model(str(checkpoints / "inference.keras"))
+
+    statistics = moving_statistics(selected)
+    changed = [a.path for a, b in zip(selected.weights, inference.weights) if not np.array_equal(a.numpy(), b.numpy())]
+    assert changed and set(changed) <= statistics  # only moving statistics differ from the selected checkpoint
+    # ... and they are best.keras re-estimated over 5 instance batches after the last training step.
+    train, val, test = load_data(config, progress=False)
+    total_steps = json.loads((tmp_path / "run" / "config.json").read_text())["derived"]["total_steps"]
+    expected = with_statistics_from(load_model(str(checkpoints / "best.keras")), "instance", train, config.pipeline,
+                                     start_step=total_steps, steps=5, progress=False)
+    for a, b in zip(expected.weights, inference.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
+
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["checkpoint"] == "best.keras"
+    assert metrics["inference_statistics"] == {"source": "instance", "steps": 5, "checkpoint": "inference.keras"}
+    state = json.loads((checkpoints / "state.json").read_text())
+    assert metrics["validation_as_trained"]["overall"] == pytest.approx(state["best_value"], abs=1e-6)
+    counts = train.class_counts
+    assert metrics["overall"] == evaluate(inference, test, counts, config.pipeline, progress=False)[0]["overall"]
+    assert metrics["validation"]["overall"] == evaluate(inference, val, counts, config.pipeline, progress=False)[0]["overall"]
+    # Export and evaluate.py take the re-estimated model by default; the diagnostic never does.
+    assert checkpoint_path(config.model_dir)[0] == "inference.keras"
+    assert checkpoint_path(config.model_dir, "auto", as_trained=True)[0] == "best.keras"
+    with pytest.raises(ValueError, match="Accepted: auto, best, last. Received: 'inference'"):
+        checkpoint_path(config.model_dir, "inference", as_trained=True)
+
+
+def test_a_rerun_remakes_the_same_inference_checkpoint_or_removes_it(tmp_path):
+    config = tiny_run_config(tmp_path, epochs=1, inference_statistics="instance", inference_statistics_steps=3)
+    first = run(config, progress=False)
+    path = os.path.join(config.model_dir, "checkpoints", "inference.keras")
+    made = [w.numpy() for w in load_model(path).weights]
+    assert first["checkpoint"] == "last.keras" and "validation_as_trained" not in first  # no val split
+
+    again = run(config, progress=False)  # finished: not trained again, the statistics re-estimated the same way
+    assert again["overall"] == first["overall"]
+    for a, b in zip(made, load_model(path).weights):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-5, atol=1e-6)
+
+    as_trained = run(dataclasses.replace(config, inference_statistics="as_trained"), progress=False)
+    assert not os.path.exists(path)  # a stale inference.keras would be what export picks by default
+    assert as_trained["inference_statistics"] == {"source": "as_trained", "steps": 0, "checkpoint": "last.keras"}
+    assert checkpoint_path(config.model_dir)[0] == "last.keras"
