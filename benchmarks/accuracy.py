@@ -23,7 +23,7 @@ import time
 import numpy as np
 from absl import app, flags
 
-from benchmarks.comparison import cell, has_validation, selection_sentence, standing_line, verdict_lines
+from benchmarks.comparison import cell, selection_sentence, standing_line, statistics_sentence, verdict_lines
 
 # Variant name -> train.py flags on top of the base flagfile.
 VARIANTS = {
@@ -183,6 +183,8 @@ def load_run(method, seed):
     metrics["seed"] = int(seed)
     if "validation" in metrics:
         metrics["validation_overall"] = metrics["validation"]["overall"]
+    if "validation_as_trained" in metrics:
+        metrics["validation_as_trained_overall"] = metrics["validation_as_trained"]["overall"]
     if method in STAGE_ONE:
         stage1 = load_run(STAGE_ONE[method], seed)
         if stage1 is None:
@@ -205,7 +207,7 @@ def write_report(rows):
         f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
         f"{FLAGS.crt_epochs} epoch(s), cosine lr, from the ce run of the same seed (its images seen and wall time "
         f"include that run). Test: the full balanced CIFAR-10 test set (10,000 images), {selection_sentence(rows)} "
-        "Values: mean ± standard deviation over seeds, top-1 %.",
+        f"{statistics_sentence(rows)} Values: mean ± standard deviation over seeds, top-1 %.",
         "",
     ]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
@@ -214,16 +216,18 @@ def write_report(rows):
         lines += [f"**Incomplete:** {len(missing)} of {len(FLAGS.methods) * len(FLAGS.seeds)} runs have not finished "
                   f"yet ({', '.join(missing)}); the table shows the finished ones, and the seeds column says how "
                   "many each row averages.", ""]
-    validated = has_validation(rows)
+    validation_columns = [(key, title) for key, title in (("validation_overall", "validation"),
+                                                          ("validation_as_trained_overall", "validation (as trained)"))
+                          if any(key in run for runs in rows.values() for run in runs)]
     lines += [
-        "| method | seeds | overall | many | medium | few |" + (" validation |" if validated else "") +
-        " images seen | wall time / run |",
-        "|---|---|---|---|---|---|" + ("---|" if validated else "") + "---|---|",
+        "| method | seeds | overall | many | medium | few |" + "".join(f" {title} |" for _, title in validation_columns)
+        + " images seen | wall time / run |",
+        "|---|---|---|---|---|---|" + "---|" * len(validation_columns) + "---|---|",
     ]
     for method, runs in rows.items():
         lines.append(f"| {method} | {len(runs)} | {cell(runs, 'overall')} | {cell(runs, 'many')} | "
                      f"{cell(runs, 'medium')} | {cell(runs, 'few')} | "
-                     + (f"{cell(runs, 'validation_overall')} | " if validated else "")
+                     + "".join(f"{cell(runs, key)} | " for key, _ in validation_columns)
                      + f"{runs[0]['images_seen']:,} | {np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
     verdicts = verdict_lines(rows) + [line for line in [standing_line(rows)] if line]
     if verdicts:

@@ -101,6 +101,29 @@ def has_validation(rows):
     return any("validation" in run for runs in rows.values() for run in runs)
 
 
+def reestimated(rows):
+    """{method: steps} of the methods whose runs re-estimated BatchNorm statistics (--inference_statistics)."""
+    found = {}
+    for method, runs in rows.items():
+        for run in runs:
+            statistics = run.get("inference_statistics", {})
+            if statistics.get("source", "as_trained") != "as_trained":
+                found[method] = statistics["steps"]
+    return found
+
+
+def statistics_sentence(rows):
+    """Which BatchNorm statistics the scores use: as trained, or re-estimated after training."""
+    found = reestimated(rows)
+    if not found:
+        return "BatchNorm statistics as trained."
+    which = "every run" if set(found) == set(rows) else "the runs of " + ", ".join(found)
+    steps = sorted(set(found.values()))
+    return (f"BatchNorm statistics re-estimated after training over {'/'.join(map(str, steps))} instance-sampled "
+            f"training batches for {which} (`--inference_statistics=instance`); the validation column is of those "
+            "statistics, `validation (as trained)` of the statistics training left.")
+
+
 def selection_sentence(rows):
     """Which checkpoint the test scores are of: the last, or the best on the validation split."""
     if not has_validation(rows):

@@ -8,6 +8,7 @@ from benchmarks.comparison import (
     paired_gains,
     selection_sentence,
     standard_error,
+    statistics_sentence,
     standing_line,
     verdict_lines,
 )
@@ -92,3 +93,15 @@ def test_the_report_says_which_checkpoint_the_test_scores_are_of():
     assert selection_sentence(last).startswith("last-epoch model")
     assert "best on the validation split" in selection_sentence(validated)
     assert "runs without one: last epoch" in selection_sentence(validated)
+
+
+def test_the_report_says_which_runs_re_estimated_batch_norm_statistics():
+    as_trained = {"source": "as_trained", "steps": 0, "checkpoint": "last.keras"}
+    instance = {"source": "instance", "steps": 100, "checkpoint": "inference.keras"}
+    rows = {"balanced": [{"seed": 0, "inference_statistics": as_trained}], "ce": [{"seed": 0}]}  # older runs: no key
+    assert statistics_sentence(rows) == "BatchNorm statistics as trained."
+    rows["auxlt"] = [{"seed": 0, "inference_statistics": as_trained}, {"seed": 1, "inference_statistics": instance}]
+    assert "over 100 instance-sampled training batches for the runs of auxlt (" in statistics_sentence(rows)
+    rows = {"auxlt": rows["auxlt"][1:], "balanced": [{"seed": 0, "inference_statistics": {**instance, "steps": 50}}]}
+    assert "over 50/100 instance-sampled training batches for every run (" in statistics_sentence(rows)
+
