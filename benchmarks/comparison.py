@@ -102,26 +102,31 @@ def has_validation(rows):
 
 
 def reestimated(rows):
-    """{method: steps} of the methods whose runs re-estimated BatchNorm statistics (--inference_statistics)."""
-    found = {}
+    """{method: (runs that re-estimated BatchNorm statistics, runs)}, the step counts they used, and whether any
+    run chose on validation (--inference_statistics=auto)."""
+    counts, steps, auto = {}, set(), False
     for method, runs in rows.items():
-        for run in runs:
-            statistics = run.get("inference_statistics", {})
-            if statistics.get("source", "as_trained") != "as_trained":
-                found[method] = statistics["steps"]
-    return found
+        statistics = [run.get("inference_statistics", {}) for run in runs]
+        auto |= any(s.get("requested") == "auto" for s in statistics)
+        instance = [s for s in statistics if s.get("source", "as_trained") != "as_trained"]
+        steps |= {s["steps"] for s in instance}
+        if instance or any(s.get("requested") == "auto" for s in statistics):
+            counts[method] = (len(instance), len(runs))
+    return counts, sorted(steps), auto
 
 
 def statistics_sentence(rows):
     """Which BatchNorm statistics the scores use: as trained, or re-estimated after training."""
-    found = reestimated(rows)
-    if not found:
-        return "BatchNorm statistics as trained."
-    which = "every run" if set(found) == set(rows) else "the runs of " + ", ".join(found)
-    steps = sorted(set(found.values()))
+    counts, steps, auto = reestimated(rows)
+    if not any(n for n, _ in counts.values()):
+        return ("BatchNorm statistics as trained" + (" (`--inference_statistics=auto` kept them in every run: "
+                "re-estimating on instance batches did not score higher on validation)." if auto else "."))
+    which = ", ".join(f"{method} ({n} of {total} run{'s' if total > 1 else ''})" for method, (n, total) in counts.items())
+    how = ("`--inference_statistics=auto`: where that scored higher on the validation split than the statistics as "
+           "trained" if auto else "`--inference_statistics=instance`")
     return (f"BatchNorm statistics re-estimated after training over {'/'.join(map(str, steps))} instance-sampled "
-            f"training batches for {which} (`--inference_statistics=instance`); the validation column is of those "
-            "statistics, `validation (as trained)` of the statistics training left.")
+            f"training batches for {which} ({how}); other runs: as trained. The validation column is of the "
+            "statistics used, `validation (as trained)` of those training left.")
 
 
 def selection_sentence(rows):

@@ -8,8 +8,8 @@ from benchmarks.comparison import (
     paired_gains,
     selection_sentence,
     standard_error,
-    statistics_sentence,
     standing_line,
+    statistics_sentence,
     verdict_lines,
 )
 
@@ -101,7 +101,20 @@ def test_the_report_says_which_runs_re_estimated_batch_norm_statistics():
     rows = {"balanced": [{"seed": 0, "inference_statistics": as_trained}], "ce": [{"seed": 0}]}  # older runs: no key
     assert statistics_sentence(rows) == "BatchNorm statistics as trained."
     rows["auxlt"] = [{"seed": 0, "inference_statistics": as_trained}, {"seed": 1, "inference_statistics": instance}]
-    assert "over 100 instance-sampled training batches for the runs of auxlt (" in statistics_sentence(rows)
+    sentence = statistics_sentence(rows)
+    assert "over 100 instance-sampled training batches for auxlt (1 of 2 runs) (`--inference_statistics=instance`)" \
+        in sentence and "balanced" not in sentence
     rows = {"auxlt": rows["auxlt"][1:], "balanced": [{"seed": 0, "inference_statistics": {**instance, "steps": 50}}]}
-    assert "over 50/100 instance-sampled training batches for every run (" in statistics_sentence(rows)
+    assert "over 50/100 instance-sampled training batches for auxlt (1 of 1 run), balanced (1 of 1 run)" \
+        in statistics_sentence(rows)
 
+
+def test_the_report_says_where_auto_kept_the_statistics_as_trained():
+    kept = {"source": "as_trained", "steps": 0, "checkpoint": "best.keras", "requested": "auto"}
+    chose = {"source": "instance", "steps": 100, "checkpoint": "inference.keras", "requested": "auto"}
+    rows = {"balanced": [{"seed": 0, "inference_statistics": kept}]}
+    assert statistics_sentence(rows).startswith("BatchNorm statistics as trained (`--inference_statistics=auto` kept")
+    rows["auxlt"] = [{"seed": 0, "inference_statistics": chose}]
+    sentence = statistics_sentence(rows)
+    assert "for balanced (0 of 1 run), auxlt (1 of 1 run) (`--inference_statistics=auto`: where that scored higher" \
+        in sentence

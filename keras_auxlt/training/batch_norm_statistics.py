@@ -25,9 +25,10 @@ from keras_auxlt.data.pipeline import RANDOM_STREAM, sampled_stream
 from keras_auxlt.models import aux_tasks as tasks
 
 STATISTICS_SOURCES = ("as_trained", "joint", "balanced", "instance")
-# What train.py's --inference_statistics offers: the statistics as trained, or re-estimated on the
-# natural (instance-sampled) distribution of the training images.
-INFERENCE_STATISTICS = ("as_trained", "instance")
+# What train.py's --inference_statistics offers: the statistics as trained, re-estimated on the natural
+# (instance-sampled) distribution of the training images, or (auto) whichever of the two scores higher
+# on the validation split.
+INFERENCE_STATISTICS = ("as_trained", "instance", "auto")
 DEFAULT_STEPS = 100
 
 

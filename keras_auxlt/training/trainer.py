@@ -167,28 +167,43 @@ def resolved_config(config, train, val, steps_per_epoch, total_steps, num_replic
 
 
 def inference_model(config, trained, checkpoint_dir, selected, train, val, total_steps, progress=True):
-    """The model to evaluate: the `selected` checkpoint (or the `trained` model when that is last.keras),
-    with --inference_statistics applied and saved as inference.keras; and the metrics.json entries
-    that say so (with the validation top-1 of the statistics as trained, when there is a val split)."""
-    reestimate = config.inference_statistics != "as_trained"
-    selection = {"inference_statistics": {"source": config.inference_statistics,
-                                          "steps": config.inference_statistics_steps if reestimate else 0,
-                                          "checkpoint": INFERENCE_CHECKPOINT if reestimate else selected}}
-    if selected == LAST_CHECKPOINT and not reestimate:
-        return trained, selection
+    """The model to evaluate, and the metrics.json entries that say what it is.
+
+    as_trained: the `selected` checkpoint (the `trained` model itself when that is last.keras).
+    instance: that checkpoint with its BatchNorm statistics re-estimated over instance-sampled batches
+    drawn after the last training step, saved as inference.keras. auto: instance if it scores higher
+    on the validation split than the statistics as trained, else as_trained. With a validation split,
+    the validation top-1 of the statistics as trained is kept (`validation_as_trained`)."""
+    requested = config.inference_statistics
+    as_trained = {"inference_statistics": {"source": "as_trained", "steps": 0, "checkpoint": selected}}
+    if requested == "as_trained":
+        return (trained if selected == LAST_CHECKPOINT else load_model(os.path.join(checkpoint_dir, selected))), as_trained
+
+    def on_validation(model):
+        return top1_groups(evaluate(model, val, train.class_counts, config.pipeline, progress=progress)[0])
+
     final = load_model(os.path.join(checkpoint_dir, selected))  # a copy outside the strategy: changed below
-    if not reestimate:
-        return final, selection
-    if val is not None:  # what validation says of the statistics as trained, beside the re-estimated ones
-        selection["validation_as_trained"] = top1_groups(
-            evaluate(final, val, train.class_counts, config.pipeline, progress=progress)[0])
-    with_statistics_from(final, config.inference_statistics, train, config.pipeline, start_step=total_steps,
+    record = {"validation_as_trained": on_validation(final)} if val is not None else {}
+    with_statistics_from(final, "instance", train, config.pipeline, start_step=total_steps,
                          steps=config.inference_statistics_steps, progress=progress)
+    record["inference_statistics"] = {"source": "instance", "steps": config.inference_statistics_steps,
+                                      "checkpoint": INFERENCE_CHECKPOINT}
+    if requested == "auto":
+        before, after = record["validation_as_trained"]["overall"], on_validation(final)["overall"]
+        keep = after > before
+        print(f"[train] --inference_statistics=auto: validation top-1 {before:.4f} with the statistics as trained, "
+              f"{after:.4f} re-estimated on instance batches -> {'instance' if keep else 'as_trained'}", flush=True)
+        if not keep:
+            final = load_model(os.path.join(checkpoint_dir, selected))
+            record["inference_statistics"] = dict(as_trained["inference_statistics"])
+        record["inference_statistics"].update(requested="auto", validation={"as_trained": before, "instance": after})
+        if not keep:
+            return final, record
     path = os.path.join(checkpoint_dir, INFERENCE_CHECKPOINT)
     atomic_save(final, path)
     print(f"[train] {selected} with BatchNorm statistics re-estimated over {config.inference_statistics_steps} "
-          f"{config.inference_statistics} batches -> {path}", flush=True)
-    return final, selection
+          f"instance batches -> {path}", flush=True)
+    return final, record
 
 
 def run(config, progress=True):
@@ -212,6 +227,10 @@ def run(config, progress=True):
 
 def _run(config, strategy, role, write_dir, progress):
     train, val, test = load_data(config, progress=progress)
+    if config.inference_statistics == "auto" and val is None:
+        raise ConfigError("--inference_statistics=auto chooses the BatchNorm statistics on a validation split, and "
+                          f"{config.data.data_dir or config.data.dataset} has none: add --val_per_class=K "
+                          "(or use as_trained / instance)")
     steps = config.steps_per_epoch(len(train))
     total_steps = steps * config.epochs
     with open(os.path.join(write_dir, "config.json"), "w") as f:

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_auxlt.evaluation import evaluate
+from keras_auxlt.evaluation import evaluate, top1_groups
 from keras_auxlt.run_files import checkpoint_path
 from keras_auxlt.saving import load_model
 from keras_auxlt.training.batch_norm_statistics import with_statistics_from
@@ -75,3 +75,39 @@ def test_a_rerun_remakes_the_same_inference_checkpoint_or_removes_it(tmp_path):
     assert not os.path.exists(path)  # a stale inference.keras would be what export picks by default
     assert as_trained["inference_statistics"] == {"source": "as_trained", "steps": 0, "checkpoint": "last.keras"}
     assert checkpoint_path(config.model_dir)[0] == "last.keras"
+
+
+@pytest.mark.parametrize("instance_validation, chosen", [(1.0, "instance"), (0.0, "as_trained")])
+def test_auto_keeps_the_statistics_that_score_higher_on_validation(tmp_path, monkeypatch, instance_validation, chosen):
+    """The second validation score auto takes is the re-estimated model's; it is forced here to win or lose."""
+    from keras_auxlt.training import trainer
+
+    calls = []
+
+    def scored(metrics):
+        groups = top1_groups(metrics)
+        calls.append(groups["overall"])
+        return {**groups, "overall": instance_validation} if len(calls) == 2 else groups
+
+    monkeypatch.setattr(trainer, "top1_groups", scored)
+    config = with_validation(tiny_run_config(tmp_path, epochs=1, inference_statistics="auto",
+                                             inference_statistics_steps=3))
+    metrics = run(config, progress=False)
+    statistics = metrics["inference_statistics"]
+    assert statistics["requested"] == "auto" and statistics["source"] == chosen
+    assert statistics["validation"] == {"as_trained": calls[0], "instance": instance_validation}
+    assert metrics["validation_as_trained"]["overall"] == calls[0]
+    inference = tmp_path / "run" / "checkpoints" / "inference.keras"
+    assert inference.is_file() == (chosen == "instance")
+    assert statistics["checkpoint"] == ("inference.keras" if chosen == "instance" else "best.keras")
+    if chosen == "as_trained":  # the test score is the selected checkpoint's, statistics untouched
+        best = load_model(str(tmp_path / "run" / "checkpoints" / "best.keras"))
+        train, _, test = load_data(config, progress=False)
+        assert metrics["overall"] == evaluate(best, test, train.class_counts, config.pipeline, progress=False)[0]["overall"]
+
+
+def test_auto_without_a_validation_split_names_the_flag_and_the_fix(tmp_path):
+    with pytest.raises(ValueError, match=r"--inference_statistics=auto chooses .* on a validation split, and .*images "
+                                         r"has none: add --val_per_class=K"):
+        run(tiny_run_config(tmp_path, epochs=1, inference_statistics="auto"), progress=False)
+    assert not (tmp_path / "run" / "checkpoints").exists()  # refused before training
