@@ -24,6 +24,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks.comparison import cell, selection_sentence, standing_line, statistics_sentence, verdict_lines
+from keras_auxlt.run_files import CONFIG_FILE, INFERENCE_CHECKPOINT, LAST_CHECKPOINT
 
 # Variant name -> train.py flags on top of the base flagfile.
 VARIANTS = {
@@ -68,6 +69,10 @@ flags.DEFINE_string("metrics_dir", "docs/results/runs", "Where finished runs' me
                     "the report is built from; empty: build it straight from --output_dir.")
 flags.DEFINE_list("extra_flags", [], "More train.py flags for every run (e.g. --epochs=2 for a trial).")
 flags.DEFINE_bool("report_only", False, "Only rebuild the report from finished runs.")
+flags.DEFINE_string("reuse_training_from", "", "--output_dir of an earlier benchmark with the same recipe: each run "
+                    "starts from that run's checkpoints and wall time instead of training again, so that train.py "
+                    "only evaluates (e.g. with another --inference_statistics). Its training configuration must be "
+                    "this one's (checked).")
 FLAGS = flags.FLAGS
 
 
@@ -75,6 +80,8 @@ STAGE_ONE = {"crt": "ce"}  # two-stage method -> the run its second stage starts
 RUN_FILES = ("metrics.json", "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
+# config.json entries a reused run may change: where it lives, and what happens after training.
+AFTER_TRAINING_KEYS = ("model_dir", "init_from", "inference_statistics", "inference_statistics_steps")
 
 
 def run_dir(method, seed, base=None):
@@ -118,8 +125,50 @@ def run_one(method, seed):
     if method in STAGE_ONE and not is_finished(run_dir(STAGE_ONE[method], seed)):
         run_one(STAGE_ONE[method], seed)
     os.makedirs(run_dir(method, seed), exist_ok=True)
+    if FLAGS.reuse_training_from:
+        reuse_training(method, seed)
     print(f"[benchmark] {method} seed {seed}: {' '.join(train_command(method, seed))}", flush=True)
     timed_training(method, seed)
+    if FLAGS.reuse_training_from:
+        check_same_training(method, seed)
+
+
+def reuse_training(method, seed):
+    """Copy the finished run of this method and seed from --reuse_training_from (config, checkpoints but a
+    re-estimated inference.keras, and its wall time as an earlier invocation's): train.py resumes at its
+    last step, so it trains no further and only evaluates; the run's wall time is the training's plus that."""
+    source, target = run_dir(method, seed, FLAGS.reuse_training_from), run_dir(method, seed)
+    checkpoints = os.path.join(source, "checkpoints")
+    if not is_finished(source) or not os.path.isfile(os.path.join(checkpoints, LAST_CHECKPOINT)):
+        raise SystemExit(f"[benchmark] --reuse_training_from: {source} is not a finished run that kept its checkpoints")
+    if os.path.isdir(os.path.join(target, "checkpoints")):
+        return  # copied by an earlier, interrupted invocation
+    print(f"[benchmark] {method} seed {seed}: training reused from {source}", flush=True)
+    shutil.copyfile(os.path.join(source, CONFIG_FILE), os.path.join(target, CONFIG_FILE))
+    write_json(os.path.join(target, PARTIAL_TIMING), read_json(os.path.join(source, "benchmark_timing.json"), None))
+    shutil.copytree(checkpoints, os.path.join(target, "checkpoints"),
+                    ignore=shutil.ignore_patterns(INFERENCE_CHECKPOINT + "*"))
+
+
+def flat(config, prefix=""):
+    """{"section.key": value} of a nested config.json."""
+    items = {}
+    for key, value in config.items():
+        items.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
+    return items
+
+
+def check_same_training(method, seed):
+    """Refuse (and leave the run unfinished) if the reused run was trained with another configuration."""
+    source, target = run_dir(method, seed, FLAGS.reuse_training_from), run_dir(method, seed)
+    was, now = (flat(read_json(os.path.join(d, CONFIG_FILE), {})) for d in (source, target))
+    differ = sorted(key for key in set(was) | set(now)
+                    if key.rsplit(".", 1)[-1] not in AFTER_TRAINING_KEYS and was.get(key) != now.get(key))
+    if differ:
+        os.replace(os.path.join(target, "benchmark_timing.json"), os.path.join(target, PARTIAL_TIMING))
+        raise SystemExit(f"[benchmark] {method} seed {seed}: --reuse_training_from {source} was trained with another "
+                         "configuration: " + "; ".join(f"{key} {was.get(key)!r} there, {now.get(key)!r} here"
+                                                       for key in differ))
 
 
 def timed_training(method, seed):

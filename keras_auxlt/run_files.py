@@ -10,9 +10,12 @@
 import json
 import os
 
-from keras_auxlt.training.callbacks import BEST_CHECKPOINT, INFERENCE_CHECKPOINT, LAST_CHECKPOINT
-
 CONFIG_FILE = "config.json"
+LAST_CHECKPOINT = "last.keras"
+BEST_CHECKPOINT = "best.keras"
+# The selected checkpoint with BatchNorm statistics re-estimated after training (--inference_statistics);
+# never resumed from.
+INFERENCE_CHECKPOINT = "inference.keras"
 CHECKPOINT_CHOICES = ("auto", "inference", "best", "last")
 CHECKPOINT_HELP = ("auto: inference.keras (statistics re-estimated by --inference_statistics) if there is one, "
                    "else best.keras (best on validation) if there is one, else last.keras.")

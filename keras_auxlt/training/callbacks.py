@@ -6,11 +6,8 @@ import os
 
 import keras
 
-LAST_CHECKPOINT = "last.keras"
-BEST_CHECKPOINT = "best.keras"
-# The selected checkpoint with BatchNorm statistics re-estimated after training (--inference_statistics);
-# never resumed from.
-INFERENCE_CHECKPOINT = "inference.keras"
+from keras_auxlt.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
+
 STATE_FILE = "state.json"
 
 

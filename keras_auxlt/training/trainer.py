@@ -28,17 +28,10 @@ from keras_auxlt.data.loading import has_validation, load_split, make_source, su
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, top1_groups, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
+from keras_auxlt.run_files import BEST_CHECKPOINT, INFERENCE_CHECKPOINT, LAST_CHECKPOINT
 from keras_auxlt.saving import load_model
 from keras_auxlt.training.batch_norm_statistics import with_statistics_from
-from keras_auxlt.training.callbacks import (
-    BEST_CHECKPOINT,
-    INFERENCE_CHECKPOINT,
-    LAST_CHECKPOINT,
-    NonFiniteLossGuard,
-    TrainingCheckpoint,
-    atomic_save,
-    read_state,
-)
+from keras_auxlt.training.callbacks import NonFiniteLossGuard, TrainingCheckpoint, atomic_save, read_state
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.optimizers import TorchSGD
 from keras_auxlt.training.schedules import WarmupSchedule

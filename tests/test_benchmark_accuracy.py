@@ -1,0 +1,54 @@
+"""benchmarks.accuracy end to end on a tiny image folder: a run, then the same run reused for another
+--inference_statistics without training again, and the refusal of a reused run trained otherwise."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from keras_auxlt.saving import load_model
+from tests.conftest import REPO_ROOT, repo_env, write_image_folder
+
+RECIPE = ["--backbone=resnet20", "--image_size=16", "--batch_size=8", "--epochs=1", "--warmup_epochs=0",
+          "--lr_milestones=", "--lr_factors=", "--validate_images=false", "--verbose=0"]
+
+
+def benchmark(tmp_path, output, *extra):
+    recipe = tmp_path / "recipe.cfg"
+    recipe.write_text("\n".join(RECIPE) + "\n")
+    command = [sys.executable, "-m", "benchmarks.accuracy", f"--flagfile_base={recipe}",
+               f"--data_dir={tmp_path / 'images'}", "--imbalance_ratio=1", "--methods=balanced", "--seeds=0",
+               f"--output_dir={tmp_path / output}", "--metrics_dir=", f"--results={tmp_path / output / 'RESULTS.md'}",
+               *extra]
+    return subprocess.run(command, cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.large
+def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe_is_refused(tmp_path):
+    write_image_folder(tmp_path / "images", per_class=[12, 6, 3], size=16)
+    first = benchmark(tmp_path, "as_trained")
+    assert first.returncode == 0, first.stderr[-3000:]
+    trained = tmp_path / "as_trained" / "balanced" / "seed0"
+
+    again = benchmark(tmp_path, "instance", f"--reuse_training_from={tmp_path / 'as_trained'}",
+                      "--extra_flags=--inference_statistics=instance,--inference_statistics_steps=2")
+    assert again.returncode == 0, again.stderr[-3000:]
+    reused = tmp_path / "instance" / "balanced" / "seed0"
+    assert f"training reused from {trained}" in again.stdout
+    was, now = (load_model(str(d / "checkpoints" / "last.keras")) for d in (trained, reused))
+    assert int(now.optimizer.iterations) == int(was.optimizer.iterations) == 3  # no step trained again
+    metrics = json.loads((reused / "metrics.json").read_text())
+    assert metrics["inference_statistics"] == {"source": "instance", "steps": 2, "checkpoint": "inference.keras"}
+    assert (reused / "checkpoints" / "inference.keras").is_file()
+    timing = [json.loads((d / "benchmark_timing.json").read_text()) for d in (trained, reused)]
+    assert timing[1]["resumed"] and timing[1]["wall_seconds"] > timing[0]["wall_seconds"]  # the training's + this one
+    report = (tmp_path / "instance" / "RESULTS.md").read_text()
+    assert "for balanced (1 of 1 run) (`--inference_statistics=instance`)" in report
+
+    other = benchmark(tmp_path, "other", f"--reuse_training_from={tmp_path / 'as_trained'}",
+                      "--extra_flags=--learning_rate=0.5")
+    assert other.returncode != 0
+    assert "was trained with another configuration: " in other.stderr
+    assert "optim.learning_rate 0.1 there, 0.5 here" in other.stderr
+    assert not (tmp_path / "other" / "balanced" / "seed0" / "benchmark_timing.json").exists()  # left unfinished
