@@ -1,6 +1,6 @@
 """Evaluate a trained run's primary head on the test split (and log its auxiliary heads).
 
-    python evaluate.py --model_dir runs/cifar10_lt [--checkpoint best|last] [data flags]
+    python evaluate.py --model_dir runs/cifar10_lt [--checkpoint auto|inference|best|last] [data flags]
 
 Data flags default to those the run was trained with (its config.json); pass any of them to
 evaluate elsewhere. Writes metrics.json, per_class_accuracy.png and confusion_matrix.png into
