@@ -243,7 +243,9 @@ def _run(config, strategy, role, write_dir, progress):
         os.remove(stale)
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
     done_steps = int(model.optimizer.iterations.numpy())
-    if done_steps:
+    if done_steps >= total_steps:
+        print(f"[train] {last} has finished training (step {done_steps} of {total_steps}): evaluating only")
+    elif done_steps:
         print(f"[train] resuming from {last}: step {done_steps} of {total_steps} "
               f"(epoch {done_steps // steps + 1} of {config.epochs}, step {done_steps % steps + 1} of {steps})")
 
