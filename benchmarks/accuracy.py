@@ -76,6 +76,8 @@ flags.DEFINE_string("reuse_training_from", "", "--output_dir of an earlier bench
 FLAGS = flags.FLAGS
 
 
+REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
+          "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
 STAGE_ONE = {"crt": "ce"}  # two-stage method -> the run its second stage starts from (and whose budget it adds)
 RUN_FILES = ("metrics.json", "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
@@ -252,11 +254,13 @@ def write_report(rows):
         "",
         f"Generated {time.strftime('%Y-%m-%d')} by `python -m benchmarks.accuracy "
         f"--flagfile_base={FLAGS.flagfile_base} --methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"
-        f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}` on "
+        f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}"
+        f"{' --reuse_training_from=' + FLAGS.reuse_training_from if FLAGS.reuse_training_from else ''}` on "
         f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
         f"{FLAGS.crt_epochs} epoch(s), cosine lr, from the ce run of the same seed (its images seen and wall time "
         f"include that run). Test: the full balanced CIFAR-10 test set (10,000 images), {selection_sentence(rows)} "
-        f"{statistics_sentence(rows)} Values: mean ± standard deviation over seeds, top-1 %.",
+        f"{statistics_sentence(rows)} "
+        f"{REUSED if FLAGS.reuse_training_from else ''}Values: mean ± standard deviation over seeds, top-1 %.",
         "",
     ]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
