@@ -101,32 +101,24 @@ def has_validation(rows):
     return any("validation" in run for runs in rows.values() for run in runs)
 
 
-def reestimated(rows):
-    """{method: (runs that re-estimated BatchNorm statistics, runs)}, the step counts they used, and whether any
-    run chose on validation (--inference_statistics=auto)."""
-    counts, steps, auto = {}, set(), False
-    for method, runs in rows.items():
-        statistics = [run.get("inference_statistics", {}) for run in runs]
-        auto |= any(s.get("requested") == "auto" for s in statistics)
-        instance = [s for s in statistics if s.get("source", "as_trained") != "as_trained"]
-        steps |= {s["steps"] for s in instance}
-        if instance or any(s.get("requested") == "auto" for s in statistics):
-            counts[method] = (len(instance), len(runs))
-    return counts, sorted(steps), auto
-
-
 def statistics_sentence(rows):
-    """Which BatchNorm statistics the scores use: as trained, or re-estimated after training."""
-    counts, steps, auto = reestimated(rows)
-    if not any(n for n, _ in counts.values()):
-        return ("BatchNorm statistics as trained" + (" (`--inference_statistics=auto` kept them in every run: "
-                "re-estimating on instance batches did not score higher on validation)." if auto else "."))
-    which = ", ".join(f"{method} ({n} of {total} run{'s' if total > 1 else ''})" for method, (n, total) in counts.items())
-    how = ("`--inference_statistics=auto`: where that scored higher on the validation split than the statistics as "
-           "trained" if auto else "`--inference_statistics=instance`")
-    return (f"BatchNorm statistics re-estimated after training over {'/'.join(map(str, steps))} instance-sampled "
-            f"training batches for {which} ({how}); other runs: as trained. The validation column is of the "
-            "statistics used, `validation (as trained)` of those training left.")
+    """Which BatchNorm statistics the scores use: as trained, or re-estimated after training (and from which stream)."""
+    used, steps, auto = {}, set(), False
+    for method, runs in rows.items():
+        statistics = [run.get("inference_statistics", {}) for run in runs]  # older runs: no entry (as trained)
+        auto |= any(s.get("requested") == "auto" for s in statistics)
+        used[method] = [s.get("source", "as_trained") for s in statistics]
+        steps |= {s["steps"] for s in statistics if s.get("source", "as_trained") != "as_trained"}
+    if not steps:
+        return ("BatchNorm statistics as trained" + (" (`--inference_statistics=auto` kept them in every run: no "
+                "re-estimate scored higher on the validation split)." if auto else "."))
+    which = "; ".join(f"{method} {', '.join(sources)}" for method, sources in used.items() if set(sources) != {"as_trained"})
+    how = ("chosen per run by `--inference_statistics=auto` as the highest on the validation split among the statistics "
+           "as trained and those re-estimated from the joint, balanced and instance streams" if auto
+           else "`--inference_statistics`")
+    return (f"BatchNorm statistics: re-estimated after training over {'/'.join(map(str, sorted(steps)))} training batches "
+            f"of the stream named, per seed, for {which} ({how}); other runs as trained. The validation column is of "
+            "the statistics used, `validation (as trained)` of those training left.")
 
 
 def selection_sentence(rows):

@@ -93,9 +93,10 @@ def define_train_flags():
     flags.DEFINE_integer("checkpoint_every_steps", 0, "Also checkpoint every N steps, so that a killed run loses at "
                          "most N steps (0: at epoch ends only).")
     flags.DEFINE_string("inference_statistics", "as_trained", "BatchNorm statistics of the model evaluated and "
-                        "exported: as_trained, or instance = re-estimated after training over instance-sampled "
-                        "training batches (written to checkpoints/inference.keras).")
-    flags.DEFINE_integer("inference_statistics_steps", DEFAULT_STEPS, "Batches the instance re-estimate runs over.")
+                        "exported: as_trained; joint, balanced or instance = re-estimated after training over that "
+                        "stream's training batches (written to checkpoints/inference.keras); auto = whichever of "
+                        "these four scores highest on the validation split.")
+    flags.DEFINE_integer("inference_statistics_steps", DEFAULT_STEPS, "Batches a re-estimate runs over.")
     flags.DEFINE_bool("deterministic", False, "Deterministic ops: a resumed run ends with the same weights.")
     flags.DEFINE_enum("mixed_precision", "off", ["off", "float16", "bfloat16"], "Mixed precision: float16 for GPUs "
                       "(with loss scaling), bfloat16 for TPUs and CPUs with AVX512-BF16.")

@@ -102,11 +102,11 @@ def test_the_report_says_which_runs_re_estimated_batch_norm_statistics():
     assert statistics_sentence(rows) == "BatchNorm statistics as trained."
     rows["auxlt"] = [{"seed": 0, "inference_statistics": as_trained}, {"seed": 1, "inference_statistics": instance}]
     sentence = statistics_sentence(rows)
-    assert "over 100 instance-sampled training batches for auxlt (1 of 2 runs) (`--inference_statistics=instance`)" \
-        in sentence and "balanced" not in sentence
-    rows = {"auxlt": rows["auxlt"][1:], "balanced": [{"seed": 0, "inference_statistics": {**instance, "steps": 50}}]}
-    assert "over 50/100 instance-sampled training batches for auxlt (1 of 1 run), balanced (1 of 1 run)" \
-        in statistics_sentence(rows)
+    assert "over 100 training batches of the stream named, per seed, for auxlt as_trained, instance " \
+           "(`--inference_statistics`); other runs as trained." in sentence and "balanced" not in sentence
+    rows["balanced"] = [{"seed": 0, "inference_statistics": {**instance, "source": "joint", "steps": 50}}]
+    assert "over 50/100 training batches of the stream named, per seed, for balanced joint; auxlt as_trained, " \
+           "instance (" in statistics_sentence(rows)
 
 
 def test_the_report_says_where_auto_kept_the_statistics_as_trained():
@@ -116,5 +116,4 @@ def test_the_report_says_where_auto_kept_the_statistics_as_trained():
     assert statistics_sentence(rows).startswith("BatchNorm statistics as trained (`--inference_statistics=auto` kept")
     rows["auxlt"] = [{"seed": 0, "inference_statistics": chose}]
     sentence = statistics_sentence(rows)
-    assert "for balanced (0 of 1 run), auxlt (1 of 1 run) (`--inference_statistics=auto`: where that scored higher" \
-        in sentence
+    assert "per seed, for auxlt instance (chosen per run by `--inference_statistics=auto` as the highest" in sentence

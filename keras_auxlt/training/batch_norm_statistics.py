@@ -25,10 +25,9 @@ from keras_auxlt.data.pipeline import RANDOM_STREAM, sampled_stream
 from keras_auxlt.models import aux_tasks as tasks
 
 STATISTICS_SOURCES = ("as_trained", "joint", "balanced", "instance")
-# What train.py's --inference_statistics offers: the statistics as trained, re-estimated on the natural
-# (instance-sampled) distribution of the training images, or (auto) whichever of the two scores higher
-# on the validation split.
-INFERENCE_STATISTICS = ("as_trained", "instance", "auto")
+# What train.py's --inference_statistics offers: any source, or (auto) whichever scores highest on the
+# validation split (ties: the earlier in STATISTICS_SOURCES, so as_trained unless another is better).
+INFERENCE_STATISTICS = STATISTICS_SOURCES + ("auto",)
 DEFAULT_STEPS = 100
 
 

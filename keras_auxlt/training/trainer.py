@@ -30,7 +30,7 @@ from keras_auxlt.evaluation import evaluate, top1_groups, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.run_files import BEST_CHECKPOINT, INFERENCE_CHECKPOINT, LAST_CHECKPOINT
 from keras_auxlt.saving import load_model
-from keras_auxlt.training.batch_norm_statistics import with_statistics_from
+from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES, with_statistics_from
 from keras_auxlt.training.callbacks import NonFiniteLossGuard, TrainingCheckpoint, atomic_save, read_state
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.optimizers import TorchSGD
@@ -163,39 +163,51 @@ def inference_model(config, trained, checkpoint_dir, selected, train, val, total
     """The model to evaluate, and the metrics.json entries that say what it is.
 
     as_trained: the `selected` checkpoint (the `trained` model itself when that is last.keras).
-    instance: that checkpoint with its BatchNorm statistics re-estimated over instance-sampled batches
-    drawn after the last training step, saved as inference.keras. auto: instance if it scores higher
-    on the validation split than the statistics as trained, else as_trained. With a validation split,
-    the validation top-1 of the statistics as trained is kept (`validation_as_trained`)."""
-    requested = config.inference_statistics
-    as_trained = {"inference_statistics": {"source": "as_trained", "steps": 0, "checkpoint": selected}}
-    if requested == "as_trained":
-        return (trained if selected == LAST_CHECKPOINT else load_model(os.path.join(checkpoint_dir, selected))), as_trained
+    joint / balanced / instance: that checkpoint with its BatchNorm statistics re-estimated over that
+    stream's batches drawn after the last training step, saved as inference.keras. auto: whichever of
+    the four scores highest on the validation split (ties: as_trained, then that order). With a
+    validation split, the validation top-1 of the statistics as trained is kept (`validation_as_trained`)."""
+    requested, steps = config.inference_statistics, config.inference_statistics_steps
+
+    def checkpoint():
+        return load_model(os.path.join(checkpoint_dir, selected))  # a copy outside the strategy
 
     def on_validation(model):
         return top1_groups(evaluate(model, val, train.class_counts, config.pipeline, progress=progress)[0])
 
-    final = load_model(os.path.join(checkpoint_dir, selected))  # a copy outside the strategy: changed below
-    record = {"validation_as_trained": on_validation(final)} if val is not None else {}
-    with_statistics_from(final, "instance", train, config.pipeline, start_step=total_steps,
-                         steps=config.inference_statistics_steps, progress=progress)
-    record["inference_statistics"] = {"source": "instance", "steps": config.inference_statistics_steps,
-                                      "checkpoint": INFERENCE_CHECKPOINT}
+    def reestimated(source):
+        return with_statistics_from(checkpoint(), source, train, config.pipeline, start_step=total_steps, steps=steps,
+                                    progress=progress)
+
+    record = {}
+    if requested == "as_trained":
+        final = trained if selected == LAST_CHECKPOINT else checkpoint()
+    elif requested != "auto":
+        if val is not None:
+            record["validation_as_trained"] = on_validation(checkpoint())
+        final = reestimated(requested)
+    else:
+        final = checkpoint()
+        record["validation_as_trained"] = scores = on_validation(final)
+        validation = {"as_trained": scores["overall"]}
+        chosen = "as_trained"
+        for source in STATISTICS_SOURCES[1:]:
+            candidate = reestimated(source)
+            validation[source] = on_validation(candidate)["overall"]
+            if validation[source] > validation[chosen]:
+                final, chosen = candidate, source
+        print("[train] --inference_statistics=auto: validation top-1 " +
+              ", ".join(f"{value:.4f} {source}" for source, value in validation.items()) + f" -> {chosen}", flush=True)
+    source = chosen if requested == "auto" else requested
+    record["inference_statistics"] = {"source": source, "steps": 0 if source == "as_trained" else steps,
+                                      "checkpoint": selected if source == "as_trained" else INFERENCE_CHECKPOINT}
     if requested == "auto":
-        before, after = record["validation_as_trained"]["overall"], on_validation(final)["overall"]
-        keep = after > before
-        print(f"[train] --inference_statistics=auto: validation top-1 {before:.4f} with the statistics as trained, "
-              f"{after:.4f} re-estimated on instance batches -> {'instance' if keep else 'as_trained'}", flush=True)
-        if not keep:
-            final = load_model(os.path.join(checkpoint_dir, selected))
-            record["inference_statistics"] = dict(as_trained["inference_statistics"])
-        record["inference_statistics"].update(requested="auto", validation={"as_trained": before, "instance": after})
-        if not keep:
-            return final, record
-    path = os.path.join(checkpoint_dir, INFERENCE_CHECKPOINT)
-    atomic_save(final, path)
-    print(f"[train] {selected} with BatchNorm statistics re-estimated over {config.inference_statistics_steps} "
-          f"instance batches -> {path}", flush=True)
+        record["inference_statistics"].update(requested="auto", validation=validation)
+    if source != "as_trained":
+        path = os.path.join(checkpoint_dir, INFERENCE_CHECKPOINT)
+        atomic_save(final, path)
+        print(f"[train] {selected} with BatchNorm statistics re-estimated over {steps} {source} batches -> {path}",
+              flush=True)
     return final, record
 
 
@@ -223,7 +235,7 @@ def _run(config, strategy, role, write_dir, progress):
     if config.inference_statistics == "auto" and val is None:
         raise ConfigError("--inference_statistics=auto chooses the BatchNorm statistics on a validation split, and "
                           f"{config.data.data_dir or config.data.dataset} has none: add --val_per_class=K "
-                          "(or use as_trained / instance)")
+                          "(or name the source: as_trained, joint, balanced or instance)")
     steps = config.steps_per_epoch(len(train))
     total_steps = steps * config.epochs
     with open(os.path.join(write_dir, "config.json"), "w") as f:

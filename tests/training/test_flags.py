@@ -29,8 +29,8 @@ from tests.conftest import REPO_ROOT, repo_env
     (dict(model=ModelConfig(stream_batch_norm="ghost")),
      "--stream_batch_norm: accepted values: joint, separate. Received: --stream_batch_norm='ghost'"),
     (dict(data=DataConfig(val_per_class=-1)), "--val_per_class: must be >= 0"),
-    (dict(inference_statistics="balanced"),
-     "--inference_statistics: accepted values: as_trained, instance, auto. Received: --inference_statistics='balanced'"),
+    (dict(inference_statistics="mean"), "--inference_statistics: accepted values: as_trained, joint, balanced, "
+                                        "instance, auto. Received: --inference_statistics='mean'"),
     (dict(inference_statistics_steps=0), "--inference_statistics_steps: must be >= 1"),
     (dict(strategy="tpu_pod"), "--strategy: accepted values: auto, mirrored, multi_worker, one_device"),
     (dict(epochs=0), "--epochs: must be >= 1"),

@@ -77,33 +77,43 @@ def test_a_rerun_remakes_the_same_inference_checkpoint_or_removes_it(tmp_path):
     assert checkpoint_path(config.model_dir)[0] == "last.keras"
 
 
-@pytest.mark.parametrize("instance_validation, chosen", [(1.0, "instance"), (0.0, "as_trained")])
-def test_auto_keeps_the_statistics_that_score_higher_on_validation(tmp_path, monkeypatch, instance_validation, chosen):
-    """The second validation score auto takes is the re-estimated model's; it is forced here to win or lose."""
+@pytest.mark.parametrize("winner", ["balanced", "as_trained"])
+def test_auto_keeps_the_statistics_that_score_highest_on_validation(tmp_path, monkeypatch, winner):
+    """Validation scores are forced: the `winner` source's is 1.0 and every other re-estimated one 0.0."""
     from keras_auxlt.training import trainer
 
-    calls = []
+    current, scores = [None], {}
+
+    def reestimate(model, source, *args, **kwargs):
+        current[0] = source
+        return with_statistics_from(model, source, *args, **kwargs)
 
     def scored(metrics):
         groups = top1_groups(metrics)
-        calls.append(groups["overall"])
-        return {**groups, "overall": instance_validation} if len(calls) == 2 else groups
+        source = current[0] or "as_trained"
+        if source not in scores:  # the validation score of each candidate, in the order auto takes them
+            groups = {**groups, "overall": groups["overall"] if source == "as_trained" else float(source == winner)}
+            scores[source] = groups["overall"]
+        return groups
 
+    monkeypatch.setattr(trainer, "with_statistics_from", reestimate)
     monkeypatch.setattr(trainer, "top1_groups", scored)
     config = with_validation(tiny_run_config(tmp_path, epochs=1, inference_statistics="auto",
                                              inference_statistics_steps=3))
     metrics = run(config, progress=False)
     statistics = metrics["inference_statistics"]
-    assert statistics["requested"] == "auto" and statistics["source"] == chosen
-    assert statistics["validation"] == {"as_trained": calls[0], "instance": instance_validation}
-    assert metrics["validation_as_trained"]["overall"] == calls[0]
+    assert list(scores) == ["as_trained", "joint", "balanced", "instance"]
+    assert statistics["requested"] == "auto" and statistics["source"] == winner
+    assert statistics["validation"] == scores
+    assert metrics["validation_as_trained"]["overall"] == scores["as_trained"]
     inference = tmp_path / "run" / "checkpoints" / "inference.keras"
-    assert inference.is_file() == (chosen == "instance")
-    assert statistics["checkpoint"] == ("inference.keras" if chosen == "instance" else "best.keras")
-    if chosen == "as_trained":  # the test score is the selected checkpoint's, statistics untouched
-        best = load_model(str(tmp_path / "run" / "checkpoints" / "best.keras"))
-        train, _, test = load_data(config, progress=False)
-        assert metrics["overall"] == evaluate(best, test, train.class_counts, config.pipeline, progress=False)[0]["overall"]
+    assert inference.is_file() == (winner != "as_trained")
+    assert statistics["checkpoint"] == ("best.keras" if winner == "as_trained" else "inference.keras")
+    train, _, test = load_data(config, progress=False)
+    best = load_model(str(tmp_path / "run" / "checkpoints" / "best.keras"))
+    expected = best if winner == "as_trained" else with_statistics_from(
+        best, winner, train, config.pipeline, start_step=3, steps=3, progress=False)  # 3 steps: one epoch
+    assert metrics["overall"] == evaluate(expected, test, train.class_counts, config.pipeline, progress=False)[0]["overall"]
 
 
 def test_auto_without_a_validation_split_names_the_flag_and_the_fix(tmp_path):
