@@ -166,7 +166,8 @@ def inference_model(config, trained, checkpoint_dir, selected, train, val, total
     joint / balanced / instance: that checkpoint with its BatchNorm statistics re-estimated over that
     stream's batches drawn after the last training step, saved as inference.keras. auto: whichever of
     the four scores highest on the validation split (ties: as_trained, then that order). With a
-    validation split, the validation top-1 of the statistics as trained is kept (`validation_as_trained`)."""
+    validation split, the entries hold the returned model's validation top-1 (`validation`) and, when
+    statistics were re-estimated or chosen, that of the statistics as trained (`validation_as_trained`)."""
     requested, steps = config.inference_statistics, config.inference_statistics_steps
 
     def checkpoint():
@@ -188,14 +189,15 @@ def inference_model(config, trained, checkpoint_dir, selected, train, val, total
         final = reestimated(requested)
     else:
         final = checkpoint()
-        record["validation_as_trained"] = scores = on_validation(final)
-        validation = {"as_trained": scores["overall"]}
+        record["validation_as_trained"] = record["validation"] = on_validation(final)
+        validation = {"as_trained": record["validation"]["overall"]}
         chosen = "as_trained"
         for source in STATISTICS_SOURCES[1:]:
             candidate = reestimated(source)
-            validation[source] = on_validation(candidate)["overall"]
+            scores = on_validation(candidate)
+            validation[source] = scores["overall"]
             if validation[source] > validation[chosen]:
-                final, chosen = candidate, source
+                final, chosen, record["validation"] = candidate, source, scores
         print("[train] --inference_statistics=auto: validation top-1 " +
               ", ".join(f"{value:.4f} {source}" for source, value in validation.items()) + f" -> {chosen}", flush=True)
     source = chosen if requested == "auto" else requested
@@ -203,6 +205,8 @@ def inference_model(config, trained, checkpoint_dir, selected, train, val, total
                                       "checkpoint": selected if source == "as_trained" else INFERENCE_CHECKPOINT}
     if requested == "auto":
         record["inference_statistics"].update(requested="auto", validation=validation)
+    elif val is not None:
+        record["validation"] = on_validation(final)
     if source != "as_trained":
         path = os.path.join(checkpoint_dir, INFERENCE_CHECKPOINT)
         atomic_save(final, path)
@@ -284,8 +288,6 @@ def _run(config, strategy, role, write_dir, progress):
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
     final, selection = inference_model(config, model, checkpoint_dir, selected, train, val, total_steps, progress)
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
-    if val is not None:
-        metrics["validation"] = top1_groups(evaluate(final, val, train.class_counts, config.pipeline, progress=progress)[0])
     metrics.update(selection)
     metrics.update({
         "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
