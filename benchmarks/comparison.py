@@ -6,9 +6,8 @@ apart from `benchmarks.accuracy` (which owns flags and processes) so they can be
 
 import numpy as np
 
-from keras_auxlt.data.shots import SHOT_GROUPS
+from keras_auxlt.data.shots import TOP1_GROUPS as GROUPS
 
-GROUPS = ("overall",) + SHOT_GROUPS  # as keras_auxlt.evaluation.TOP1_GROUPS (that module would load TensorFlow)
 # What the comparison has to show on the short schedule (issue 4): (method, baseline, minimum mean
 # gain in overall top-1 points). Gains are means of per-seed differences over shared seeds.
 BARS = (("auxlt", "balanced", 1.5), ("auxlt", "ce", 4.0))

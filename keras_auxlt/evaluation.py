@@ -8,10 +8,9 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from keras_auxlt.data.pipeline import eval_dataset
-from keras_auxlt.data.shots import FEW_SHOT_MAX, MANY_SHOT_MIN, SHOT_GROUPS, shot_group_masks
+from keras_auxlt.data.shots import FEW_SHOT_MAX, MANY_SHOT_MIN, TOP1_GROUPS, shot_group_masks
 
 CLASSIFIER_AUX_HEADS = ("random", "reweighted")  # auxiliary heads that predict the classes
-TOP1_GROUPS = ("overall",) + SHOT_GROUPS  # the top-1 figures a report compares
 
 
 def top1_groups(metrics):

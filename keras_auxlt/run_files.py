@@ -4,7 +4,7 @@
     <model_dir>/checkpoints/best.keras      best on validation (only when the data has a val split)
     <model_dir>/checkpoints/last.keras      last epoch
     <model_dir>/checkpoints/inference.keras the selected one (best, else last) with BatchNorm statistics
-                                            re-estimated after training (--inference_statistics=instance)
+                                            re-estimated after training (--inference_statistics other than as_trained)
 """
 
 import json

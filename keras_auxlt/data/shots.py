@@ -5,6 +5,7 @@ import numpy as np
 MANY_SHOT_MIN = 101  # many-shot: more than 100 training images
 FEW_SHOT_MAX = 19  # few-shot: fewer than 20 training images
 SHOT_GROUPS = ("many", "medium", "few")
+TOP1_GROUPS = ("overall",) + SHOT_GROUPS  # the top-1 figures a report compares
 
 
 def shot_group_masks(train_counts):

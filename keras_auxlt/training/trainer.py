@@ -3,12 +3,12 @@
 Layout of the model dir:
     config.json            resolved configuration with derived values (steps, lr, class counts)
     checkpoints/           last.keras (every epoch and every --checkpoint_every_steps steps),
-                           best.keras (best on validation), state.json
+                           best.keras (best on validation), state.json,
+                           inference.keras (the selected checkpoint with BatchNorm statistics re-estimated
+                           by --inference_statistics; never resumed from)
     logs/                  TensorBoard
-                           inference.keras (--inference_statistics=instance: the selected checkpoint with
-                           its BatchNorm statistics re-estimated after training; never resumed from)
     metrics.json, *.png    test evaluation of the selected model (best on validation, else last; with
-                           --inference_statistics=instance, its inference.keras)
+                           re-estimated statistics, its inference.keras)
 
 Multi-worker runs: only the chief writes there; the other workers read its checkpoints to resume
 and write into a temporary directory of their own, removed when they finish.
