@@ -4,6 +4,7 @@ import sys
 
 from absl import app, flags, logging
 
+from export.limits import DEFAULT_MAX_PIXELS
 from export.onnx_model import DEFAULT_OPSET
 from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
 
@@ -20,6 +21,9 @@ flags.DEFINE_integer("top_k", 5,
 flags.DEFINE_string("backbone", "", "If set, refuse a checkpoint with another backbone.")
 flags.DEFINE_integer("num_classes", 0, "If set, refuse a checkpoint with another class count.")
 flags.DEFINE_integer("verify_images", 64, "Test-split images used to check the exports against the Keras model.")
+flags.DEFINE_integer("max_image_pixels", DEFAULT_MAX_PIXELS,
+                     "serving_bytes refuses an image whose header declares more pixels, before decoding it; "
+                     "recorded in the SavedModel's assets/export.json.")
 FLAGS = flags.FLAGS
 
 
@@ -32,7 +36,8 @@ def main(argv):
     options = ExportOptions(
         model_dir=FLAGS.model_dir, export_base=FLAGS.export_base, model_name=FLAGS.model_name, version=FLAGS.version,
         checkpoint=FLAGS.checkpoint, onnx=FLAGS.onnx, opset=FLAGS.opset, top_k=FLAGS.top_k, backbone=FLAGS.backbone,
-        num_classes=FLAGS.num_classes, verify_images=FLAGS.verify_images)
+        num_classes=FLAGS.num_classes, verify_images=FLAGS.verify_images,
+        max_image_pixels=FLAGS.max_image_pixels)
     try:
         result = export_run(options)
     except ExportError as e:

@@ -7,6 +7,7 @@ model on real images from the run's test split, and only then renamed into place
 """
 
 import dataclasses
+import json
 import os
 import re
 
@@ -15,7 +16,8 @@ import tensorflow as tf
 
 from export import onnx_model, versions
 from export.errors import ExportError
-from export.signatures import LABELS_FILE, ServingModule, decode_images
+from export.limits import DEFAULT_MAX_PIXELS, EXPORT_INFO_FILE
+from export.signatures import LABELS_FILE, ServingModule, decode_images, read_export_info
 
 # SavedModel (reloaded) vs the in-memory Keras model: float32 rounding only, so the bound scales
 # with the logits: max |logit difference| <= SAVED_MODEL_TOLERANCE * max(1, max |logit|).
@@ -37,6 +39,7 @@ class ExportOptions:
     backbone: str = ""  # when set, must match the checkpoint's backbone
     num_classes: int = 0  # when set, must match the checkpoint's class count
     verify_images: int = 64  # images from the run's test split used for the parity checks
+    max_image_pixels: int = DEFAULT_MAX_PIXELS  # serving_bytes refuses larger images before decoding them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +80,8 @@ def export_run(options, log=print):
     if bad:
         raise ExportError(f"{options.model_dir}/config.json: class names must be non-empty single lines for the "
                           f"labels asset. Received: {bad[:5]!r}")
+    if options.max_image_pixels < 1:
+        raise ExportError(f"--max_image_pixels must be >= 1. Received: {options.max_image_pixels}")
     image_size = int(resolved["pipeline"]["image_size"])
     eval_style = resolved["pipeline"]["eval_style"]
     versions.check_writable(options.export_base)
@@ -95,7 +100,7 @@ def export_run(options, log=print):
         raise ExportError(f"--top_k must be >= 1. Received: {options.top_k}")
 
     encoded, data_origin = verification_images(resolved, options.verify_images, image_size, log)
-    images = decode_images(tf.constant(encoded), image_size, eval_style)
+    images = decode_images(tf.constant(encoded), image_size, eval_style, options.max_image_pixels)
     expected = primary(images, training=False).numpy()
 
     destination = os.path.join(base_path, str(version))
@@ -104,14 +109,23 @@ def export_run(options, log=print):
         labels_path = os.path.join(staging, LABELS_FILE)
         with open(labels_path, "w") as f:
             f.write("\n".join(class_names) + "\n")
-        log(f"[export] writing the SavedModel (signatures serving_default, serving_bytes; top-{top_k})")
-        module = ServingModule(primary, labels_path, image_size, eval_style, top_k)
+        source = f"{os.path.abspath(options.model_dir)} ({checkpoint_name})"
+        info = {"max_image_pixels": options.max_image_pixels, "image_size": image_size, "eval_style": eval_style,
+                "top_k": top_k, "num_classes": len(class_names), "source": source}
+        info_path = os.path.join(staging, EXPORT_INFO_FILE)
+        with open(info_path, "w") as f:
+            json.dump(info, f, indent=1)
+        log(f"[export] writing the SavedModel (signatures serving_default, serving_bytes; top-{top_k}; images over "
+            f"{options.max_image_pixels} pixels refused)")
+        module = ServingModule(primary, labels_path, info_path, image_size, eval_style, top_k,
+                               options.max_image_pixels)
         tf.saved_model.save(module, saved_model_dir, signatures=module.signatures())
         checks = check_saved_model(saved_model_dir, primary, images, encoded, expected, class_names)
+        if read_export_info(saved_model_dir) != info:
+            raise ExportError(f"SavedModel: assets/{EXPORT_INFO_FILE} does not round-trip")
         staged_onnx = os.path.join(staging, "model.onnx")
         if onnx_path:
             log(f"[export] converting to ONNX (opset {options.opset})")
-            source = f"{os.path.abspath(options.model_dir)} ({checkpoint_name})"
             proto = onnx_model.convert(primary, image_size, options.opset,
                                        onnx_model.metadata(class_names, image_size, source))
             with open(staged_onnx, "wb") as f:

@@ -5,8 +5,11 @@ Two signatures, one per input type, both `tensorflow/serving/predict` with a dyn
     serving_default   images       float32 [N, S, S, 3], raw pixels in [0, 255] (S = training image size)
     serving_bytes     image_bytes  string  [N], encoded JPEG / PNG / BMP / GIF (first frame)
 
-`serving_bytes` decodes, then resizes (and centre-crops for ImageNet-style runs) exactly as
-evaluation does (`keras_auxlt.data.augment.eval_transform`); normalisation is inside the model.
+`serving_bytes` reads each image's header first and refuses (InvalidArgument, naming the image,
+its size and the limit) one that declares more than `max_pixels` pixels or has no readable
+header, before decoding anything (`export.image_headers`); then it decodes, resizes (and
+centre-crops for ImageNet-style runs) exactly as evaluation does
+(`keras_auxlt.data.augment.eval_transform`); normalisation is inside the model.
 Both return the same outputs:
 
     logits       float32 [N, C]
@@ -15,8 +18,13 @@ Both return the same outputs:
     class_names  string  [N, K]   their names, looked up in the labels asset (assets/labels.txt)
 """
 
+import json
+import os
+
 import tensorflow as tf
 
+from export import image_headers
+from export.limits import DEFAULT_MAX_PIXELS, EXPORT_INFO_FILE
 from keras_auxlt.data.augment import eval_transform
 
 LABELS_FILE = "labels.txt"
@@ -26,15 +34,19 @@ OUTPUTS = ("logits", "probs", "classes", "class_names")
 
 
 class ServingModule(tf.Module):
-    """Tracks only the primary model and the labels table: nothing else ends up in the SavedModel."""
+    """Tracks only the primary model, the labels table and the export info asset (`EXPORT_INFO_FILE`, a
+    JSON object written by the exporter): nothing else ends up in the SavedModel."""
 
-    def __init__(self, primary_model, labels_path, image_size, eval_style, top_k):
+    def __init__(self, primary_model, labels_path, info_path, image_size, eval_style, top_k,
+                 max_pixels=DEFAULT_MAX_PIXELS):
         super().__init__(name="auxlt_serving")
         self.model = primary_model
         self.image_size = int(image_size)
         self.eval_style = eval_style
         self.top_k = int(top_k)
+        self.max_pixels = int(max_pixels)
         self.labels = tf.saved_model.Asset(labels_path)
+        self.info = tf.saved_model.Asset(info_path)
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.TextFileInitializer(self.labels, tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
                                           tf.string, tf.lookup.TextFileIndex.WHOLE_LINE),
@@ -59,14 +71,29 @@ class ServingModule(tf.Module):
         return self._outputs(self.model(images, training=False))
 
     def _serve_bytes(self, image_bytes):
-        return self._serve_images(decode_images(image_bytes, self.image_size, self.eval_style))
+        return self._serve_images(decode_images(image_bytes, self.image_size, self.eval_style, self.max_pixels))
 
 
-def decode_images(image_bytes, image_size, eval_style):
-    """Encoded images [N] -> float32 [N, S, S, 3] pixels, as evaluation prepares them."""
+def read_export_info(saved_model_dir):
+    """The export info of a SavedModel version directory ({} for exports made before it existed)."""
+    path = os.path.join(saved_model_dir, "assets", EXPORT_INFO_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
 
-    def decode(data):
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+
+def decode_images(image_bytes, image_size, eval_style, max_pixels=DEFAULT_MAX_PIXELS):
+    """Encoded images [N] -> float32 [N, S, S, 3] pixels, as evaluation prepares them; an image whose
+    header is unreadable or declares more than `max_pixels` pixels raises InvalidArgument undecoded."""
+
+    def decode(item):
+        data, index = item
+        size = image_headers.declared_size(data)
+        with tf.control_dependencies([image_headers.check_size(size, max_pixels, index)]):
+            image = tf.io.decode_image(image_headers.decodable(data, size), channels=3, expand_animations=False)
         return tf.ensure_shape(eval_transform(image, image_size, eval_style), [image_size, image_size, 3])
 
-    return tf.map_fn(decode, image_bytes, fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.float32))
+    indices = tf.range(tf.size(image_bytes, tf.int64))
+    return tf.map_fn(decode, (image_bytes, indices),
+                     fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.float32))

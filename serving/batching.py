@@ -44,12 +44,20 @@ class Batcher:
 
     def submit(self, inputs, size):
         """Run `inputs` (batch `size`) as part of a batch; blocks until its outputs are ready."""
+        return self.enqueue(inputs, size).result()
+
+    def enqueue(self, inputs, size):
+        """A Future of the outputs of `inputs` (batch `size`), run as part of a batch. Cancelling it before
+        its batch starts drops the request."""
         request = _Request(inputs, size)
         with self._lock:
-            if self._closed.is_set():  # the version was retired while this request was on its way
-                return self.run(inputs)
-            self._queue.put(request)
-        return request.future.result()
+            if not self._closed.is_set():
+                self._queue.put(request)
+                return request.future
+        # The version was retired while this request was on its way: run it alone, now.
+        if request.future.set_running_or_notify_cancel():
+            self._run_alone(request)
+        return request.future
 
     def close(self):
         """No new requests; those already queued still run, then the worker ends."""
@@ -70,6 +78,9 @@ class Batcher:
                     if self._closed.is_set():
                         return
                     continue
+                if not pending.future.set_running_or_notify_cancel():  # cancelled while it waited
+                    pending = None
+                    continue
             batch, total, pending = [pending], pending.size, None
             deadline = time.monotonic() + self.timeout_seconds
             while total < self.max_batch_size:
@@ -80,6 +91,8 @@ class Batcher:
                     item = self._queue.get(timeout=remaining)
                 except queue.Empty:
                     break
+                if not item.future.set_running_or_notify_cancel():
+                    continue
                 if total + item.size > self.max_batch_size or item.inner_shapes != batch[0].inner_shapes:
                     pending = item  # starts the next batch
                     break

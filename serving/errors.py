@@ -27,3 +27,11 @@ def too_large(message):
 
 def unavailable(message):
     return ServingError(message, 503, grpc.StatusCode.UNAVAILABLE)
+
+
+def overloaded(message):
+    return ServingError(message, 429, grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+
+def deadline_exceeded(message):
+    return ServingError(message, 504, grpc.StatusCode.DEADLINE_EXCEEDED)

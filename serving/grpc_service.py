@@ -78,10 +78,13 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         return protos.status_response(self.registry, request.model_spec.name, _version(request.model_spec))
 
 
-def make_server(registry, predictor, host, port, max_request_bytes, workers=16):
-    """A started grpc.Server on host:port (port 0 picks a free one; the bound port is returned)."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
-                         options=[("grpc.max_receive_message_length", max_request_bytes)])
+def make_server(registry, predictor, host, port, max_request_bytes, max_requests):
+    """A started grpc.Server on host:port (port 0 picks a free one; the bound port is returned). It handles
+    up to `max_requests` RPCs at once and refuses more with RESOURCE_EXHAUSTED, so that no request waits
+    unbounded in gRPC's own queue before the predictor's limits see it."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_requests, thread_name_prefix="grpc"),
+                         options=[("grpc.max_receive_message_length", max_request_bytes)],
+                         maximum_concurrent_rpcs=max_requests)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(registry, predictor), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(registry), server)
     bound = server.add_insecure_port(f"{host}:{port}")

@@ -14,6 +14,7 @@ import threading
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from export.signatures import read_export_info
 from serving.errors import invalid, not_found, unavailable
 
 log = logging.getLogger("serving")
@@ -52,6 +53,7 @@ class ModelVersion:
         self.signatures = {name: Signature(name, function, signature_defs[name])
                            for name, function in self.loaded.signatures.items()}
         self.signature_defs = {name: signature_defs[name] for name in self.signatures}
+        self.export_info = read_export_info(path)  # {} for exports made before it was written
 
     def signature(self, name):
         name = name or "serving_default"

@@ -7,10 +7,12 @@
 Errors answer `{"error": "..."}` with a 4xx status, as TF Serving does.
 """
 
+import contextlib
 import json
 import logging
 import re
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -82,9 +84,16 @@ def make_app(registry, predictor, max_request_bytes):
     async def unknown(request: Request):
         return json_response({"error": f"Malformed request: {request.method} {request.url.path}"}, 404)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        # Predict requests block a worker thread each; give every request the predictor admits a thread,
+        # so that its limits (429 when full, the request deadline) decide, not anyio's default of 40.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = predictor.admission.capacity + 8
+        yield
+
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     return Starlette(routes=[Route("/v1/models/{path:path}", models, methods=methods),
-                             Route("/{path:path}", unknown, methods=methods)])
+                             Route("/{path:path}", unknown, methods=methods)], lifespan=lifespan)
 
 
 def _version(text):

@@ -29,6 +29,15 @@ flags.DEFINE_integer("max_batch_size", 64, "Rows per merged call, and the larges
 flags.DEFINE_integer("batch_timeout_micros", 2000, "How long the first request of a batch waits for others.")
 flags.DEFINE_integer("max_request_bytes", 32 * 1024 * 1024, "Largest accepted request body / gRPC message.")
 flags.DEFINE_float("file_system_poll_wait_seconds", 2.0, "How often to look for new versions.")
+flags.DEFINE_integer("max_concurrent_requests", 4, "Predict requests checked and run at once (with batching on, "
+                     "the batcher runs one merged call at a time).")
+flags.DEFINE_integer("max_queued_requests", 64, "Predict requests waiting beyond those; more are refused at once "
+                     "with 429 / RESOURCE_EXHAUSTED.")
+flags.DEFINE_float("request_timeout_seconds", 30.0, "A predict request not answered by then gets 504 / "
+                   "DEADLINE_EXCEEDED; if its work had not started, it never runs.")
+flags.DEFINE_integer("max_image_pixels", 0, "Refuse encoded images whose header declares more pixels, before "
+                     "decoding (400 / INVALID_ARGUMENT). 0: the limit the export records in assets/export.json "
+                     "(16 megapixels for exports that record none); a value lowers it.")
 FLAGS = flags.FLAGS
 
 
@@ -69,11 +78,18 @@ def main(argv):
 
     from serving.grpc_service import make_server
     from serving.models import ModelRegistry
-    from serving.predictor import BatchingOptions, Predictor
+    from serving.predictor import BatchingOptions, Limits, Predictor
     from serving.rest import make_app
 
     batching = BatchingOptions(FLAGS.enable_batching, FLAGS.max_batch_size, FLAGS.batch_timeout_micros / 1e6)
-    predictor = Predictor(None, batching)
+    limits = Limits(FLAGS.max_concurrent_requests, FLAGS.max_queued_requests, FLAGS.request_timeout_seconds,
+                    FLAGS.max_image_pixels)
+    try:
+        predictor = Predictor(None, batching, limits)
+    except ValueError as e:
+        print(f"error: --max_concurrent_requests / --max_queued_requests / --request_timeout_seconds: {e}",
+              file=sys.stderr)
+        return 1
     registry = ModelRegistry(FLAGS.model_name, FLAGS.model_base_path, FLAGS.file_system_poll_wait_seconds,
                              on_retire=predictor.retire)
     predictor.registry = registry
@@ -83,7 +99,8 @@ def main(argv):
                                              FLAGS.model_base_path)
     try:
         rest_socket = bind(FLAGS.host, FLAGS.rest_port)
-        grpc_server, grpc_port = make_server(registry, predictor, FLAGS.host, FLAGS.grpc_port, FLAGS.max_request_bytes)
+        grpc_server, grpc_port = make_server(registry, predictor, FLAGS.host, FLAGS.grpc_port, FLAGS.max_request_bytes,
+                                             predictor.admission.capacity)
     except OSError as e:
         print(f"error: cannot listen on {FLAGS.host}: {e}", file=sys.stderr)
         return 1
@@ -92,12 +109,14 @@ def main(argv):
                             access_log=False)
     print(f"[serving] ready: model {FLAGS.model_name} version {registry.served_version()}; "
           f"REST http://{FLAGS.host}:{rest_port}  gRPC {FLAGS.host}:{grpc_port}  "
-          f"batching {'on' if batching.enabled else 'off'}", flush=True)
+          f"batching {'on' if batching.enabled else 'off'}; at most {limits.max_concurrent} requests at once, "
+          f"{limits.max_queued} waiting, {limits.timeout_seconds:g} s each", flush=True)
     try:
         rest_server(config).run(sockets=[rest_socket])
     finally:
         grpc_server.stop(grace=1).wait()
         registry.stop()
+        predictor.admission.close()
         if batching.enabled:
             stats = predictor.batching_stats()
             print(f"[serving] batching: {stats['requests']} requests in {stats['batches']} model calls, "

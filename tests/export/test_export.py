@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from benchmarks import decode_limits
 from export import onnx_model
 from export.errors import ExportError
 from export.exporter import (
@@ -143,6 +144,33 @@ def test_serving_bytes_matches_decoding_the_same_bytes_in_process(exported, trai
     out = serve(image_bytes=tf.constant([tf.io.encode_png(image).numpy()]))
     expected = trained.primary_model()(tf.image.resize(tf.cast(image, tf.float32), [32, 32])[None]).numpy()
     assert np.max(np.abs(out["logits"].numpy() - expected)) <= saved_model_bound(expected)
+
+
+def test_serving_bytes_refuses_an_image_declaring_too_many_pixels_before_decoding_it(exported, trained_run):
+    base, _ = exported
+    info = json.loads((base / "tiny" / "1" / "assets" / "export.json").read_text())
+    assert info["max_image_pixels"] == 16 * 1024 * 1024 and info["image_size"] == 32
+    done = subprocess.run([sys.executable, "-c", decode_limits.PROBE, str(base / "tiny" / "1")], cwd=REPO,
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": REPO})
+    assert done.returncode == 0, done.stderr[-3000:]
+    probe = json.loads(done.stdout.splitlines()[-1])
+    assert probe["bytes"] > 100_000  # most of it real image data, as an attacker would send
+    assert ("image_bytes[0] (PNG) declares 20000 x 20000 pixels (400000000 pixels to decode), over the limit of "
+            "16777216 pixels") in probe["error"]
+    assert probe["error"].startswith("InvalidArgumentError")
+    assert probe["peak_rss_growth_mib"] < 100  # decoding it would take 1.2 GB
+    assert probe["seconds"] < 10  # a hang guard only: benchmarks.decode_limits measures it
+
+
+def test_a_lower_pixel_limit_is_recorded_and_refuses_smaller_images(trained_run, tmp_path):
+    result = export(trained_run, tmp_path, onnx=False, verify_images=4, max_image_pixels=1000)
+    assert json.loads((tmp_path / "tiny" / "1" / "assets" / "export.json").read_text())["max_image_pixels"] == 1000
+    serve = tf.saved_model.load(result.saved_model_dir).signatures["serving_bytes"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"declares 32 x 32 pixels \(1024 pixels to decode\), "
+                                                             "over the limit of 1000 pixels"):
+        serve(image_bytes=tf.constant([tf.io.encode_png(tf.zeros([32, 32, 3], tf.uint8)).numpy()]))
+    with pytest.raises(ExportError, match="--max_image_pixels must be >= 1. Received: 0"):
+        export(trained_run, tmp_path, onnx=False, max_image_pixels=0)
 
 
 def test_onnx_matches_the_keras_model_on_256_cifar10_test_images(exported, trained, trained_run, cifar_test_jpegs):

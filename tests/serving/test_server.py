@@ -241,7 +241,7 @@ def one_image():
     (f"{MODEL}:predict", {"signature_name": "serving_bytes", "instances": [{"b64": "not base64!"}]}, None, 400,
      r"Input 'image_bytes': invalid base64"),
     (f"{MODEL}:predict", {"signature_name": "serving_bytes", "instances": [b64(b"this is not an image")]}, None, 400,
-     "Invalid input for signature 'serving_bytes': Unknown image file format"),
+     r"image_bytes\[0\] is not a JPEG, PNG, GIF or BMP image \(unrecognised header\)"),
     (f"{MODEL}:predict", {"signature_name": "serving_bytes", "instances": [7]}, None, 400,
      "Input 'image_bytes' is a string tensor"),
     (f"{MODEL}:predict", {"signature_name": "nope", "instances": one_image()}, None, 400,
@@ -289,7 +289,7 @@ def grpc_request(signature="serving_default", name=MODEL, tensor=None, input_nam
     (lambda: grpc_request(signature="nope"), grpc.StatusCode.INVALID_ARGUMENT, 'signature name: "nope" not found'),
     (lambda: grpc_request(input_name="pixels"), grpc.StatusCode.INVALID_ARGUMENT, "Unknown input 'pixels'"),
     (lambda: grpc_request("serving_bytes", tensor=tf.make_tensor_proto([b"junk"]), input_name="image_bytes"),
-     grpc.StatusCode.INVALID_ARGUMENT, "Unknown image file format"),
+     grpc.StatusCode.INVALID_ARGUMENT, r"image_bytes\[0\] is not a JPEG, PNG, GIF or BMP image"),
     (lambda: grpc_request(tensor=tf.make_tensor_proto(np.zeros((MAX_BATCH + 1, 32, 32, 3), np.float32))),
      grpc.StatusCode.INVALID_ARGUMENT, f"Batch size {MAX_BATCH + 1} exceeds"),
     (lambda: grpc_request(tensor=tf.make_tensor_proto(np.zeros((20, 100, 100, 3), np.float32))),  # 2.4 MB
