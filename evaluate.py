@@ -42,8 +42,10 @@ def main(argv):
     from keras_auxlt.data.pipeline import PipelineConfig
     from keras_auxlt.evaluation import evaluate, write_report
     from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
+    from keras_auxlt.runtime import initialize_devices
     from keras_auxlt.saving import load_model
 
+    initialize_devices()
     try:
         resolved = read_run_config(FLAGS.model_dir)
         name, checkpoint = checkpoint_path(FLAGS.model_dir, FLAGS.checkpoint)

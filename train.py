@@ -12,7 +12,9 @@ from absl import app
 
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.data.errors import DataError
+from keras_auxlt.runtime import initialize_devices
 
+initialize_devices()  # first: the flag modules import libraries that touch TensorFlow's devices
 auxlt_flags.define_train_flags()
 
 

@@ -32,7 +32,9 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # tf2onnx reports every graph rewrite at INFO
     from export.errors import ExportError
     from export.exporter import ExportOptions, export_run
+    from keras_auxlt.runtime import initialize_devices
 
+    initialize_devices()
     options = ExportOptions(
         model_dir=FLAGS.model_dir, export_base=FLAGS.export_base, model_name=FLAGS.model_name, version=FLAGS.version,
         checkpoint=FLAGS.checkpoint, onnx=FLAGS.onnx, opset=FLAGS.opset, top_k=FLAGS.top_k, backbone=FLAGS.backbone,

@@ -76,11 +76,13 @@ def main(argv):
         return 1
     import uvicorn
 
+    from keras_auxlt.runtime import initialize_devices
     from serving.grpc_service import make_server
     from serving.models import ModelRegistry
     from serving.predictor import BatchingOptions, Limits, Predictor
     from serving.rest import make_app
 
+    initialize_devices()
     batching = BatchingOptions(FLAGS.enable_batching, FLAGS.max_batch_size, FLAGS.batch_timeout_micros / 1e6)
     limits = Limits(FLAGS.max_concurrent_requests, FLAGS.max_queued_requests, FLAGS.request_timeout_seconds,
                     FLAGS.max_image_pixels)

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from keras_auxlt.runtime import CUDA_PROBE_NOISE, has_gpu_device_node
 from tests.conftest import REPO_ROOT, repo_env
 
 
@@ -51,6 +52,9 @@ def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_reproduces_it(shar
     code, out, err = run_cli(["train.py", "--flagfile=flags/cifar10_lt_smoke.cfg", f"--data_dir={shared_cifar10}",
                               f"--model_dir={model_dir}"], timeout=900)
     assert code == 0, (out + err)[-3000:]
+    assert "[train] schedule   1 epoch of 388 steps = 388 steps" in out
+    if not has_gpu_device_node():
+        assert CUDA_PROBE_NOISE not in err  # TensorFlow's probe of an absent GPU is not shown as an error
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["steps"] == 388 and metrics["images_seen"] == 388 * 64
     assert metrics["overall"] > 0.2, "one epoch of AuxLT must learn well above chance (0.1)"

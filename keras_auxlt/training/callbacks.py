@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import time
 
 import keras
 
@@ -98,3 +99,55 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
                 raise NonFiniteLossError(
                     f"Training stopped: {name} went {float(value)} at step {step} (batch {batch + 1} of this epoch). "
                     f"The last good checkpoint in {self.checkpoint_dir or 'the model dir'} is left as it was.")
+
+
+class ProgressReport(keras.callbacks.Callback):
+    """After every epoch, one line: the epoch reached, the time this invocation has run and an estimate of
+    the time left for the whole run (from this invocation's pace: checkpoints and validation included).
+    The line is written once Keras has printed its own epoch line (at the next epoch's start or the end)."""
+
+    def __init__(self, total_steps, steps_per_epoch, clock=time.monotonic, log=print):
+        super().__init__()
+        self.total_steps = int(total_steps)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.clock = clock
+        self.log = log
+        self.started = self.first_step = None
+        self.pending = ""
+
+    def on_train_begin(self, logs=None):
+        if self.started is None:  # fit may be called twice (the rest of an interrupted epoch, then by epochs)
+            self.started, self.first_step = self.clock(), int(self.model.optimizer.iterations.numpy())
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        elapsed = self.clock() - self.started
+        done = step - self.first_step
+        line = (f"[train] epoch {-(-step // self.steps_per_epoch)} of {self.total_steps // self.steps_per_epoch} "
+                f"(step {step:,} of {self.total_steps:,}): {duration(elapsed)} elapsed")
+        if done > 0 and step < self.total_steps:
+            left = elapsed / done * (self.total_steps - step)
+            finish = time.strftime("%H:%M", time.localtime(time.time() + left))
+            line += f", about {duration(left)} to go (ends around {finish})"
+        self.pending = line
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._flush()
+
+    def on_train_end(self, logs=None):
+        self._flush()
+
+    def _flush(self):
+        if self.pending:
+            self.log(self.pending, flush=True)
+            self.pending = ""
+
+
+def duration(seconds):
+    """'45 s', '12 min 5 s', '3 h 07 min'."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -31,9 +31,16 @@ from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.run_files import BEST_CHECKPOINT, INFERENCE_CHECKPOINT, LAST_CHECKPOINT
 from keras_auxlt.saving import load_model
 from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES, with_statistics_from
-from keras_auxlt.training.callbacks import NonFiniteLossGuard, TrainingCheckpoint, atomic_save, read_state
+from keras_auxlt.training.callbacks import (
+    NonFiniteLossGuard,
+    ProgressReport,
+    TrainingCheckpoint,
+    atomic_save,
+    read_state,
+)
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.optimizers import TorchSGD
+from keras_auxlt.training.run_summary import print_summary, summary_lines
 from keras_auxlt.training.schedules import WarmupSchedule
 from keras_auxlt.training.strategy import make_strategy, worker_role
 
@@ -259,6 +266,8 @@ def _run(config, strategy, role, write_dir, progress):
         os.remove(stale)
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
     done_steps = int(model.optimizer.iterations.numpy())
+    if role.is_chief:
+        print_summary(summary_lines(config, train, val, test, model, steps, total_steps, strategy, done_steps))
     if done_steps >= total_steps:
         print(f"[train] {last} has finished training (step {done_steps} of {total_steps}): evaluating only")
     elif done_steps:
@@ -268,6 +277,7 @@ def _run(config, strategy, role, write_dir, progress):
     started = time.time()
     callbacks = [NonFiniteLossGuard(checkpoint_dir),
                  TrainingCheckpoint(checkpoint_dir, every_steps=config.checkpoint_every_steps),
+                 ProgressReport(total_steps, steps) if role.is_chief else keras.callbacks.Callback(),
                  keras.callbacks.TensorBoard(os.path.join(write_dir, "logs"), update_freq="epoch")]
     validation = eval_dataset(val, config.pipeline) if val is not None else None
     while done_steps < total_steps:

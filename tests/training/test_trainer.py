@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_auxlt.training.callbacks import NonFiniteLossError
+from keras_auxlt.training.callbacks import NonFiniteLossError, ProgressReport, duration
 from keras_auxlt.training.config import OptimConfig
 from keras_auxlt.training.trainer import run
 from tests.training.helpers import tiny_run_config
@@ -17,9 +17,19 @@ def weights_of(model_dir):
     return model, [w.numpy() for w in model.weights]
 
 
-def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path):
+def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path, capsys):
     config = tiny_run_config(tmp_path, epochs=1)
     metrics = run(config, progress=False)
+    printed = capsys.readouterr().out
+    # One block before training says what the run will do, and one line per epoch how far it is.
+    for expected in ["[train] method     auxlt with auxiliary random (weight 1), rotation (weight 1), lambda constant",
+                     "3 classes, 21 training images (12 to 3 per class, imbalance 4;",
+                     "[train] batch      8 per stream (balanced + instance): 16 images per step",
+                     "[train] schedule   1 epoch of 3 steps = 3 steps",
+                     "[train] devices    OneDeviceStrategy, 1 replica(s); precision float32",
+                     f"[train] output     {tmp_path / 'run'}: evaluates last.keras, BatchNorm statistics as_trained",
+                     "[train] epoch 1 of 1 (step 3 of 3): "]:
+        assert expected in printed, printed
     run_dir = tmp_path / "run"
     for name in ("config.json", "metrics.json", "per_class_accuracy.png", "confusion_matrix.png",
                  "checkpoints/last.keras", "checkpoints/state.json"):
@@ -144,3 +154,27 @@ def test_a_full_disk_fails_before_training(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "load_data", no_data)
     with pytest.raises(ValueError, match=r"--model_dir .*: only 1 MiB free on its disk; .* need about 64 MiB"):
         run(tiny_run_config(tmp_path), progress=False)
+
+
+def test_progress_report_estimates_the_time_left_from_this_invocations_pace():
+    class Model:
+        class optimizer:
+            iterations = keras.Variable(40, dtype="int64")
+
+    lines, now = [], [100.0]
+    report = ProgressReport(total_steps=100, steps_per_epoch=10, clock=lambda: now[0],
+                            log=lambda line, flush: lines.append(line))
+    report.set_model(Model())
+    report.on_train_begin()  # resumed at step 40
+    Model.optimizer.iterations.assign(50)
+    now[0] = 160.0  # 10 steps in 60 s: 50 steps left take 300 s
+    report.on_epoch_end(4)
+    assert lines == []  # written once Keras has printed its own epoch line
+    report.on_epoch_begin(5)
+    assert lines[0].startswith("[train] epoch 5 of 10 (step 50 of 100): 1 min 0 s elapsed, about 5 min 0 s to go")
+    Model.optimizer.iterations.assign(100)
+    now[0] = 460.0
+    report.on_epoch_end(9)
+    report.on_train_end()
+    assert lines[1] == "[train] epoch 10 of 10 (step 100 of 100): 6 min 0 s elapsed"
+    assert [duration(s) for s in (59.4, 61, 3 * 3600 + 7 * 60)] == ["59 s", "1 min 1 s", "3 h 07 min"]

@@ -1,0 +1,41 @@
+"""Process set-up shared by the command-line entry points (train, evaluate, export, serve)."""
+
+import os
+import sys
+import tempfile
+
+# Device nodes a GPU driver creates (NVIDIA on Linux; WSL2's GPU paravirtualisation).
+GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")
+# What TensorFlow's CUDA probe logs, as an error, on a machine with CUDA libraries but no GPU.
+CUDA_PROBE_NOISE = "failed call to cuInit"
+
+
+def has_gpu_device_node():
+    return any(os.path.exists(path) for path in GPU_DEVICE_NODES)
+
+
+def initialize_devices():
+    """TensorFlow's physical devices, found once at start.
+
+    On a Linux machine with no GPU device node, TensorFlow still probes CUDA and logs "failed call to
+    cuInit: ... CUDA error" as an error, which says nothing is wrong but reads as if something were.
+    There, the probe's output is captured and replayed without that one line."""
+    import tensorflow as tf
+
+    if has_gpu_device_node() or not sys.platform.startswith("linux"):
+        return tf.config.list_physical_devices()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            devices = tf.config.list_physical_devices()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                if CUDA_PROBE_NOISE not in line]
+    sys.stderr.write("".join(kept))
+    sys.stderr.flush()
+    return devices
