@@ -2,71 +2,10 @@
 
     python evaluate.py --model_dir runs/cifar10_lt [--checkpoint auto|inference|best|last] [data flags]
 
-Data flags default to those the run was trained with (its config.json); pass any of them to
-evaluate elsewhere. Writes metrics.json, per_class_accuracy.png and confusion_matrix.png into
---output_dir (default: the model dir).
+`auxlt-evaluate` once installed (pip install .). The command lives in keras_auxlt/commands/evaluate.py.
 """
 
-import os
-
-from absl import app, flags
-
-from keras_auxlt import flags as auxlt_flags
-from keras_auxlt.data.errors import DataError
-from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
-
-auxlt_flags.define_data_flags()
-flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
-flags.DEFINE_enum("checkpoint", "auto", list(CHECKPOINT_CHOICES), CHECKPOINT_HELP)
-flags.DEFINE_string("split", "test", "Split to evaluate.")
-flags.DEFINE_string("output_dir", "", "Where to write the report (default: --model_dir).")
-FLAGS = flags.FLAGS
-
-
-def data_config_for_run(resolved):
-    """The run's data config, with any data flag given on this command line taking precedence."""
-    import dataclasses
-
-    from keras_auxlt.data.loading import DataConfig
-
-    given = {name for name in DataConfig.__dataclass_fields__ if FLAGS[name].present}
-    from_flags = auxlt_flags.data_config_from_flags()
-    values = {name: getattr(from_flags, name) if name in given else resolved["data"][name]
-              for name in DataConfig.__dataclass_fields__}
-    return dataclasses.replace(from_flags, **values)
-
-
-def main(argv):
-    del argv
-    from keras_auxlt.data.loading import load_split, make_source
-    from keras_auxlt.data.pipeline import PipelineConfig
-    from keras_auxlt.evaluation import evaluate, write_report
-    from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
-    from keras_auxlt.runtime import initialize_devices
-    from keras_auxlt.saving import load_model
-
-    initialize_devices()
-    try:
-        resolved = read_run_config(FLAGS.model_dir)
-        name, checkpoint = checkpoint_path(FLAGS.model_dir, FLAGS.checkpoint)
-    except RunDirError as e:
-        raise app.UsageError(f"--model_dir: {e}")
-    data_config = data_config_for_run(resolved)
-    pipeline = PipelineConfig(**resolved["pipeline"])
-    try:
-        split = load_split(make_source(data_config), FLAGS.split, data_config)
-    except DataError as e:
-        raise SystemExit(f"error: {e}")
-    model = load_model(checkpoint)
-    if model.num_classes != split.num_classes:
-        raise SystemExit(f"error: the checkpoint has {model.num_classes} classes, split {split.where} has "
-                         f"{split.num_classes}")
-    metrics, confusion = evaluate(model, split, resolved["derived"]["class_counts"], pipeline)
-    output = FLAGS.output_dir or FLAGS.model_dir
-    write_report(output, metrics, confusion, extra={"checkpoint": name, "split": FLAGS.split})
-    print(f"top-1 {metrics['overall']:.4f}  many {metrics['many']}  medium {metrics['medium']}  few {metrics['few']}  "
-          f"aux heads {metrics['aux_heads_overall']}  -> {os.path.join(output, 'metrics.json')}")
-
+from keras_auxlt.commands.evaluate import console
 
 if __name__ == "__main__":
-    app.run(main)
+    console()

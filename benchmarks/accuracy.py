@@ -1,15 +1,17 @@
-"""Side-by-side accuracy of every method on CIFAR-10-LT with one recipe, seeds and epochs.
+"""Side-by-side accuracy of methods on CIFAR-10-LT with one recipe and seeds: the results page.
 
-    ./run python -m benchmarks.accuracy --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz \
-        [--flagfile_base=flags/cifar10_lt_short.cfg] [--methods=ce,balanced,auxlt] [--seeds=0,1]
+    ./run python -m benchmarks.accuracy                 # trains what is missing, then writes docs/results.md
+    ./run python -m benchmarks.accuracy --report_only   # rebuilds docs/results.md from docs/results/runs
 
-Each (method, seed) is one `train.py` run in its own process under --output_dir/<method>/seed<k>,
-so an interrupted benchmark resumes where it stopped (finished runs are not redone). Then it
-writes --results (default docs/RESULTS.md: the table, the command, schedule, machine, wall
-times, date, and the published figures of method.md in a separate table), a per-class accuracy
-plot against training count, and copies every finished run's metrics.json and timing into
---metrics_dir (default docs/results/runs, in the repository) so the table can be rebuilt with
---report_only on any checkout.
+By default: the seven methods of the results page, seeds 0, 1 and 2, the short schedule
+(flags/cifar10_lt_short.cfg, which carries the recommended model selection: a validation split and
+BatchNorm statistics chosen on it). Each (method, seed) is one `train.py` run in its own process
+under --output_dir/<method>/seed<k>, so an interrupted benchmark resumes where it stopped (finished
+runs are not redone). Then it writes --results (the table, the command, schedule, machine, wall
+times, date, the gains paired by seed, and the published and reference-code figures of method.md in
+tables of their own), a per-class accuracy plot against training count, and copies every finished
+run's metrics.json and timing into --metrics_dir (in the repository) so the page can be rebuilt
+with --report_only on any checkout.
 """
 
 import json
@@ -24,7 +26,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks.comparison import cell, selection_sentence, standing_line, statistics_sentence, verdict_lines
-from keras_auxlt.run_files import CONFIG_FILE, INFERENCE_CHECKPOINT, LAST_CHECKPOINT
+from keras_auxlt.run_files import CONFIG_FILE, INFERENCE_CHECKPOINT, LAST_CHECKPOINT, METRICS_FILE, checkpoint_dir
 
 # Variant name -> train.py flags on top of the base flagfile.
 VARIANTS = {
@@ -42,7 +44,8 @@ VARIANTS = {
     # Not in the default set (method.md's step is one BatchNorm batch): the per-stream BatchNorm option.
     "auxlt_separate_bn": ["--method=auxlt", "--aux_tasks=random", "--stream_batch_norm=separate"],
 }
-DEFAULT_METHODS = [m for m in VARIANTS if m != "auxlt_separate_bn"]
+# The rows of docs/results.md: the baselines and AuxLT in its recommended configuration.
+DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt"]
 PUBLISHED = """| method | rho=100 | rho=50 | rho=10 |
 |---|---|---|---|
 | CE | 70.4 | 74.8 | 86.4 |
@@ -61,10 +64,9 @@ flags.DEFINE_string("data_dir", "../shared/data/cifar10/cifar10_jpg.tar.gz", "CI
 flags.DEFINE_string("flagfile_base", "flags/cifar10_lt_short.cfg", "Recipe every method shares.")
 flags.DEFINE_float("imbalance_ratio", 100, "CIFAR-10-LT imbalance ratio.")
 flags.DEFINE_list("methods", DEFAULT_METHODS, f"Variants to run: {', '.join(VARIANTS)}.")
-flags.DEFINE_list("seeds", ["0", "1"], "Seeds; each method runs once per seed.")
-flags.DEFINE_integer("crt_epochs", 3, "Epochs of crt's second stage (classifier re-training).")
+flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; each method runs once per seed.")
 flags.DEFINE_string("output_dir", "runs/benchmark_accuracy", "Where the runs go.")
-flags.DEFINE_string("results", "docs/RESULTS.md", "Markdown report to write.")
+flags.DEFINE_string("results", "docs/results.md", "Markdown report to write.")
 flags.DEFINE_string("metrics_dir", "docs/results/runs", "Where finished runs' metrics.json and timing are copied and "
                     "the report is built from; empty: build it straight from --output_dir.")
 flags.DEFINE_list("extra_flags", [], "More train.py flags for every run (e.g. --epochs=2 for a trial).")
@@ -79,7 +81,7 @@ FLAGS = flags.FLAGS
 REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
           "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
 STAGE_ONE = {"crt": "ce"}  # two-stage method -> the run its second stage starts from (and whose budget it adds)
-RUN_FILES = ("metrics.json", "benchmark_timing.json")  # a run with both is finished
+RUN_FILES = (METRICS_FILE, "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
 # config.json entries a reused run may change: where it lives, and what happens after training.
@@ -110,13 +112,23 @@ def keep_metrics(method, seed):
             shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
 
 
+def flagfile_for(method):
+    """The recipe a method trains with: a second stage (crt) has its own flagfile beside the base one,
+    `<base>_<method>.cfg`, which holds that stage's schedule."""
+    if method not in STAGE_ONE:
+        return FLAGS.flagfile_base
+    path = FLAGS.flagfile_base[:-len(".cfg")] + f"_{method}.cfg"
+    if not os.path.isfile(path):
+        raise SystemExit(f"[benchmark] {method} needs its second-stage flagfile {path} beside --flagfile_base")
+    return path
+
+
 def train_command(method, seed):
-    command = [sys.executable, "train.py", f"--flagfile={FLAGS.flagfile_base}", f"--data_dir={FLAGS.data_dir}",
+    command = [sys.executable, "train.py", f"--flagfile={flagfile_for(method)}", f"--data_dir={FLAGS.data_dir}",
                f"--imbalance_ratio={FLAGS.imbalance_ratio:g}", f"--seed={seed}", f"--model_dir={run_dir(method, seed)}",
                *VARIANTS[method], *FLAGS.extra_flags]
-    if method == "crt":
-        command += [f"--init_from={run_dir(STAGE_ONE[method], seed)}", f"--epochs={FLAGS.crt_epochs}", "--warmup_epochs=0",
-                    "--lr_schedule=cosine", "--lr_milestones=", "--lr_factors="]
+    if method in STAGE_ONE:
+        command.append(f"--init_from={run_dir(STAGE_ONE[method], seed)}")
     return command
 
 
@@ -140,15 +152,15 @@ def reuse_training(method, seed):
     re-estimated inference.keras, and its wall time as an earlier invocation's): train.py resumes at its
     last step, so it trains no further and only evaluates; the run's wall time is the training's plus that."""
     source, target = run_dir(method, seed, FLAGS.reuse_training_from), run_dir(method, seed)
-    checkpoints = os.path.join(source, "checkpoints")
+    checkpoints = checkpoint_dir(source)
     if not is_finished(source) or not os.path.isfile(os.path.join(checkpoints, LAST_CHECKPOINT)):
         raise SystemExit(f"[benchmark] --reuse_training_from: {source} is not a finished run that kept its checkpoints")
-    if os.path.isdir(os.path.join(target, "checkpoints")):
+    if os.path.isdir(checkpoint_dir(target)):
         return  # copied by an earlier, interrupted invocation
     print(f"[benchmark] {method} seed {seed}: training reused from {source}", flush=True)
     shutil.copyfile(os.path.join(source, CONFIG_FILE), os.path.join(target, CONFIG_FILE))
     write_json(os.path.join(target, PARTIAL_TIMING), read_json(os.path.join(source, "benchmark_timing.json"), None))
-    shutil.copytree(checkpoints, os.path.join(target, "checkpoints"),
+    shutil.copytree(checkpoints, checkpoint_dir(target),
                     ignore=shutil.ignore_patterns(INFERENCE_CHECKPOINT + "*"))
 
 
@@ -229,7 +241,7 @@ def load_run(method, seed):
     directory = run_dir(method, seed, report_dir())
     if not is_finished(directory):
         return None
-    metrics = read_json(os.path.join(directory, "metrics.json"), None)
+    metrics = read_json(os.path.join(directory, METRICS_FILE), None)
     metrics["wall_seconds"] = read_json(os.path.join(directory, "benchmark_timing.json"), None)["wall_seconds"]
     metrics["seed"] = int(seed)
     if "validation" in metrics:
@@ -250,17 +262,17 @@ def load_run(method, seed):
 def write_report(rows):
     os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
     lines = [
-        f"# Accuracy benchmark: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}",
+        f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}",
         "",
         f"Generated {time.strftime('%Y-%m-%d')} by `python -m benchmarks.accuracy "
         f"--flagfile_base={FLAGS.flagfile_base} --methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"
         f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}"
         f"{' --reuse_training_from=' + FLAGS.reuse_training_from if FLAGS.reuse_training_from else ''}` on "
         f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
-        f"{FLAGS.crt_epochs} epoch(s), cosine lr, from the ce run of the same seed (its images seen and wall time "
-        f"include that run). Test: the full balanced CIFAR-10 test set (10,000 images), {selection_sentence(rows)} "
+        f"`{FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg` from the ce run of the same seed (its images seen and wall "
+        f"time include that run). Test: the full balanced CIFAR-10 test set (10,000 images), {selection_sentence(rows)} "
         f"{statistics_sentence(rows)} "
-        f"{REUSED if FLAGS.reuse_training_from else ''}Values: mean ± standard deviation over seeds, top-1 %.",
+        f"{REUSED if FLAGS.reuse_training_from else ''}Values: mean ± standard error over seeds, top-1 %.",
         "",
     ]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
@@ -287,7 +299,11 @@ def write_report(rows):
         lines += ["", "Gains in top-1 points (means of per-seed differences, with the standard error of that mean): "
                   "the bars the comparison has to clear, then auxlt against every method with a finished run:",
                   "", *verdicts]
-    lines += ["", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes; from method.md, not "
+    lines += ["", "Reproduce a run: `python train.py --flagfile=flags/cifar10_lt_short.cfg --method=<method> --seed=<k> "
+              "--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz` (auxlt: `--method=auxlt --aux_tasks=random`); crt: "
+              "that command with `--method=ce --model_dir=runs/cifar10_lt_short_ce`, then `python train.py "
+              "--flagfile=flags/cifar10_lt_short_crt.cfg --seed=<k> --data_dir=...`.",
+              "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes; from method.md, not "
               "measured here):", "", PUBLISHED, "",
               "Public reference code on the same short schedule and data (method.md, measured on this machine's "
               "CPU on 2026-11-27, seed 0):", "", REFERENCE_SHORT, "",

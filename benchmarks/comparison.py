@@ -15,14 +15,13 @@ MIN_SEEDS = 2
 
 
 def cell(runs, key, scale=100.0):
-    """'mean ± std' over seeds of metric `key` (percent), the mean alone for one seed, '–' if none."""
-    values = [r[key] for r in runs if r.get(key) is not None]
+    """'mean ± standard error' over seeds of metric `key` (percent), the mean alone for one seed, '–' if none."""
+    values = [r[key] * scale for r in runs if r.get(key) is not None]
     if not values:
         return "–"
-    mean = np.mean(values) * scale
     if len(values) == 1:
-        return f"{mean:.1f}"
-    return f"{mean:.1f} ± {np.std(values) * scale:.1f}"
+        return f"{values[0]:.1f}"
+    return f"{np.mean(values):.1f} ± {standard_error(values):.1f}"
 
 
 def paired_gains(runs, baseline_runs, keys=GROUPS):

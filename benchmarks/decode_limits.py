@@ -20,8 +20,9 @@ import time
 import requests
 from absl import app, flags
 
-from export import versions
-from serving.process import REPO, ServerProcess
+from keras_auxlt.export import versions
+from keras_auxlt.serving.process import PACKAGE_PARENT as REPO
+from keras_auxlt.serving.process import ServerProcess
 from tests import hostile_images
 
 flags.DEFINE_string("export_base", None, "Export base directory given to `python -m export`.", required=True)
@@ -33,7 +34,7 @@ FLAGS = flags.FLAGS
 PROBE = """
 import json, resource, sys, time
 import tensorflow as tf
-from serving.predictor import tf_error_summary
+from keras_auxlt.serving.predictor import tf_error_summary
 from tests import hostile_images
 serve = tf.saved_model.load(sys.argv[1]).signatures["serving_bytes"]
 serve(image_bytes=tf.constant([hostile_images.encoded("PNG", 32, 32)]))  # traced and warm

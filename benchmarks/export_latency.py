@@ -17,9 +17,9 @@ import tensorflow as tf
 from absl import app, flags
 
 from benchmarks.common import machine
-from export import onnx_model, versions
-from export.exporter import onnx_path_for
-from export.signatures import IMAGES_INPUT
+from keras_auxlt.export import onnx_model, versions
+from keras_auxlt.export.exporter import onnx_path_for
+from keras_auxlt.export.signatures import IMAGES_INPUT
 
 flags.DEFINE_string("export_base", None, "Export base directory given to `python -m export`.", required=True)
 flags.DEFINE_string("model_name", None, "Model name given to `python -m export`.", required=True)

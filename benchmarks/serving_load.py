@@ -22,8 +22,8 @@ import tensorflow as tf
 from absl import app, flags
 
 from benchmarks.common import machine
-from export.versions import existing_versions
-from serving.process import ServerProcess
+from keras_auxlt.export.versions import existing_versions
+from keras_auxlt.serving.process import ServerProcess
 
 flags.DEFINE_string("export_base", None, "Export base directory given to `python -m export`.", required=True)
 flags.DEFINE_string("model_name", None, "Model name given to `python -m export`.", required=True)

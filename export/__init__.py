@@ -1,8 +1,5 @@
-"""Export a trained run's primary head for deployment.
+"""`python -m export`: export a trained run's primary head for deployment (docs/export.md).
 
-    python -m export --model_dir runs/cifar10_lt --export_base exports --model_name cifar10_lt
-
-writes TF Serving's layout exports/cifar10_lt/<version>/ (a SavedModel with `serving_default`
-for image tensors and `serving_bytes` for encoded JPEG/PNG) and exports/cifar10_lt-<version>.onnx,
-each checked against the in-memory model before it is published.
+The code is the package keras_auxlt.export; this folder only keeps the command at the top of the
+repository (`auxlt-export` once installed).
 """

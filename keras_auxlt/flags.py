@@ -1,40 +1,59 @@
 """Every command-line flag of keras-auxlt, declared in this one module.
 
-`train.py`, `evaluate.py` and `python -m keras_auxlt.data.stats` define the groups they need
+`train.py`, `evaluate.py` and `python -m keras_auxlt.commands.stats` define the groups they need
 and turn parsed flags into the typed configs with the `*_config_from_flags` helpers.
 """
 
 from absl import flags
 
+from keras_auxlt.choices import (
+    AUTO_AUGMENT_POLICIES,
+    AUX_TASKS,
+    BACKBONES,
+    BALANCED_SAMPLERS,
+    EVAL_STYLES,
+    INFERENCE_STATISTICS,
+    LAMBDA_SCHEDULES,
+    LT_PROFILES,
+    METHODS,
+    PRECISIONS,
+    SCHEDULES,
+    STRATEGIES,
+    STREAM_BATCH_NORMS,
+    TRAIN_AUGMENTATIONS,
+)
 from keras_auxlt.data.loading import DataConfig
-from keras_auxlt.data.long_tail import PROFILES
 
 FLAGS = flags.FLAGS
 
 
 def define_data_flags():
-    flags.DEFINE_string("dataset", "cifar10", "Data set name: a TFDS builder (cifar10, cifar100, ...) or a label "
+    d = DataConfig()  # the defaults: one place, the config dataclass
+    flags.DEFINE_string("dataset", d.dataset, "Data set name: a TFDS builder (cifar10, cifar100, ...) or a label "
                         "for list-file / image-folder data (imagenet_lt, places_lt, inat2018).")
-    flags.DEFINE_string("data_dir", "", "Image folder (<dir>/<split>/<class>/<file>) or its .tar/.tar.gz archive; "
-                        "the root that list-file paths are relative to; or a TFDS data dir.")
-    flags.DEFINE_bool("tfds_download", True, "Let TFDS download and prepare a data set that is not prepared yet.")
-    flags.DEFINE_string("train_list", "", "List file of the training split: lines 'relative/path.jpg label'.")
+    flags.DEFINE_string("data_dir", d.data_dir, "Image folder (<dir>/<split>/<class>/<file>) or its .tar/.tar.gz "
+                        "archive; the root that list-file paths are relative to; or a TFDS data dir.")
+    flags.DEFINE_bool("tfds_download", d.tfds_download, "Let TFDS download and prepare a data set that is not "
+                      "prepared yet.")
+    flags.DEFINE_string("train_list", d.train_list, "List file of the training split: lines 'relative/path.jpg label'.")
     flags.DEFINE_alias("list_file", "train_list")
-    flags.DEFINE_string("val_list", "", "List file of the validation split.")
-    flags.DEFINE_string("test_list", "", "List file of the test split.")
-    flags.DEFINE_string("class_names_file", "", "Optional file with one class name per line (line i = class i).")
-    flags.DEFINE_float("imbalance_ratio", 1.0, "Long-tailed subset of the training split with n_max / n_min = "
-                       "this ratio; 1 keeps the split as it is.")
-    flags.DEFINE_enum("lt_profile", "exp", PROFILES, "Long-tail profile: exponential or step.")
-    flags.DEFINE_float("lt_step_fraction", 0.5, "Step profile: fraction of classes cut to n_max / ratio.")
-    flags.DEFINE_integer("lt_seed", 0, "Seed of the long-tail selection (0 = the reference subsets).")
-    flags.DEFINE_integer("val_per_class", 0, "If > 0, a validation split for data without one (CIFAR-LT): this many "
-                         "images per class from the training images outside the long-tailed subset (a class with "
-                         "too few there, like the head class, gives the rest from its training images). The run "
-                         "then keeps the checkpoint best on it and reports its validation accuracy.")
-    flags.DEFINE_bool("validate_images", True, "Decode every image once before training and report all bad files.")
-    flags.DEFINE_bool("skip_bad_images", False, "Drop unreadable or corrupt images (count reported) instead of "
-                      "stopping.")
+    flags.DEFINE_string("val_list", d.val_list, "List file of the validation split.")
+    flags.DEFINE_string("test_list", d.test_list, "List file of the test split.")
+    flags.DEFINE_string("class_names_file", d.class_names_file, "Optional file with one class name per line "
+                        "(line i = class i).")
+    flags.DEFINE_float("imbalance_ratio", d.imbalance_ratio, "Long-tailed subset of the training split with "
+                       "n_max / n_min = this ratio; 1 keeps the split as it is.")
+    flags.DEFINE_enum("lt_profile", d.lt_profile, LT_PROFILES, "Long-tail profile: exponential or step.")
+    flags.DEFINE_float("lt_step_fraction", d.lt_step_fraction, "Step profile: fraction of classes cut to n_max / ratio.")
+    flags.DEFINE_integer("lt_seed", d.lt_seed, "Seed of the long-tail selection (0 = the reference subsets).")
+    flags.DEFINE_integer("val_per_class", d.val_per_class, "If > 0, a validation split for data without one "
+                         "(CIFAR-LT): this many images per class from the training images outside the long-tailed "
+                         "subset (a class with too few there, like the head class, gives the rest from its training "
+                         "images). The run then keeps the checkpoint best on it and reports its validation accuracy.")
+    flags.DEFINE_bool("validate_images", d.validate_images, "Decode every image once before training and report all "
+                      "bad files.")
+    flags.DEFINE_bool("skip_bad_images", d.skip_bad_images, "Drop unreadable or corrupt images (count reported) "
+                      "instead of stopping.")
 
 
 def data_config_from_flags():
@@ -47,61 +66,71 @@ def data_config_from_flags():
 
 
 def define_train_flags():
-    """Flags of train.py: data, pipeline, model, optimiser and run."""
-    from keras_auxlt.data.augment import AUTO_AUGMENT_POLICIES, TRAIN_AUGMENTATIONS
-    from keras_auxlt.training.batch_norm_statistics import DEFAULT_STEPS
-    from keras_auxlt.training.config import METHODS, SCHEDULES
-    from keras_auxlt.training.strategy import STRATEGIES
+    """Flags of train.py: data, pipeline, model, optimiser and run. Defaults are RunConfig's, choices
+    keras_auxlt.choices'."""
+    from keras_auxlt.training.config import RunConfig
 
     define_data_flags()
+    d = RunConfig()
+    pipeline, model, optim = d.pipeline, d.model, d.optim
     # Pipeline.
-    flags.DEFINE_integer("batch_size", 128, "Global batch size per stream (AuxLT draws this many balanced and "
-                         "this many random images per step).")
-    flags.DEFINE_integer("image_size", 32, "Square training/evaluation image size.")
-    flags.DEFINE_enum("augment", "cifar", TRAIN_AUGMENTATIONS, "Training augmentation.")
-    flags.DEFINE_enum("auto_augment", "", AUTO_AUGMENT_POLICIES, "RandAugment / AutoAugment (imagenet augment).")
-    flags.DEFINE_enum("eval_style", "cifar", ["cifar", "imagenet"], "Evaluation transform.")
-    flags.DEFINE_enum("balanced_sampler", "balanced", ["balanced", "sqrt", "reversed"],
+    flags.DEFINE_integer("batch_size", pipeline.batch_size, "Global batch size per stream (AuxLT draws this many "
+                         "balanced and this many random images per step).")
+    flags.DEFINE_integer("image_size", pipeline.image_size, "Square training/evaluation image size.")
+    flags.DEFINE_enum("augment", pipeline.augment, TRAIN_AUGMENTATIONS, "Training augmentation.")
+    flags.DEFINE_enum("auto_augment", pipeline.auto_augment, AUTO_AUGMENT_POLICIES,
+                      "RandAugment / AutoAugment (imagenet augment).")
+    flags.DEFINE_enum("eval_style", pipeline.eval_style, EVAL_STYLES, "Evaluation transform: as is (cifar) or "
+                      "resize + centre crop (imagenet).")
+    flags.DEFINE_enum("balanced_sampler", pipeline.balanced_sampler, BALANCED_SAMPLERS,
                       "Sampler of AuxLT's class-aware stream.")
     # Model.
-    flags.DEFINE_string("backbone", "resnet32", "Backbone name (resnet20/32/44/56/110, resnet10, resnet50).")
-    flags.DEFINE_list("aux_tasks", ["random"], "Auxiliary tasks (random, random_shared, reweighted, rotation).")
-    flags.DEFINE_list("aux_weights", [], "One weight per auxiliary task (default 1.0 each).")
-    flags.DEFINE_string("lambda_schedule", "constant", "Auxiliary weight schedule: constant or cumulative.")
-    flags.DEFINE_bool("aux_detach_features", False, "Ablation: auxiliary heads read stop_gradient(features).")
-    flags.DEFINE_bool("sync_batch_norm", False, "BatchNorm statistics pooled across replicas.")
-    flags.DEFINE_string("stream_batch_norm", "joint", "Two-stream step: joint = one BatchNorm batch [x_b; x_r] "
-                        "(method.md); separate = each stream normalised with its own moments, moving statistics "
-                        "from the balanced stream.")
+    flags.DEFINE_enum("backbone", model.backbone, BACKBONES, "Backbone.")
+    flags.DEFINE_list("aux_tasks", list(model.aux_tasks), f"Auxiliary tasks, any of {', '.join(AUX_TASKS)}.")
+    flags.DEFINE_list("aux_weights", list(model.aux_weights), "One weight per auxiliary task (default 1.0 each).")
+    flags.DEFINE_enum("lambda_schedule", model.lambda_schedule, LAMBDA_SCHEDULES, "Auxiliary weight schedule.")
+    flags.DEFINE_bool("aux_detach_features", model.aux_detach_features, "Ablation: auxiliary heads read "
+                      "stop_gradient(features).")
+    flags.DEFINE_bool("sync_batch_norm", model.sync_batch_norm, "BatchNorm statistics pooled across replicas.")
+    flags.DEFINE_enum("stream_batch_norm", model.stream_batch_norm, STREAM_BATCH_NORMS, "Two-stream step: joint = "
+                      "one BatchNorm batch [x_b; x_r] (method.md); separate = each stream normalised with its own "
+                      "moments, moving statistics from the balanced stream.")
     # Optimiser.
-    flags.DEFINE_float("learning_rate", 0.1, "Base learning rate.")
-    flags.DEFINE_integer("lr_reference_batch", 0, "If > 0, scale the learning rate by batch_size / this.")
-    flags.DEFINE_float("momentum", 0.9, "SGD momentum.")
-    flags.DEFINE_float("weight_decay", 2e-4, "L2 weight decay added to the gradient (PyTorch SGD semantics).")
-    flags.DEFINE_float("warmup_epochs", 5.0, "Linear warm-up length in epochs (per step).")
-    flags.DEFINE_string("lr_schedule", "multistep", f"Learning-rate schedule after warm-up: {', '.join(SCHEDULES)}.")
-    flags.DEFINE_list("lr_milestones", ["160", "180"], "Multistep: epochs at which the factors apply.")
-    flags.DEFINE_list("lr_factors", ["0.01", "0.0001"], "Multistep: lr factors relative to the base lr.")
+    flags.DEFINE_float("learning_rate", optim.learning_rate, "Base learning rate.")
+    flags.DEFINE_integer("lr_reference_batch", optim.lr_reference_batch, "If > 0, scale the learning rate by "
+                         "batch_size / this.")
+    flags.DEFINE_float("momentum", optim.momentum, "SGD momentum.")
+    flags.DEFINE_float("weight_decay", optim.weight_decay, "L2 weight decay added to the gradient (PyTorch SGD "
+                       "semantics).")
+    flags.DEFINE_float("warmup_epochs", optim.warmup_epochs, "Linear warm-up length in epochs (per step).")
+    flags.DEFINE_enum("lr_schedule", optim.schedule, SCHEDULES, "Learning-rate schedule after warm-up.")
+    flags.DEFINE_list("lr_milestones", [str(m) for m in optim.lr_milestones], "Multistep: epochs at which the "
+                      "factors apply.")
+    flags.DEFINE_list("lr_factors", [str(f) for f in optim.lr_factors], "Multistep: lr factors relative to the "
+                      "base lr.")
     # Run.
-    flags.DEFINE_string("method", "auxlt", f"Training method: {', '.join(METHODS)}.")
-    flags.DEFINE_integer("drw_start_epoch", 160, "Method drw: epoch from which effective-number weights apply.")
-    flags.DEFINE_string("init_from", "", "Method crt: run directory of the trained (e.g. ce) model whose backbone "
-                        "is frozen and reused.")
-    flags.DEFINE_integer("epochs", 200, "Training epochs (one epoch = ceil(N / batch_size) steps).")
-    flags.DEFINE_string("model_dir", "runs/cifar10_lt", "Run directory: config, checkpoints, logs, metrics.")
-    flags.DEFINE_string("strategy", "auto", f"tf.distribute strategy: {', '.join(STRATEGIES)}.")
-    flags.DEFINE_integer("checkpoint_every_steps", 0, "Also checkpoint every N steps, so that a killed run loses at "
-                         "most N steps (0: at epoch ends only).")
-    flags.DEFINE_string("inference_statistics", "as_trained", "BatchNorm statistics of the model evaluated and "
-                        "exported: as_trained; joint, balanced or instance = re-estimated after training over that "
-                        "stream's training batches (written to checkpoints/inference.keras); auto = whichever of "
-                        "these four scores highest on the validation split.")
-    flags.DEFINE_integer("inference_statistics_steps", DEFAULT_STEPS, "Batches a re-estimate runs over.")
-    flags.DEFINE_bool("deterministic", False, "Deterministic ops: a resumed run ends with the same weights.")
-    flags.DEFINE_enum("mixed_precision", "off", ["off", "float16", "bfloat16"], "Mixed precision: float16 for GPUs "
-                      "(with loss scaling), bfloat16 for TPUs and CPUs with AVX512-BF16.")
-    flags.DEFINE_integer("seed", 0, "Seed of samplers, augmentation and initialisation.")
-    flags.DEFINE_integer("verbose", 2, "Keras fit verbosity: 1 = progress bar per step, 2 = one line per epoch.")
+    flags.DEFINE_enum("method", d.method, list(METHODS), "Training method.")
+    flags.DEFINE_integer("drw_start_epoch", d.drw_start_epoch, "Method drw: epoch from which effective-number "
+                         "weights apply.")
+    flags.DEFINE_string("init_from", d.init_from, "Method crt: run directory of the trained (e.g. ce) model whose "
+                        "backbone is frozen and reused.")
+    flags.DEFINE_integer("epochs", d.epochs, "Training epochs (one epoch = ceil(N / batch_size) steps).")
+    flags.DEFINE_string("model_dir", d.model_dir, "Run directory: config, checkpoints, logs, metrics.")
+    flags.DEFINE_enum("strategy", d.strategy, STRATEGIES, "tf.distribute strategy.")
+    flags.DEFINE_integer("checkpoint_every_steps", d.checkpoint_every_steps, "Also checkpoint every N steps, so "
+                         "that a killed run loses at most N steps (0: at epoch ends only).")
+    flags.DEFINE_enum("inference_statistics", d.inference_statistics, INFERENCE_STATISTICS, "BatchNorm statistics "
+                      "of the model evaluated and exported: as_trained; joint, balanced or instance = re-estimated "
+                      "after training over that stream's training batches (written to checkpoints/inference.keras); "
+                      "auto = whichever of these four scores highest on the validation split.")
+    flags.DEFINE_integer("inference_statistics_steps", d.inference_statistics_steps, "Batches a re-estimate runs "
+                         "over.")
+    flags.DEFINE_bool("deterministic", d.deterministic, "Deterministic ops: a resumed run ends with the same weights.")
+    flags.DEFINE_enum("mixed_precision", d.mixed_precision, PRECISIONS, "Mixed precision: float16 for GPUs (with "
+                      "loss scaling), bfloat16 for TPUs and CPUs with AVX512-BF16.")
+    flags.DEFINE_integer("seed", d.seed, "Seed of samplers, augmentation and initialisation.")
+    flags.DEFINE_integer("verbose", d.verbose, "Keras fit verbosity: 1 = progress bar per step, 2 = one line per "
+                         "epoch.")
 
 
 def _numbers(flag, values, kind):

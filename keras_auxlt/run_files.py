@@ -1,16 +1,27 @@
-"""Reading a train.py run directory: its resolved configuration and which checkpoint to use.
+"""The layout of a train.py run directory (the one place it is written down), and reading it back.
 
     <model_dir>/config.json                 resolved configuration (+ "derived": class names, counts, ...)
+    <model_dir>/checkpoints/last.keras      model + optimizer after the last epoch (or step checkpoint)
+    <model_dir>/checkpoints/state.json      the step and epoch reached, the best validation score
     <model_dir>/checkpoints/best.keras      best on validation (only when the data has a val split)
-    <model_dir>/checkpoints/last.keras      last epoch
     <model_dir>/checkpoints/inference.keras the selected one (best, else last) with BatchNorm statistics
                                             re-estimated after training (--inference_statistics other than as_trained)
+    <model_dir>/logs/                       TensorBoard
+    <model_dir>/metrics.json                the test report, with per_class_accuracy.png, confusion_matrix.png
+                                            and confusion_matrix.npy beside it
 """
 
 import json
 import os
 
 CONFIG_FILE = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "state.json"
+LOG_DIR = "logs"
+METRICS_FILE = "metrics.json"
+PER_CLASS_PLOT = "per_class_accuracy.png"
+CONFUSION_PLOT = "confusion_matrix.png"
+CONFUSION_MATRIX = "confusion_matrix.npy"
 LAST_CHECKPOINT = "last.keras"
 BEST_CHECKPOINT = "best.keras"
 # The selected checkpoint with BatchNorm statistics re-estimated after training (--inference_statistics);
@@ -45,7 +56,7 @@ def checkpoint_path(model_dir, which="auto", as_trained=False):
     choices = TRAINED_CHECKPOINT_CHOICES if as_trained else CHECKPOINT_CHOICES
     if which not in choices:
         raise RunDirError(f"Unknown checkpoint choice. Accepted: {', '.join(choices)}. Received: {which!r}")
-    checkpoints = os.path.join(model_dir, "checkpoints")
+    checkpoints = os.path.join(model_dir, CHECKPOINT_DIR)
     name = {"inference": INFERENCE_CHECKPOINT, "best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}.get(which)
     if name is None:
         candidates = (BEST_CHECKPOINT,) if as_trained else (INFERENCE_CHECKPOINT, BEST_CHECKPOINT)
@@ -54,3 +65,7 @@ def checkpoint_path(model_dir, which="auto", as_trained=False):
     if not os.path.isfile(path):
         raise RunDirError(f"model dir {model_dir!r}: no checkpoint {path} (has training saved an epoch yet?)")
     return name, path
+
+
+def checkpoint_dir(model_dir):
+    return os.path.join(model_dir, CHECKPOINT_DIR)

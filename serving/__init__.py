@@ -1,2 +1,3 @@
-"""Serving the exported SavedModel: TF Serving deployment files, a local server speaking TF Serving's
-REST and gRPC protocols (`python -m serving.server`), and a client (`python -m serving.client`)."""
+"""Serving the exported SavedModel (docs/serving.md): `tf_serving/` holds TF Serving's deployment files;
+`python -m serving.server` and `python -m serving.client` run the local server and the client of the
+package keras_auxlt.serving (`auxlt-serve` and `auxlt-client` once installed)."""

@@ -69,8 +69,9 @@ def test_one_shared_seed_gives_no_verdict_and_absent_methods_no_line():
     assert verdict_lines({"auxlt": [run(0, 0.7)]}) == []
 
 
-def test_cells_show_mean_and_spread_over_seeds():
-    assert cell([run(0, 0.5), run(1, 0.6)], "overall") == "55.0 ± 5.0"
+def test_cells_show_mean_and_standard_error_over_seeds():
+    assert cell([run(0, 0.5), run(1, 0.6)], "overall") == "55.0 ± 5.0"  # sample std 7.07 / sqrt(2)
+    assert cell([run(0, 0.5), run(1, 0.6), run(2, 0.7)], "overall") == "60.0 ± 5.8"
     assert cell([run(0, 0.5)], "overall") == "50.0"
     assert cell([run(0, 0.5)], "few") == "–"
 

@@ -20,7 +20,7 @@ def test_stats_from_a_list_file_alone(tmp_path):
     lines = [f"train/{c}/{i}.jpg {c}" for c, n in enumerate([150, 40, 5]) for i in range(n)]
     (tmp_path / "train.txt").write_text("\n".join(lines) + "\n")
     plot = tmp_path / "counts.png"
-    code, out, err = run_cli(["-m", "keras_auxlt.data.stats", f"--list_file={tmp_path / 'train.txt'}", f"--plot={plot}"])
+    code, out, err = run_cli(["-m", "keras_auxlt.commands.stats", f"--list_file={tmp_path / 'train.txt'}", f"--plot={plot}"])
     assert code == 0, err[-2000:]
     stats = json.loads(out.strip().splitlines()[-1])
     assert stats["num_classes"] == 3 and stats["num_images"] == 195
@@ -32,13 +32,13 @@ def test_stats_from_a_list_file_alone(tmp_path):
 
 def test_stats_reports_a_malformed_list_line(tmp_path):
     (tmp_path / "train.txt").write_text("a.jpg 0\nb.jpg zero\n")
-    code, _, err = run_cli(["-m", "keras_auxlt.data.stats", f"--list_file={tmp_path / 'train.txt'}"])
+    code, _, err = run_cli(["-m", "keras_auxlt.commands.stats", f"--list_file={tmp_path / 'train.txt'}"])
     assert code != 0 and "train.txt:2: label 'zero' is not an integer" in err
 
 
 @pytest.mark.large
 def test_stats_on_the_shared_cifar10_archive(shared_cifar10, tmp_path):
-    code, out, err = run_cli(["-m", "keras_auxlt.data.stats", "--dataset=cifar10", f"--data_dir={shared_cifar10}",
+    code, out, err = run_cli(["-m", "keras_auxlt.commands.stats", "--dataset=cifar10", f"--data_dir={shared_cifar10}",
                               "--imbalance_ratio=100", f"--plot={tmp_path / 'c.png'}"])
     assert code == 0, err[-2000:]
     stats = json.loads(out.strip().splitlines()[-1])
@@ -52,11 +52,12 @@ def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_reproduces_it(shar
     code, out, err = run_cli(["train.py", "--flagfile=flags/cifar10_lt_smoke.cfg", f"--data_dir={shared_cifar10}",
                               f"--model_dir={model_dir}"], timeout=900)
     assert code == 0, (out + err)[-3000:]
-    assert "[train] schedule   1 epoch of 388 steps = 388 steps" in out
+    assert "[train] schedule   1 epoch of 382 steps = 382 steps" in out  # 12,206 images: 200 left for validation
     if not has_gpu_device_node():
         assert CUDA_PROBE_NOISE not in err  # TensorFlow's probe of an absent GPU is not shown as an error
     metrics = json.loads((model_dir / "metrics.json").read_text())
-    assert metrics["steps"] == 388 and metrics["images_seen"] == 388 * 64
+    assert metrics["steps"] == 382 and metrics["images_seen"] == 382 * 64
+    assert metrics["inference_statistics"]["requested"] == "auto" and metrics["checkpoint"] == "best.keras"
     assert metrics["overall"] > 0.2, "one epoch of AuxLT must learn well above chance (0.1)"
     code, out, err = run_cli(["evaluate.py", f"--model_dir={model_dir}", f"--output_dir={tmp_path / 'eval'}"])
     assert code == 0, err[-3000:]
@@ -72,10 +73,3 @@ def test_multi_worker_without_tf_config_is_a_usage_error(tmp_path, monkeypatch):
     assert "--strategy=multi_worker needs the TF_CONFIG environment variable" in err
     assert not (tmp_path / "run").exists()
 
-
-def test_momentum_benchmark_refuses_a_run_of_another_method_before_any_training(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"method": "auxlt"}))
-    code, _, err = run_cli(["-m", "benchmarks.momentum_form", f"--model_dir={tmp_path}"], timeout=300)
-    assert code != 0
-    assert f"{tmp_path / 'config.json'}: method 'auxlt'; this benchmark continues a ce run only" in err
-    assert not (tmp_path / "checkpoints").exists()

@@ -7,10 +7,9 @@ pixels in [0, 255]. Normalisation (mean/std) is not done here: it lives inside t
 
 import tensorflow as tf
 
+from keras_auxlt.choices import AUTO_AUGMENT_POLICIES, EVAL_STYLES, TRAIN_AUGMENTATIONS
 from keras_auxlt.data.errors import DataError
 
-TRAIN_AUGMENTATIONS = ("cifar", "imagenet", "none")
-AUTO_AUGMENT_POLICIES = ("", "randaugment", "autoaugment")
 EVAL_CROP_FRACTION = 0.875  # ImageNet-style evaluation: resize to size / 0.875, centre-crop size
 CIFAR_PAD = 4
 
@@ -56,6 +55,8 @@ def imagenet_train(image, seed, image_size=224, auto_augment=""):
 
 def eval_transform(image, image_size, style):
     """CIFAR style: the image as it is (resized if not image_size). ImageNet style: resize, centre crop."""
+    if style not in EVAL_STYLES:
+        raise DataError(f"Unknown evaluation style. Accepted: {', '.join(EVAL_STYLES)}. Received: eval_style={style!r}")
     if style != "imagenet":
         return _resize_to(image, image_size)
     shape = tf.cast(tf.shape(image)[:2], tf.float32)

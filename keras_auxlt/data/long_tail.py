@@ -13,9 +13,10 @@ and settings can be chosen without the test set.
 
 import numpy as np
 
+from keras_auxlt.choices import LT_PROFILES
 from keras_auxlt.data.errors import DataError
 
-PROFILES = ("exp", "step")
+PROFILES = LT_PROFILES
 
 
 def long_tail_counts(n_max, num_classes, imbalance_ratio, profile="exp", step_fraction=0.5):

@@ -18,9 +18,9 @@ O(1) per sample amortised.
 import numpy as np
 import tensorflow as tf
 
+from keras_auxlt.choices import SAMPLERS
 from keras_auxlt.data.errors import DataError
 
-SAMPLERS = ("instance", "balanced", "sqrt", "reversed")
 _INT64_MAX = np.iinfo(np.int64).max
 
 

@@ -4,8 +4,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-AUX_TASKS = ("random", "random_shared", "reweighted", "rotation")
-LAMBDA_SCHEDULES = ("constant", "cumulative")
 NUM_ROTATIONS = 4
 EFFECTIVE_NUMBER_BETA = 0.9999
 

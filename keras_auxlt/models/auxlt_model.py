@@ -25,14 +25,13 @@ baselines). `call()` returns the primary logits only: that is what is evaluated 
 import keras
 import numpy as np
 import tensorflow as tf
-from keras.src.losses.loss import unscale_loss_for_distribution
 
+from keras_auxlt.choices import AUX_TASKS, LAMBDA_SCHEDULES, PRIMARY_LOSSES, STREAM_BATCH_NORMS
+from keras_auxlt.keras_compat import build_optimizer_only, in_multi_worker_mode, unscale_loss_for_distribution
 from keras_auxlt.models import aux_tasks as tasks
 from keras_auxlt.models.backbones import build_backbone
 from keras_auxlt.models.layers import PixelNormalization, conv_init
 
-PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust")
-STREAM_BATCH_NORMS = ("joint", "separate")
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 
@@ -124,14 +123,9 @@ class AuxLTModel(keras.Model):
         """Keras (TensorFlow backend) builds model state from a sample batch that it first averages
         with `strategy.reduce`, which MultiWorkerMirroredStrategy cannot do on nested (dual-stream)
         batches. This model builds every layer in build() and compiles no loss or metric objects, so
-        only the optimizer is left to build: do that without touching the data."""
-        nothing_compiled = getattr(self, "_compile_loss", None) is None and \
-            getattr(self, "_compile_metrics", None) is None
-        if self.built and nothing_compiled and all(layer.built for layer in self._flatten_layers()):
-            with self.distribute_strategy.scope():
-                self._symbolic_build()  # with everything else built, this builds the optimizer only
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        only the optimizer is left to build: do that without touching the data (keras_compat)."""
+        if not build_optimizer_only(self):
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def primary_model(self, name="primary"):
         """A functional model images -> primary logits over this model's own layers (no auxiliary head).
@@ -289,9 +283,7 @@ def _step_logs(logs):
     """Step logs as `fit` can reduce them. Under a multi-worker MultiWorkerMirroredStrategy, Keras 3
     reduces each log with strategy.reduce(MEAN, value, axis=0), which fails on scalars
     (tensorflow/tensorflow#72388); one-element vectors reduce to the same scalar."""
-    strategy = tf.distribute.get_strategy()
-    extended = getattr(strategy, "extended", None)
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and extended._in_multi_worker_mode():
+    if in_multi_worker_mode(tf.distribute.get_strategy()):
         return {name: tf.reshape(value, [1]) for name, value in logs.items()}
     return logs
 
@@ -304,17 +296,17 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
                      primary_loss, stream_batch_norm):
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
-    unknown = [t for t in aux_tasks if t not in tasks.AUX_TASKS]
+    unknown = [t for t in aux_tasks if t not in AUX_TASKS]
     if unknown or len(set(aux_tasks)) != len(aux_tasks):
-        raise ValueError(f"Unknown or repeated auxiliary task. Accepted: {', '.join(tasks.AUX_TASKS)}. "
+        raise ValueError(f"Unknown or repeated auxiliary task. Accepted: {', '.join(AUX_TASKS)}. "
                          f"Received: aux_tasks={list(aux_tasks)!r}")
     if len(aux_weights) != len(aux_tasks):
         raise ValueError(f"Give one weight per auxiliary task. Received: aux_tasks={list(aux_tasks)!r}, "
                          f"aux_weights={list(aux_weights)!r}")
     if any(w < 0 or not np.isfinite(w) for w in aux_weights):
         raise ValueError(f"Auxiliary weights must be finite and >= 0. Received: aux_weights={list(aux_weights)!r}")
-    if lambda_schedule not in tasks.LAMBDA_SCHEDULES:
-        raise ValueError(f"Unknown lambda schedule. Accepted: {', '.join(tasks.LAMBDA_SCHEDULES)}. "
+    if lambda_schedule not in LAMBDA_SCHEDULES:
+        raise ValueError(f"Unknown lambda schedule. Accepted: {', '.join(LAMBDA_SCHEDULES)}. "
                          f"Received: lambda_schedule={lambda_schedule!r}")
     if lambda_schedule == "cumulative" and total_steps <= 0:
         raise ValueError(f"The cumulative lambda schedule needs total_steps > 0. Received: total_steps={total_steps!r}")

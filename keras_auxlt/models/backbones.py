@@ -10,6 +10,7 @@ Every BatchNorm is `FusedBatchNormalization` (Keras's layer, TensorFlow's fused 
 
 import keras
 
+from keras_auxlt import choices
 from keras_auxlt.models.layers import FusedBatchNormalization, ZeroPadShortcut, batch_norm, conv_init, replace_batch_norm
 
 CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
@@ -68,6 +69,7 @@ def _cifar(depth_name):
 
 
 BACKBONES = {**{name: _cifar(name) for name in CIFAR_DEPTHS}, "resnet10": resnet10, "resnet50": resnet50}
+assert tuple(BACKBONES) == choices.BACKBONES, "keras_auxlt.choices.BACKBONES names every builder here"
 
 
 def build_backbone(name, input_shape, sync_bn=False):

@@ -35,7 +35,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
 
     Keras 3 builds training-mode BatchNorm from separate ops (moments, then the normalisation);
     `FusedBatchNormV3`, what tf.keras used by default, does the forward pass and its gradient in one
-    kernel each, which makes a ResNet-32 step markedly faster on CPU (`benchmarks.batch_norm`).
+    kernel each, which makes a ResNet-32 step 1.33x faster on CPU (docs/experiments/2026-11-28-fused-batch-norm.md).
     Same weights, same moving-average update (Keras's, with the biased batch variance), same
     inference path. Anything the kernel does not cover (another backend or axis, masks,
     synchronized statistics, renorm, non-float32 inputs, a frozen layer) runs Keras's own code.

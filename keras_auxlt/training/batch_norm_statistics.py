@@ -4,8 +4,8 @@ An AuxLT step normalises the joint batch [x_b; x_r], so the moving statistics in
 describe a mix of class-balanced and instance-sampled images; a `balanced` run's describe the
 balanced batches alone, which repeat the few tail images many times. Re-estimating them after
 training runs the backbone in training mode over batches of one stream (no gradient, no
-optimizer: every other weight stays as it is). Used by train.py's `--inference_statistics` and
-by `benchmarks.batch_norm_statistics`, which scores every source side by side.
+optimizer: every other weight stays as it is). Used by train.py's `--inference_statistics`
+(why: docs/experiments/2026-11-29-test-time-statistics.md).
 
 Sources:
     as_trained  the checkpoint's own statistics (nothing re-estimated)
@@ -21,13 +21,10 @@ The re-estimate is the training-time exponential moving average (BatchNorm momen
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from keras_auxlt.choices import STATISTICS_SOURCES
 from keras_auxlt.data.pipeline import RANDOM_STREAM, sampled_stream
 from keras_auxlt.models import aux_tasks as tasks
 
-STATISTICS_SOURCES = ("as_trained", "joint", "balanced", "instance")
-# What train.py's --inference_statistics offers: any source, or (auto) whichever scores highest on the
-# validation split (ties: the earlier in STATISTICS_SOURCES, so as_trained unless another is better).
-INFERENCE_STATISTICS = STATISTICS_SOURCES + ("auto",)
 DEFAULT_STEPS = 100
 
 

@@ -7,9 +7,7 @@ import time
 
 import keras
 
-from keras_auxlt.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
-
-STATE_FILE = "state.json"
+from keras_auxlt.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT, STATE_FILE
 
 
 class NonFiniteLossError(RuntimeError):

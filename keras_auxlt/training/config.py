@@ -9,33 +9,24 @@ values before any work, naming the flag and the accepted values.
 import dataclasses
 import math
 
+from keras_auxlt.choices import (
+    AUX_TASKS,
+    BACKBONES,
+    INFERENCE_STATISTICS,
+    LAMBDA_SCHEDULES,
+    METHODS,
+    PRECISIONS,
+    SCHEDULES,
+    STRATEGIES,
+    STREAM_BATCH_NORMS,
+)
 from keras_auxlt.data.loading import DataConfig
 from keras_auxlt.data.pipeline import PipelineConfig, steps_per_epoch
-from keras_auxlt.models.aux_tasks import AUX_TASKS, LAMBDA_SCHEDULES
-from keras_auxlt.models.auxlt_model import STREAM_BATCH_NORMS
-from keras_auxlt.models.backbones import BACKBONES
-from keras_auxlt.training.batch_norm_statistics import DEFAULT_STEPS, INFERENCE_STATISTICS
-from keras_auxlt.training.strategy import STRATEGIES
-
-# Methods the trainer runs: the stream(s) each draws from, whether auxiliary tasks train, and
-# the primary head's loss (AuxLTModel.primary_task_loss).
-METHODS = {
-    "auxlt": {"streams": ("balanced", "instance"), "aux": True, "primary_loss": "ce"},
-    "ce": {"streams": ("instance",), "aux": False, "primary_loss": "ce"},
-    "balanced": {"streams": ("balanced",), "aux": False, "primary_loss": "ce"},
-    "cb_loss": {"streams": ("instance",), "aux": False, "primary_loss": "class_balanced"},
-    "drw": {"streams": ("instance",), "aux": False, "primary_loss": "drw"},
-    "logit_adjust": {"streams": ("instance",), "aux": False, "primary_loss": "logit_adjust"},
-    # Classifier re-training, stage 2: the backbone of a trained run (--init_from) frozen, a fresh
-    # primary head trained with class-balanced sampling.
-    "crt": {"streams": ("balanced",), "aux": False, "primary_loss": "ce", "init_from": True},
-}
-SCHEDULES = ("multistep", "cosine")
+from keras_auxlt.training.batch_norm_statistics import DEFAULT_STEPS
 
 
 class ConfigError(ValueError):
     """A bad flag or run setting, found before training starts; the message names the flag."""
-PRECISIONS = ("off", "float16", "bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ import os
 
 import tensorflow as tf
 
-STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
+from keras_auxlt.choices import STRATEGIES
 
 
 class ClusterConfigError(ValueError):

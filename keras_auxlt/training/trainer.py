@@ -1,17 +1,8 @@
 """One training run from a `RunConfig`: data, model, fit with checkpoints and resume, final evaluation.
 
-Layout of the model dir:
-    config.json            resolved configuration with derived values (steps, lr, class counts)
-    checkpoints/           last.keras (every epoch and every --checkpoint_every_steps steps),
-                           best.keras (best on validation), state.json,
-                           inference.keras (the selected checkpoint with BatchNorm statistics re-estimated
-                           by --inference_statistics; never resumed from)
-    logs/                  TensorBoard
-    metrics.json, *.png    test evaluation of the selected model (best on validation, else last; with
-                           re-estimated statistics, its inference.keras)
-
-Multi-worker runs: only the chief writes there; the other workers read its checkpoints to resume
-and write into a temporary directory of their own, removed when they finish.
+What it writes into the model dir is laid out in keras_auxlt/run_files.py. Multi-worker runs: only
+the chief writes there; the other workers read its checkpoints to resume and write into a temporary
+directory of their own, removed when they finish.
 """
 
 import hashlib
@@ -28,7 +19,15 @@ from keras_auxlt.data.loading import has_validation, load_split, make_source, su
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, top1_groups, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
-from keras_auxlt.run_files import BEST_CHECKPOINT, INFERENCE_CHECKPOINT, LAST_CHECKPOINT
+from keras_auxlt.run_files import (
+    BEST_CHECKPOINT,
+    CONFIG_FILE,
+    INFERENCE_CHECKPOINT,
+    LAST_CHECKPOINT,
+    LOG_DIR,
+    METRICS_FILE,
+    checkpoint_dir,
+)
 from keras_auxlt.saving import load_model
 from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES, with_statistics_from
 from keras_auxlt.training.callbacks import (
@@ -112,7 +111,7 @@ def build_model(config, train, steps_per_epoch, total_steps):
 
 def load_backbone_from(model, run_dir):
     """Copy the backbone weights of another run's last checkpoint (the first stage of crt)."""
-    path = os.path.join(run_dir, "checkpoints", LAST_CHECKPOINT)
+    path = os.path.join(checkpoint_dir(run_dir), LAST_CHECKPOINT)
     if not os.path.isfile(path):
         raise ConfigError(f"--init_from {run_dir!r}: no checkpoint {path}")
     source = load_model(path)
@@ -166,7 +165,7 @@ def resolved_config(config, train, val, steps_per_epoch, total_steps, num_replic
     }
 
 
-def inference_model(config, trained, checkpoint_dir, selected, train, val, total_steps, progress=True):
+def inference_model(config, trained, checkpoints, selected, train, val, total_steps, progress=True):
     """The model to evaluate, and the metrics.json entries that say what it is.
 
     as_trained: the `selected` checkpoint (the `trained` model itself when that is last.keras).
@@ -178,7 +177,7 @@ def inference_model(config, trained, checkpoint_dir, selected, train, val, total
     requested, steps = config.inference_statistics, config.inference_statistics_steps
 
     def checkpoint():
-        return load_model(os.path.join(checkpoint_dir, selected))  # a copy outside the strategy
+        return load_model(os.path.join(checkpoints, selected))  # a copy outside the strategy
 
     def on_validation(model):
         return top1_groups(evaluate(model, val, train.class_counts, config.pipeline, progress=progress)[0])
@@ -215,7 +214,7 @@ def inference_model(config, trained, checkpoint_dir, selected, train, val, total
     elif val is not None:
         record["validation"] = on_validation(final)
     if source != "as_trained":
-        path = os.path.join(checkpoint_dir, INFERENCE_CHECKPOINT)
+        path = os.path.join(checkpoints, INFERENCE_CHECKPOINT)
         atomic_save(final, path)
         print(f"[train] {selected} with BatchNorm statistics re-estimated over {steps} {source} batches -> {path}",
               flush=True)
@@ -249,11 +248,11 @@ def _run(config, strategy, role, write_dir, progress):
                           "(or name the source: as_trained, joint, balanced or instance)")
     steps = config.steps_per_epoch(len(train))
     total_steps = steps * config.epochs
-    with open(os.path.join(write_dir, "config.json"), "w") as f:
+    with open(os.path.join(write_dir, CONFIG_FILE), "w") as f:
         json.dump(resolved_config(config, train, val, steps, total_steps, strategy.num_replicas_in_sync), f, indent=2)
 
-    checkpoint_dir = os.path.join(write_dir, "checkpoints")
-    last = os.path.join(config.model_dir, "checkpoints", LAST_CHECKPOINT)  # the chief's: every worker resumes from it
+    checkpoints = checkpoint_dir(write_dir)
+    last = os.path.join(checkpoint_dir(config.model_dir), LAST_CHECKPOINT)  # the chief's: every worker resumes from it
     with strategy.scope():
         if os.path.isfile(last):
             model = load_model(last)
@@ -261,7 +260,7 @@ def _run(config, strategy, role, write_dir, progress):
             model = build_model(config, train, steps, total_steps)
             model.compile(optimizer=make_optimizer(config, steps, total_steps), jit_compile=False)  # XLA: slower on CPU
     check_model_dir(write_dir, checkpoint_bytes(model))
-    stale = os.path.join(checkpoint_dir, INFERENCE_CHECKPOINT)
+    stale = os.path.join(checkpoints, INFERENCE_CHECKPOINT)
     if os.path.isfile(stale):  # from an earlier ending of this run: remade (or not) after this one
         os.remove(stale)
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
@@ -275,10 +274,10 @@ def _run(config, strategy, role, write_dir, progress):
               f"(epoch {done_steps // steps + 1} of {config.epochs}, step {done_steps % steps + 1} of {steps})")
 
     started = time.time()
-    callbacks = [NonFiniteLossGuard(checkpoint_dir),
-                 TrainingCheckpoint(checkpoint_dir, every_steps=config.checkpoint_every_steps),
+    callbacks = [NonFiniteLossGuard(checkpoints),
+                 TrainingCheckpoint(checkpoints, every_steps=config.checkpoint_every_steps),
                  ProgressReport(total_steps, steps) if role.is_chief else keras.callbacks.Callback(),
-                 keras.callbacks.TensorBoard(os.path.join(write_dir, "logs"), update_freq="epoch")]
+                 keras.callbacks.TensorBoard(os.path.join(write_dir, LOG_DIR), update_freq="epoch")]
     validation = eval_dataset(val, config.pipeline) if val is not None else None
     while done_steps < total_steps:
         # A run stopped mid-epoch first finishes that epoch (its remaining steps only), then goes on by epochs.
@@ -296,13 +295,13 @@ def _run(config, strategy, role, write_dir, progress):
         return {}
 
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
-    final, selection = inference_model(config, model, checkpoint_dir, selected, train, val, total_steps, progress)
+    final, selection = inference_model(config, model, checkpoints, selected, train, val, total_steps, progress)
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
     metrics.update(selection)
     metrics.update({
         "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
         "epochs": done_steps // steps, "steps": done_steps,
-        "best_epoch": (read_state(checkpoint_dir) or {}).get("best_epoch"),
+        "best_epoch": (read_state(checkpoints) or {}).get("best_epoch"),
         "train_seconds_this_run": round(train_seconds, 1), "workers": role.num_workers,
         "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
     write_report(config.model_dir, metrics, confusion)
@@ -311,7 +310,7 @@ def _run(config, strategy, role, write_dir, progress):
         validation += f" ({metrics['validation_as_trained']['overall']:.4f} with the statistics as trained)"
     print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
           f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}){validation} -> "
-          f"{os.path.join(config.model_dir, 'metrics.json')}")
+          f"{os.path.join(config.model_dir, METRICS_FILE)}")
     return metrics
 
 

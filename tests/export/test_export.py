@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 from benchmarks import decode_limits
-from export import onnx_model
-from export.errors import ExportError
-from export.exporter import (
+from keras_auxlt.export import onnx_model
+from keras_auxlt.export.errors import ExportError
+from keras_auxlt.export.exporter import (
     ONNX_TOLERANCE,
     ExportOptions,
     export_run,
@@ -22,7 +22,7 @@ from export.exporter import (
     load_float32,
     saved_model_bound,
 )
-from export.signatures import BYTES_INPUT, IMAGES_INPUT, OUTPUTS
+from keras_auxlt.export.signatures import BYTES_INPUT, IMAGES_INPUT, OUTPUTS
 from keras_auxlt.run_files import checkpoint_path
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

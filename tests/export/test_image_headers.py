@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import image_headers
-from export.signatures import decode_images
+from keras_auxlt.export import image_headers
+from keras_auxlt.export.signatures import decode_images
 from tests import hostile_images
 
 LIMIT = 1_000_000

@@ -9,8 +9,8 @@ import time
 import grpc
 import pytest
 
-from serving.admission import Admission
-from serving.errors import ServingError
+from keras_auxlt.serving.admission import Admission
+from keras_auxlt.serving.errors import ServingError
 
 
 def blocked_work(started, release, result="done"):

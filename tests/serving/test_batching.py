@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from serving.batching import Batcher
+from keras_auxlt.serving.batching import Batcher
 
 
 class RecordingModel:

@@ -23,9 +23,10 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from export.exporter import ExportOptions, export_run, saved_model_bound
-from serving.client import ClientError, classify
-from serving.process import REPO, ServerProcess
+from keras_auxlt.export.exporter import ExportOptions, export_run, saved_model_bound
+from keras_auxlt.serving.client import ClientError, classify
+from keras_auxlt.serving.process import ServerProcess
+from tests.conftest import REPO_ROOT as REPO
 
 MODEL = "tiny"
 MAX_BATCH = 16

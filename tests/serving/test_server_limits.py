@@ -16,8 +16,8 @@ import requests
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from export.exporter import ExportOptions, export_run, saved_model_bound
-from serving.process import ServerProcess
+from keras_auxlt.export.exporter import ExportOptions, export_run, saved_model_bound
+from keras_auxlt.serving.process import ServerProcess
 from tests import hostile_images
 
 MODEL = "tiny"

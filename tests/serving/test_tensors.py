@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from serving.errors import ServingError
-from serving.tensors import parse_predict, predict_response, to_json
+from keras_auxlt.serving.errors import ServingError
+from keras_auxlt.serving.tensors import parse_predict, predict_response, to_json
 
 
 class FakeSignature:

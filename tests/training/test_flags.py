@@ -53,7 +53,11 @@ def test_batch_size_must_divide_among_replicas():
 @pytest.mark.large
 def test_train_py_rejects_bad_flags_before_loading_data(tmp_path):
     cases = [
-        (["--backbone=vgg16"], "--backbone: accepted values"),
+        (["--backbone=vgg16"], "flag --backbone=vgg16: value should be one of <resnet20|resnet32|resnet44|resnet56|"
+                               "resnet110|resnet10|resnet50>"),
+        (["--method=focal"], "flag --method=focal: value should be one of <auxlt|ce|balanced|cb_loss|drw|"
+                             "logit_adjust|crt>"),
+        (["--inference_statistics=best"], "value should be one of <as_trained|joint|balanced|instance|auto>"),
         (["--aux_weights=1,x"], "--aux_weights: expected a comma-separated list of floats"),
         (["--imbalance_ratio=0.5"], "--imbalance_ratio: must be >= 1"),
         (["--lt_profile=linear"], "value should be one of <exp|step>"),
@@ -98,3 +102,22 @@ def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_s
         assert [m / recipe["epochs"] for m in recipe["milestones"]] == pytest.approx([0.8, 0.9])
         assert recipe["drw"] / recipe["epochs"] == pytest.approx(0.8)
         assert recipe["factors"] == [0.01, 0.0001]
+
+
+_DEFAULTS_EQUAL = """
+import dataclasses
+from absl import flags
+from keras_auxlt import flags as auxlt_flags
+from keras_auxlt.training.config import RunConfig
+auxlt_flags.define_train_flags()
+flags.FLAGS(["train.py"])
+print(dataclasses.asdict(auxlt_flags.run_config_from_flags()) == dataclasses.asdict(RunConfig()))
+"""
+
+
+def test_flag_defaults_are_the_configs_defaults():
+    """One place for each default: with no flag given, train.py's flags make RunConfig() itself."""
+    out = subprocess.run([sys.executable, "-c", _DEFAULTS_EQUAL], cwd=REPO_ROOT, env=repo_env(), capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "True"

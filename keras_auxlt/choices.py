@@ -1,0 +1,36 @@
+"""Every choice list of keras-auxlt, declared once. No TensorFlow here: the flags, the configs' checks and
+the code that dispatches on a name all read these."""
+
+# Training methods: the stream(s) each draws from, whether auxiliary tasks train, and the primary
+# head's loss (AuxLTModel.primary_task_loss). crt is classifier re-training, stage 2: the backbone of a
+# trained run (--init_from) frozen, a fresh primary head trained with class-balanced sampling.
+METHODS = {
+    "auxlt": {"streams": ("balanced", "instance"), "aux": True, "primary_loss": "ce"},
+    "ce": {"streams": ("instance",), "aux": False, "primary_loss": "ce"},
+    "balanced": {"streams": ("balanced",), "aux": False, "primary_loss": "ce"},
+    "cb_loss": {"streams": ("instance",), "aux": False, "primary_loss": "class_balanced"},
+    "drw": {"streams": ("instance",), "aux": False, "primary_loss": "drw"},
+    "logit_adjust": {"streams": ("instance",), "aux": False, "primary_loss": "logit_adjust"},
+    "crt": {"streams": ("balanced",), "aux": False, "primary_loss": "ce", "init_from": True},
+}
+PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust")
+AUX_TASKS = ("random", "random_shared", "reweighted", "rotation")
+LAMBDA_SCHEDULES = ("constant", "cumulative")
+# Two-stream step: one BatchNorm batch [x_b; x_r] (method.md), or each stream normalised alone.
+STREAM_BATCH_NORMS = ("joint", "separate")
+BACKBONES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "resnet10", "resnet50")
+
+SAMPLERS = ("instance", "balanced", "sqrt", "reversed")
+BALANCED_SAMPLERS = ("balanced", "sqrt", "reversed")  # what AuxLT's class-aware stream may use
+TRAIN_AUGMENTATIONS = ("cifar", "imagenet", "none")
+AUTO_AUGMENT_POLICIES = ("", "randaugment", "autoaugment")
+EVAL_STYLES = ("cifar", "imagenet")  # as is, or resize + centre crop
+LT_PROFILES = ("exp", "step")
+
+SCHEDULES = ("multistep", "cosine")
+PRECISIONS = ("off", "float16", "bfloat16")
+STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
+# BatchNorm statistics of the evaluated model: as trained, or re-estimated from one stream's batches;
+# --inference_statistics=auto picks the highest on validation (ties: the earlier here).
+STATISTICS_SOURCES = ("as_trained", "joint", "balanced", "instance")
+INFERENCE_STATISTICS = STATISTICS_SOURCES + ("auto",)

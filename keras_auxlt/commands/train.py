@@ -1,0 +1,47 @@
+"""Train AuxLT (or a baseline) on a long-tailed data set.
+
+    python train.py --flagfile=flags/cifar10_lt.cfg --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz
+    python train.py --flagfile=flags/cifar10_lt_smoke.cfg      # a few hundred steps, < 3 minutes on a CPU
+
+Rerunning the same command after a crash resumes from the last checkpoint (epoch end, or every
+--checkpoint_every_steps steps). Flags:
+keras_auxlt/flags.py; recipes: flags/*.cfg; run directory layout: keras_auxlt/training/trainer.py.
+"""
+
+from absl import app
+
+from keras_auxlt import flags as auxlt_flags
+from keras_auxlt.data.errors import DataError
+from keras_auxlt.runtime import initialize_devices
+
+initialize_devices()  # first: the flag modules import libraries that touch TensorFlow's devices
+auxlt_flags.define_train_flags()
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    from keras_auxlt.training.callbacks import NonFiniteLossError
+    from keras_auxlt.training.config import ConfigError
+    from keras_auxlt.training.strategy import ClusterConfigError
+    from keras_auxlt.training.trainer import run
+
+    try:
+        config = auxlt_flags.run_config_from_flags().check()
+    except (ConfigError, DataError) as e:
+        raise app.UsageError(str(e)) from None
+    try:
+        run(config)
+    except (ConfigError, ClusterConfigError) as e:  # found once the strategy is known (replica count, TF_CONFIG)
+        raise app.UsageError(str(e)) from None
+    except (DataError, NonFiniteLossError) as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+def console():
+    """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    console()

@@ -1,0 +1,58 @@
+"""ONNX export of the image-tensor path (bytes decoding stays outside ONNX), via tf2onnx.
+
+    input   images  float32 [N, S, S, 3]  raw pixels in [0, 255], NHWC (N dynamic)
+    outputs logits  float32 [N, C]
+            probs   float32 [N, C]        softmax of logits
+
+Metadata (`metadata_props`): class_names (JSON list, index = class id), image_size, input
+layout, the source run and checkpoint, and the keras-auxlt export format version.
+"""
+
+import json
+
+import numpy as np
+import tensorflow as tf
+
+from keras_auxlt.export.signatures import IMAGES_INPUT
+
+DEFAULT_OPSET = 17
+ONNX_OUTPUTS = ("logits", "probs")
+
+
+def convert(primary_model, image_size, opset, metadata):
+    """The primary model as an ONNX ModelProto with `metadata` (str -> str) attached; checked."""
+    import onnx
+    import tf2onnx
+
+    @tf.function(input_signature=[tf.TensorSpec([None, image_size, image_size, 3], tf.float32, IMAGES_INPUT)])
+    def predict(images):
+        logits = tf.cast(primary_model(images, training=False), tf.float32)
+        return {"logits": logits, "probs": tf.nn.softmax(logits, axis=-1)}
+
+    proto, _ = tf2onnx.convert.from_function(predict, input_signature=predict.input_signature, opset=opset)
+    onnx.helper.set_model_props(proto, {key: str(value) for key, value in metadata.items()})
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def metadata(class_names, image_size, source):
+    return {"class_names": json.dumps(list(class_names)), "image_size": str(image_size),
+            "input": f"{IMAGES_INPUT}: float32 [N, {image_size}, {image_size}, 3] raw RGB pixels in [0, 255], NHWC",
+            "outputs": "logits: float32 [N, C]; probs: float32 [N, C]", "source": source,
+            "producer": "keras-auxlt export"}
+
+
+def session(path_or_bytes):
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(path_or_bytes, providers=["CPUExecutionProvider"])
+
+
+def run(sess, images):
+    """{output name: array} for a float32 image batch."""
+    outputs = sess.run(list(ONNX_OUTPUTS), {IMAGES_INPUT: np.asarray(images, np.float32)})
+    return dict(zip(ONNX_OUTPUTS, outputs))
+
+
+def class_names_of(sess):
+    return json.loads(sess.get_modelmeta().custom_metadata_map["class_names"])

@@ -1,0 +1,57 @@
+"""The documentation holds: the README is a short front door, every relative link resolves, the README's
+results table is the results page's, and the library guide's example runs as written."""
+
+import re
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md"))]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def anchors(path):
+    """GitHub's anchors of a markdown file's headings."""
+    headings = re.findall(r"^#+ (.+)$", path.read_text(), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_the_readme_is_at_most_150_lines():
+    assert len((REPO_ROOT / "README.md").read_text().splitlines()) <= 150
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_every_relative_link_resolves(page):
+    for target in LINK.findall(page.read_text()):
+        if re.match(r"^[a-z]+:", target):
+            continue  # http(s), mailto
+        path, _, anchor = target.partition("#")
+        resolved = (page.parent / path).resolve() if path else page
+        assert resolved.exists(), f"{page.name}: link {target} does not resolve"
+        if anchor and resolved.suffix == ".md":
+            assert anchor in anchors(resolved), f"{page.name}: no heading #{anchor} in {path or page.name}"
+
+
+def table_rows(text, header="| method | seeds |"):
+    start = text.index(header)
+    rows = []
+    for line in text[start:].splitlines():
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def test_the_readme_shows_the_results_pages_table():
+    readme = (REPO_ROOT / "README.md").read_text()
+    page = (REPO_ROOT / "docs" / "results.md").read_text()
+    assert table_rows(readme) == table_rows(page)
+
+
+@pytest.mark.large
+def test_the_library_guides_example_runs(capsys):
+    text = (REPO_ROOT / "docs" / "library.md").read_text()
+    code, = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    exec(compile(code, "docs/library.md", "exec"), {})
+    assert "top-1 " in capsys.readouterr().out

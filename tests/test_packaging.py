@@ -1,0 +1,59 @@
+"""`pip install .`: the wheel holds the keras_auxlt package and its console commands, and nothing else
+(no top-level `export` or `serving` in site-packages); installed apart from the repository it imports
+and its commands run the same mains as the scripts."""
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+COMMANDS = {"auxlt-train": "keras_auxlt.commands.train:console",
+            "auxlt-evaluate": "keras_auxlt.commands.evaluate:console",
+            "auxlt-export": "keras_auxlt.export.cli:console",
+            "auxlt-serve": "keras_auxlt.serving.server:console",
+            "auxlt-client": "keras_auxlt.serving.client:console",
+            "auxlt-stats": "keras_auxlt.commands.stats:console"}
+
+
+def pip(*args, cwd):
+    done = subprocess.run([sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+
+
+@pytest.mark.large
+def test_the_wheel_installs_keras_auxlt_and_its_commands_only(tmp_path):
+    source = tmp_path / "source"  # a copy: building writes build/ and *.egg-info into the source tree
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()
+    for name in listed:
+        if os.path.isfile(REPO_ROOT / name):
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_bytes((REPO_ROOT / name).read_bytes())
+    pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(source), cwd=tmp_path)
+    wheel, = (tmp_path / "dist").glob("keras_auxlt-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+        entry_points = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt"))).decode()
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"keras_auxlt"}
+    for command, target in COMMANDS.items():
+        assert f"{command} = {target}" in entry_points
+
+    target = tmp_path / "site"
+    pip("install", "--no-deps", "--target", str(target), str(wheel), cwd=tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    imported = subprocess.run([sys.executable, "-c", "import keras_auxlt.export.exporter, keras_auxlt.serving.server, "
+                               "keras_auxlt.commands.train as t; print(t.__file__)"], cwd=outside, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    assert imported.stdout.strip().startswith(str(target))
+    for command in ("auxlt-train", "auxlt-export", "auxlt-serve"):
+        helped = subprocess.run([str(target / "bin" / command), "--helpshort"], cwd=outside, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert helped.returncode == 0 and f"USAGE: {target / 'bin' / command}" in helped.stdout + helped.stderr, \
+            (helped.stdout + helped.stderr)[-2000:]
