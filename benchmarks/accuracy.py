@@ -8,8 +8,8 @@ By default: the seven methods of the results page, seeds 0, 1 and 2, the short s
 BatchNorm statistics chosen on it). Each (method, seed) is one `train.py` run in its own process
 under --output_dir/<method>/seed<k>, so an interrupted benchmark resumes where it stopped (finished
 runs are not redone). Then it writes --results (the table, the command, schedule, machine, wall
-times, date, the gains paired by seed, and the published and reference-code figures of method.md in
-tables of their own), a per-class accuracy plot against training count, and copies every finished
+times, date, the gains paired by seed, and the published and reference-code figures in tables of
+their own), a per-class accuracy plot against training count, and copies every finished
 run's metrics.json and timing into --metrics_dir (in the repository) so the page can be rebuilt
 with --report_only on any checkout.
 """
@@ -300,13 +300,13 @@ def write_report(rows):
                   "the bars the comparison has to clear, then auxlt against every method with a finished run:",
                   "", *verdicts]
     lines += ["", "Reproduce a run: `python train.py --flagfile=flags/cifar10_lt_short.cfg --method=<method> --seed=<k> "
-              "--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz` (auxlt: `--method=auxlt --aux_tasks=random`); crt: "
+              "--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz`; crt: "
               "that command with `--method=ce --model_dir=runs/cifar10_lt_short_ce`, then `python train.py "
               "--flagfile=flags/cifar10_lt_short_crt.cfg --seed=<k> --data_dir=...`.",
-              "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes; from method.md, not "
-              "measured here):", "", PUBLISHED, "",
-              "Public reference code on the same short schedule and data (method.md, measured on this machine's "
-              "CPU on 2026-11-27, seed 0):", "", REFERENCE_SHORT, "",
+              "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
+              "them; not measured here):", "", PUBLISHED, "",
+              "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "
+              "data, measured on this machine's CPU on 2026-11-27, seed 0, last epoch (the project's specification):", "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
               f"`{os.path.relpath(report_dir(), os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/seed<k>/"
               "metrics.json` (relative to this file).", ""]

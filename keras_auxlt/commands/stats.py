@@ -15,6 +15,7 @@ from absl import app, flags
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.data.errors import DataError
 from keras_auxlt.data.loading import load_split, make_source, summary
+from keras_auxlt.data.shots import SHOT_THRESHOLDS
 
 auxlt_flags.define_data_flags()
 flags.DEFINE_string("split", "train", "Which split to describe.")
@@ -32,7 +33,7 @@ def format_summary(stats):
         f"imbalance ratio  {stats['imbalance_ratio']:.2f}",
         f"empty classes    {stats['empty_classes']}",
         f"many / medium / few classes  {groups['many']} / {groups['medium']} / {groups['few']}"
-        "   (many > 100, medium 20-100, few < 20 images)",
+        f"   ({SHOT_THRESHOLDS} images)",
     ])
 
 

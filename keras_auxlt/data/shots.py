@@ -8,6 +8,9 @@ SHOT_GROUPS = ("many", "medium", "few")
 TOP1_GROUPS = ("overall",) + SHOT_GROUPS  # the top-1 figures a report compares
 
 
+SHOT_THRESHOLDS = f"many > {MANY_SHOT_MIN - 1}, medium {FEW_SHOT_MAX + 1}-{MANY_SHOT_MIN - 1}, few < {FEW_SHOT_MAX + 1}"
+
+
 def shot_group_masks(train_counts):
     """Boolean masks over classes for the many / medium / few groups, keyed by group name."""
     counts = np.asarray(train_counts)
