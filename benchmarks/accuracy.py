@@ -306,7 +306,8 @@ def write_report(rows):
               "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
               "them; not measured here):", "", PUBLISHED, "",
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "
-              "data, measured on this machine's CPU on 2026-11-27, seed 0, last epoch (the project's specification):", "", REFERENCE_SHORT, "",
+              "data, measured on this machine's CPU on 2026-11-27, seed 0, last epoch (the project's specification):",
+              "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
               f"`{os.path.relpath(report_dir(), os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/seed<k>/"
               "metrics.json` (relative to this file).", ""]

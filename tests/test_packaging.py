@@ -52,8 +52,15 @@ def test_the_wheel_installs_keras_auxlt_and_its_commands_only(tmp_path):
                               capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, imported.stderr[-3000:]
     assert imported.stdout.strip().startswith(str(target))
-    for command in ("auxlt-train", "auxlt-export", "auxlt-serve"):
+    for command in ("auxlt-train", "auxlt-export", "auxlt-serve"):  # absl's help exits with status 1
         helped = subprocess.run([str(target / "bin" / command), "--helpshort"], cwd=outside, env=env,
                                 capture_output=True, text=True, timeout=300)
-        assert helped.returncode == 0 and f"USAGE: {target / 'bin' / command}" in helped.stdout + helped.stderr, \
-            (helped.stdout + helped.stderr)[-2000:]
+        assert "USAGE:" in helped.stdout and "Try --helpfull" in helped.stdout, (helped.stdout + helped.stderr)[-2000:]
+    # A command end to end, from outside the repository: label statistics of a list file.
+    (outside / "train.txt").write_text("".join(f"train/{c}/{i}.jpg {c}\n" for c, n in enumerate([150, 40, 5])
+                                               for i in range(n)))
+    stats = subprocess.run([str(target / "bin" / "auxlt-stats"), "--list_file=train.txt",
+                            f"--plot={outside / 'counts.png'}"], cwd=outside, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert stats.returncode == 0, stats.stderr[-2000:]
+    assert "many / medium / few classes  1 / 1 / 1" in stats.stdout

@@ -24,6 +24,7 @@ def test_sigkill_then_rerun_resumes_without_repeating_or_skipping_steps(tmp_path
                f"--model_dir={model_dir}", "--imbalance_ratio=1", "--backbone=resnet20", "--image_size=16",
                "--batch_size=8", f"--epochs={EPOCHS}", "--warmup_epochs=1", "--lr_milestones=", "--lr_factors=",
                "--aux_tasks=random", "--strategy=one_device", "--verbose=2",
+               "--val_per_class=0", "--inference_statistics=as_trained",  # the recipe's validation split needs CIFAR
                f"--checkpoint_every_steps={every_steps}"]
     env = repo_env()
     state_file = model_dir / "checkpoints" / "state.json"
