@@ -69,6 +69,8 @@ flags.DEFINE_string("output_dir", "runs/benchmark_accuracy", "Where the runs go.
 flags.DEFINE_string("results", "docs/results.md", "Markdown report to write.")
 flags.DEFINE_string("metrics_dir", "docs/results/runs", "Where finished runs' metrics.json and timing are copied and "
                     "the report is built from; empty: build it straight from --output_dir.")
+flags.DEFINE_string("readme", "README.md", "A page whose results table (the one after the line holding "
+                    "README_MARKER) is replaced with this report's; empty: none.")
 flags.DEFINE_list("extra_flags", [], "More train.py flags for every run (e.g. --epochs=2 for a trial).")
 flags.DEFINE_bool("report_only", False, "Only rebuild the report from finished runs.")
 flags.DEFINE_string("reuse_training_from", "", "--output_dir of an earlier benchmark with the same recipe: each run "
@@ -84,6 +86,7 @@ STAGE_ONE = {"crt": "ce"}  # two-stage method -> the run its second stage starts
 RUN_FILES = (METRICS_FILE, "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
+README_MARKER = "<!-- results table: generated"
 # config.json entries a reused run may change: where it lives, and what happens after training.
 AFTER_TRAINING_KEYS = ("model_dir", "init_from", "inference_statistics", "inference_statistics_steps")
 
@@ -369,7 +372,32 @@ def report():
     if rows:
         write_report(rows)
         plot(rows)
+        if FLAGS.readme:
+            copy_table(FLAGS.results, FLAGS.readme)
     return bool(rows)
+
+
+def table_lines(lines, start):
+    """(first, end) indices of the markdown table that begins at or after line `start`."""
+    first = next(i for i in range(start, len(lines)) if lines[i].startswith("|"))
+    end = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return first, end
+
+
+def copy_table(report, page):
+    """Replace the table after README_MARKER in `page` with the report's results table (its first table)."""
+    with open(report) as f:
+        source = f.read().splitlines()
+    with open(page) as f:
+        target = f.read().splitlines()
+    marker = next((i for i, line in enumerate(target) if line.startswith(README_MARKER)), None)
+    if marker is None:
+        raise SystemExit(f"[benchmark] --readme {page}: no line starting {README_MARKER!r} before its results table")
+    first, end = table_lines(source, 0)
+    into_first, into_end = table_lines(target, marker + 1)
+    target[into_first:into_end] = source[first:end]
+    with open(page, "w") as f:
+        f.write("\n".join(target) + "\n")
 
 
 if __name__ == "__main__":

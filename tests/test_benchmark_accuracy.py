@@ -20,6 +20,7 @@ def benchmark(tmp_path, output, *extra):
     command = [sys.executable, "-m", "benchmarks.accuracy", f"--flagfile_base={recipe}",
                f"--data_dir={tmp_path / 'images'}", "--imbalance_ratio=1", "--methods=balanced", "--seeds=0",
                f"--output_dir={tmp_path / output}", "--metrics_dir=", f"--results={tmp_path / output / 'RESULTS.md'}",
+               "--readme=",
                *extra]
     return subprocess.run(command, cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=900)
 
