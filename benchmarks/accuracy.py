@@ -43,8 +43,12 @@ VARIANTS = {
     "auxlt_detached": ["--method=auxlt", "--aux_tasks=random", "--aux_detach_features"],
     # Not in the default set (method.md's step is one BatchNorm batch): the per-stream BatchNorm option.
     "auxlt_separate_bn": ["--method=auxlt", "--aux_tasks=random", "--stream_batch_norm=separate"],
+    # Candidates of a better recipe (issue 23), not in the default set until they win on validation.
+    "auxlt_fused": ["--method=auxlt", "--aux_tasks=random", "--inference_head=fused"],
 }
 # The rows of docs/results.md: the baselines and AuxLT in its recommended configuration.
+# Variants that differ from another only after training: --reuse_training_from takes that one's runs.
+TRAINED_AS = {"auxlt_fused": "auxlt"}
 DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt"]
 PUBLISHED = """| method | rho=100 | rho=50 | rho=10 |
 |---|---|---|---|
@@ -88,7 +92,7 @@ PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished r
 HEARTBEAT_SECONDS = 30
 README_MARKER = "<!-- results table: generated"
 # config.json entries a reused run may change: where it lives, and what happens after training.
-AFTER_TRAINING_KEYS = ("model_dir", "init_from", "inference_statistics", "inference_statistics_steps")
+AFTER_TRAINING_KEYS = ("model_dir", "init_from", "inference_statistics", "inference_statistics_steps", "inference_head")
 
 
 def run_dir(method, seed, base=None):
@@ -154,7 +158,7 @@ def reuse_training(method, seed):
     """Copy the finished run of this method and seed from --reuse_training_from (config, checkpoints but a
     re-estimated inference.keras, and its wall time as an earlier invocation's): train.py resumes at its
     last step, so it trains no further and only evaluates; the run's wall time is the training's plus that."""
-    source, target = run_dir(method, seed, FLAGS.reuse_training_from), run_dir(method, seed)
+    source, target = run_dir(TRAINED_AS.get(method, method), seed, FLAGS.reuse_training_from), run_dir(method, seed)
     checkpoints = checkpoint_dir(source)
     if not is_finished(source) or not os.path.isfile(os.path.join(checkpoints, LAST_CHECKPOINT)):
         raise SystemExit(f"[benchmark] --reuse_training_from: {source} is not a finished run that kept its checkpoints")
@@ -177,7 +181,7 @@ def flat(config, prefix=""):
 
 def check_same_training(method, seed):
     """Refuse (and leave the run unfinished) if the reused run was trained with another configuration."""
-    source, target = run_dir(method, seed, FLAGS.reuse_training_from), run_dir(method, seed)
+    source, target = run_dir(TRAINED_AS.get(method, method), seed, FLAGS.reuse_training_from), run_dir(method, seed)
     was, now = (flat(read_json(os.path.join(d, CONFIG_FILE), {})) for d in (source, target))
     differ = sorted(key for key in set(was) | set(now)
                     if key.rsplit(".", 1)[-1] not in AFTER_TRAINING_KEYS and was.get(key) != now.get(key))

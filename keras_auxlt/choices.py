@@ -34,3 +34,6 @@ STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
 # --inference_statistics=auto picks the highest on validation (ties: the earlier here).
 STATISTICS_SOURCES = ("as_trained", "joint", "balanced", "instance")
 INFERENCE_STATISTICS = STATISTICS_SOURCES + ("auto",)
+# The head evaluated and exported: the primary head, or the primary and the random auxiliary head fused
+# with a post-hoc prior correction, weights chosen on validation (keras_auxlt.training.head_fusion).
+INFERENCE_HEADS = ("primary", "fused")

@@ -12,6 +12,7 @@ from keras_auxlt.choices import (
     BACKBONES,
     BALANCED_SAMPLERS,
     EVAL_STYLES,
+    INFERENCE_HEADS,
     INFERENCE_STATISTICS,
     LAMBDA_SCHEDULES,
     LT_PROFILES,
@@ -123,6 +124,9 @@ def define_train_flags():
                       "of the model evaluated and exported: as_trained; joint, balanced or instance = re-estimated "
                       "after training over that stream's training batches (written to checkpoints/inference.keras); "
                       "auto = whichever of these four scores highest on the validation split.")
+    flags.DEFINE_enum("inference_head", d.inference_head, INFERENCE_HEADS, "Head of the model evaluated and "
+                      "exported: primary; fused = the primary and the random auxiliary head (prior-corrected) folded "
+                      "into one linear head, their weights chosen on the validation split.")
     flags.DEFINE_integer("inference_statistics_steps", d.inference_statistics_steps, "Batches a re-estimate runs "
                          "over.")
     flags.DEFINE_bool("deterministic", d.deterministic, "Deterministic ops: a resumed run ends with the same weights.")
@@ -164,4 +168,4 @@ def run_config_from_flags():
         deterministic=FLAGS.deterministic, mixed_precision=FLAGS.mixed_precision, seed=FLAGS.seed,
         checkpoint_every_steps=FLAGS.checkpoint_every_steps, verbose=FLAGS.verbose, drw_start_epoch=FLAGS.drw_start_epoch,
         init_from=FLAGS.init_from, inference_statistics=FLAGS.inference_statistics,
-        inference_statistics_steps=FLAGS.inference_statistics_steps)
+        inference_statistics_steps=FLAGS.inference_statistics_steps, inference_head=FLAGS.inference_head)

@@ -12,6 +12,7 @@ import math
 from keras_auxlt.choices import (
     AUX_TASKS,
     BACKBONES,
+    INFERENCE_HEADS,
     INFERENCE_STATISTICS,
     LAMBDA_SCHEDULES,
     METHODS,
@@ -78,6 +79,7 @@ class RunConfig:
     # `inference_statistics_steps` instance-sampled batches (checkpoints/inference.keras).
     inference_statistics: str = "as_trained"
     inference_statistics_steps: int = DEFAULT_STEPS
+    inference_head: str = "primary"  # or "fused": both heads folded into one, chosen on validation
 
     def check(self, num_replicas=1):
         """Raise ConfigError naming the flag for any bad value."""
@@ -135,6 +137,10 @@ class RunConfig:
             bad("checkpoint_every_steps", self.checkpoint_every_steps, "must be >= 0 (0: at epoch ends only)")
         if self.inference_statistics not in INFERENCE_STATISTICS:
             bad("inference_statistics", self.inference_statistics, f"accepted values: {', '.join(INFERENCE_STATISTICS)}")
+        if self.inference_head not in INFERENCE_HEADS:
+            bad("inference_head", self.inference_head, f"accepted values: {', '.join(INFERENCE_HEADS)}")
+        if self.inference_head == "fused" and "random" not in self.aux_tasks:
+            bad("inference_head", self.inference_head, "fused needs method auxlt with the random auxiliary task")
         if self.inference_statistics_steps < 1:
             bad("inference_statistics_steps", self.inference_statistics_steps, "must be >= 1")
         if self.data.val_per_class < 0:

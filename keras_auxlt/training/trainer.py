@@ -38,6 +38,7 @@ from keras_auxlt.training.callbacks import (
     read_state,
 )
 from keras_auxlt.training.config import ConfigError
+from keras_auxlt.training.head_fusion import fuse_heads
 from keras_auxlt.training.optimizers import TorchSGD
 from keras_auxlt.training.run_summary import print_summary, summary_lines
 from keras_auxlt.training.schedules import WarmupSchedule
@@ -211,13 +212,19 @@ def inference_model(config, trained, checkpoints, selected, train, val, total_st
                                       "checkpoint": selected if source == "as_trained" else INFERENCE_CHECKPOINT}
     if requested == "auto":
         record["inference_statistics"].update(requested="auto", validation=validation)
-    elif val is not None:
+    if config.inference_head == "fused":  # on the model with the statistics chosen above
+        if final is trained:
+            final = checkpoint()
+        record["inference_head"] = fuse_heads(final, val, train.class_counts, config.pipeline)
+        record["inference_statistics"]["checkpoint"] = INFERENCE_CHECKPOINT
+    if val is not None and (requested != "auto" or config.inference_head == "fused"):
         record["validation"] = on_validation(final)
-    if source != "as_trained":
+    if record["inference_statistics"]["checkpoint"] == INFERENCE_CHECKPOINT:
         path = os.path.join(checkpoints, INFERENCE_CHECKPOINT)
         atomic_save(final, path)
-        print(f"[train] {selected} with BatchNorm statistics re-estimated over {steps} {source} batches -> {path}",
-              flush=True)
+        print(f"[train] {selected} with BatchNorm statistics {source}"
+              f"{f' (re-estimated over {steps} batches)' if source != 'as_trained' else ''}"
+              f"{', heads fused' if config.inference_head == 'fused' else ''} -> {path}", flush=True)
     return final, record
 
 
@@ -246,6 +253,9 @@ def _run(config, strategy, role, write_dir, progress):
         raise ConfigError("--inference_statistics=auto chooses the BatchNorm statistics on a validation split, and "
                           f"{config.data.data_dir or config.data.dataset} has none: add --val_per_class=K "
                           "(or name the source: as_trained, joint, balanced or instance)")
+    if config.inference_head == "fused" and val is None:
+        raise ConfigError("--inference_head=fused chooses how to mix the heads on a validation split, and "
+                          f"{config.data.data_dir or config.data.dataset} has none: add --val_per_class=K")
     steps = config.steps_per_epoch(len(train))
     total_steps = steps * config.epochs
     with open(os.path.join(write_dir, CONFIG_FILE), "w") as f:
