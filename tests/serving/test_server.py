@@ -23,22 +23,14 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from keras_auxlt.export.exporter import ExportOptions, export_run, saved_model_bound
+from keras_auxlt.export.exporter import saved_model_bound
 from keras_auxlt.serving.client import ClientError, classify
 from keras_auxlt.serving.process import ServerProcess
 from tests.conftest import REPO_ROOT as REPO
+from tests.serving.conftest import MODEL
 
-MODEL = "tiny"
 MAX_BATCH = 16
 MAX_BYTES = 2_000_000
-
-
-@pytest.fixture(scope="module")
-def export_base(trained_run, tmp_path_factory):
-    base = tmp_path_factory.mktemp("serving_exports")
-    export_run(ExportOptions(model_dir=trained_run, export_base=str(base), model_name=MODEL, onnx=False,
-                             verify_images=8), log=lambda *_: None)
-    return base
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ and every bad one with a 4xx, with bounded resident memory."""
 import base64
 import concurrent.futures
 import random
+import re
 import threading
 
 import grpc
@@ -16,20 +17,12 @@ import requests
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from keras_auxlt.export.exporter import ExportOptions, export_run, saved_model_bound
+from keras_auxlt.export.exporter import saved_model_bound
 from keras_auxlt.serving.process import ServerProcess
 from tests import hostile_images
+from tests.serving.conftest import MODEL
 
-MODEL = "tiny"
 pytestmark = pytest.mark.large
-
-
-@pytest.fixture(scope="module")
-def export_base(trained_run, tmp_path_factory):
-    base = tmp_path_factory.mktemp("limits_exports")
-    export_run(ExportOptions(model_dir=trained_run, export_base=str(base), model_name=MODEL, onnx=False,
-                             verify_images=8), log=lambda *_: None)
-    return base
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +96,7 @@ def test_an_image_declaring_20000_x_20000_pixels_gets_a_400_and_memory_stays_put
 def test_truncated_and_corrupt_headers_get_a_400(server, reference, data, message):
     response = predict_bytes(server, [data])
     assert response.status_code == 400, response.text
-    assert __import__("re").search(message, response.json()["error"]), response.json()["error"]
+    assert re.search(message, response.json()["error"]), response.json()["error"]
     assert_answers_correctly(server, reference)
 
 
