@@ -45,6 +45,7 @@ VARIANTS = {
     "auxlt_separate_bn": ["--method=auxlt", "--aux_tasks=random", "--stream_batch_norm=separate"],
     # Candidates of a better recipe (issue 23), not in the default set until they win on validation.
     "auxlt_fused": ["--method=auxlt", "--aux_tasks=random", "--inference_head=fused"],
+    "auxlt_adjusted": ["--method=auxlt", "--aux_tasks=random_adjusted"],
 }
 # The rows of docs/results.md: the baselines and AuxLT in its recommended configuration.
 # Variants that differ from another only after training: --reuse_training_from takes that one's runs.

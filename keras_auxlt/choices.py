@@ -14,7 +14,8 @@ METHODS = {
     "crt": {"streams": ("balanced",), "aux": False, "primary_loss": "ce", "init_from": True},
 }
 PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust")
-AUX_TASKS = ("random", "random_shared", "reweighted", "rotation")
+AUX_TASKS = ("random", "random_shared", "reweighted", "rotation", "random_adjusted")
+CLASS_COUNT_TASKS = ("reweighted", "random_adjusted")  # the tasks that need the training class counts
 LAMBDA_SCHEDULES = ("constant", "cumulative")
 # Two-stream step: one BatchNorm batch [x_b; x_r] (method.md), or each stream normalised alone.
 STREAM_BATCH_NORMS = ("joint", "separate")

@@ -11,7 +11,7 @@ from keras_auxlt.data.pipeline import eval_dataset
 from keras_auxlt.data.shots import FEW_SHOT_MAX, MANY_SHOT_MIN, TOP1_GROUPS, shot_group_masks
 from keras_auxlt.run_files import CONFUSION_MATRIX, CONFUSION_PLOT, METRICS_FILE, PER_CLASS_PLOT
 
-CLASSIFIER_AUX_HEADS = ("random", "reweighted")  # auxiliary heads that predict the classes
+CLASSIFIER_AUX_HEADS = ("random", "reweighted", "random_adjusted")  # auxiliary heads that predict the classes
 
 
 def top1_groups(metrics):

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_auxlt.choices import AUX_TASKS, LAMBDA_SCHEDULES, PRIMARY_LOSSES, STREAM_BATCH_NORMS
+from keras_auxlt.choices import AUX_TASKS, CLASS_COUNT_TASKS, LAMBDA_SCHEDULES, PRIMARY_LOSSES, STREAM_BATCH_NORMS
 from keras_auxlt.keras_compat import build_optimizer_only, in_multi_worker_mode, unscale_loss_for_distribution
 from keras_auxlt.models import aux_tasks as tasks
 from keras_auxlt.models.backbones import build_backbone
@@ -60,7 +60,9 @@ class AuxLTModel(keras.Model):
             self.aux_heads["reweighted"] = self._linear(num_classes, "reweighted_head")
         if "rotation" in aux_tasks:
             self.aux_heads["rotation"] = self._linear(tasks.NUM_ROTATIONS, "rotation_head")
-        needs_counts = "reweighted" in aux_tasks or primary_loss != "ce"
+        if "random_adjusted" in aux_tasks:
+            self.aux_heads["random_adjusted"] = self._linear(num_classes, "adjusted_head")
+        needs_counts = any(task in CLASS_COUNT_TASKS for task in aux_tasks) or primary_loss != "ce"
         floatx = keras.config.floatx()  # the losses' dtype (float32 under mixed precision too)
         self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), floatx)
                                if needs_counts else None)
@@ -177,6 +179,11 @@ class AuxLTModel(keras.Model):
             elif task == "reweighted":
                 logits, targets = self.aux_heads["reweighted"](aux_r), y_r
                 weights = tf.gather(self._class_weights, y_r)
+            elif task == "random_adjusted":  # logit-adjusted CE: the head's own logits come out prior-free
+                logits = self.aux_heads["random_adjusted"](aux_r)
+                losses[task] = self._ce(y_r, tf.cast(logits, keras.config.floatx()) + self._log_prior)
+                outputs[task] = (y_r, logits)
+                continue
             else:  # rotation
                 logits, targets, weights = self.aux_heads["rotation"](aux_features[batch_r:]), k, None
             losses[task] = self._ce(targets, logits, sample_weight=weights)
@@ -313,9 +320,10 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
     if primary_loss not in PRIMARY_LOSSES:
         raise ValueError(f"Unknown primary loss. Accepted: {', '.join(PRIMARY_LOSSES)}. "
                          f"Received: primary_loss={primary_loss!r}")
-    if ("reweighted" in aux_tasks or primary_loss != "ce") and (
+    if (any(task in CLASS_COUNT_TASKS for task in aux_tasks) or primary_loss != "ce") and (
             class_counts is None or len(class_counts) != num_classes or min(class_counts) < 1):
-        raise ValueError(f"The reweighted task and the class-aware primary losses need class_counts with one "
+        raise ValueError(f"The {' and '.join(CLASS_COUNT_TASKS)} tasks and the class-aware primary losses need "
+                         f"class_counts with one "
                          f"positive count per class ({num_classes}). Received: class_counts={class_counts!r}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0. Received: weight_decay={weight_decay!r}")

@@ -139,8 +139,9 @@ class RunConfig:
             bad("inference_statistics", self.inference_statistics, f"accepted values: {', '.join(INFERENCE_STATISTICS)}")
         if self.inference_head not in INFERENCE_HEADS:
             bad("inference_head", self.inference_head, f"accepted values: {', '.join(INFERENCE_HEADS)}")
-        if self.inference_head == "fused" and "random" not in self.aux_tasks:
-            bad("inference_head", self.inference_head, "fused needs method auxlt with the random auxiliary task")
+        if self.inference_head == "fused" and not {"random", "random_adjusted"} & set(self.aux_tasks):
+            bad("inference_head", self.inference_head, "fused needs method auxlt with the random (or random_adjusted) "
+                "auxiliary task")
         if self.inference_statistics_steps < 1:
             bad("inference_statistics_steps", self.inference_statistics_steps, "must be >= 1")
         if self.data.val_per_class < 0:

@@ -6,6 +6,9 @@ natural distribution, so its logits carry the training prior, which a post-hoc c
 
     logits = alpha * g_p(f) + (1 - alpha) * (g_a(f) - tau * log(prior))
 
+(g_a: the `random` head, else the `random_adjusted` one, whose training already removed the prior,
+so tau = 0 should win there.)
+
 Both heads are linear on the same features, so the mixture is one linear layer: kernel
 alpha * W_p + (1 - alpha) * W_a, bias alpha * b_p + (1 - alpha) * (b_a - tau * log(prior)). It
 replaces the primary head's weights, so evaluation and export stay as they are (one backbone, one
@@ -22,7 +25,12 @@ from keras_auxlt.data.pipeline import eval_dataset
 
 ALPHAS = (1.0, 0.75, 0.5, 0.25, 0.0)
 TAUS = (0.0, 0.5, 1.0, 1.5, 2.0)
-AUX_HEAD = "random"  # the auxiliary head over the classes trained on the random stream
+FUSABLE_HEADS = ("random", "random_adjusted")  # auxiliary heads over the classes trained on the random stream
+
+
+def fusable_head(model):
+    """The auxiliary head to fuse with the primary one: the random task's, else the logit-adjusted one's."""
+    return model.aux_heads[next(name for name in FUSABLE_HEADS if name in model.aux_heads)]
 
 
 def log_prior(class_counts):
@@ -39,7 +47,7 @@ def fused_weights(primary, aux, prior, alpha, tau):
 
 def head_logits(model, split, pipeline_config, batch_size=256):
     """Labels, primary logits and auxiliary logits over a split (float64 NumPy)."""
-    heads = (model.primary_head, model.aux_heads[AUX_HEAD])
+    heads = (model.primary_head, fusable_head(model))
 
     @tf.function(reduce_retracing=True)
     def step(x):
@@ -76,7 +84,7 @@ def fuse_heads(model, val, class_counts, pipeline_config):
     prior = log_prior(class_counts)
     alpha, tau, scores = choose(*head_logits(model, val, pipeline_config), prior)
     primary = [w.numpy() for w in (model.primary_head.kernel, model.primary_head.bias)]
-    aux_head = model.aux_heads[AUX_HEAD]
+    aux_head = fusable_head(model)
     aux = [w.numpy() for w in (aux_head.kernel, aux_head.bias)]
     kernel, bias = fused_weights(primary, aux, prior, alpha, tau)
     model.primary_head.kernel.assign(kernel)

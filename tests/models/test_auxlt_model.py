@@ -93,13 +93,15 @@ def test_l2_gradient_is_weight_decay_times_weight():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(aux_tasks=("random", "mixup")), "Accepted: random, random_shared, reweighted, rotation. "
+    (dict(aux_tasks=("random", "mixup")), "Accepted: random, random_shared, reweighted, rotation, random_adjusted. "
                                           "Received: aux_tasks=['random', 'mixup']"),
     (dict(aux_tasks=("random",), aux_weights=(-1.0,)), "must be finite and >= 0. Received: aux_weights=[-1.0]"),
     (dict(aux_tasks=("random",), aux_weights=(1.0, 2.0)), "one weight per auxiliary task"),
     (dict(lambda_schedule="linear"), "Accepted: constant, cumulative. Received: lambda_schedule='linear'"),
     (dict(lambda_schedule="cumulative"), "needs total_steps > 0"),
     (dict(aux_tasks=("reweighted",), class_counts=None), "need class_counts with one positive count per class (5)"),
+    (dict(aux_tasks=("random_adjusted",), class_counts=None), "The reweighted and random_adjusted tasks and the "
+                                                              "class-aware primary losses need class_counts"),
     (dict(primary_loss="focal"), "Accepted: ce, class_balanced, drw, logit_adjust. Received: primary_loss='focal'"),
     (dict(backbone="vgg16"), "Unknown backbone. Accepted: " + ", ".join(BACKBONES) + ". Received: backbone='vgg16'"),
     (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
@@ -128,3 +130,17 @@ def test_primary_loss_variants_against_their_formulas():
     assert loss(primary_loss="drw", drw_start_step=0) == pytest.approx((weights * ce).mean(), rel=1e-5)
     adjusted = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits + prior)
     assert loss(primary_loss="logit_adjust") == pytest.approx(float(adjusted), rel=1e-5)
+
+
+def test_the_random_adjusted_task_is_logit_adjusted_cross_entropy_on_the_random_batch():
+    """Its loss is CE(g(F_r) + log prior, y_r) (Menon et al. 2021), so its raw logits come out prior-free."""
+    model = tiny_model(aux_tasks=("random", "random_adjusted"))
+    (x_b, y_b), (x_r, y_r) = data = dual_batch()
+    losses, outputs = model.compute_task_losses(data, training=False)
+    features = model.features(tf.concat([x_b, x_r], axis=0), training=False)[len(x_b):]
+    logits = model.aux_heads["random_adjusted"](features)
+    prior = np.log(np.array(COUNTS) / np.sum(COUNTS))
+    expected = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y_r, logits + prior)
+    assert float(losses["random_adjusted"]) == pytest.approx(float(expected), rel=1e-5)
+    np.testing.assert_allclose(outputs["random_adjusted"][1].numpy(), logits.numpy(), rtol=1e-5, atol=1e-6)
+    assert float(losses["random"]) != pytest.approx(float(losses["random_adjusted"]), rel=1e-3)  # their own heads

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tests.models.helpers import dual_batch, tiny_model
 
-ALL_TASKS = ("random", "random_shared", "reweighted", "rotation")
+ALL_TASKS = ("random", "random_shared", "reweighted", "rotation", "random_adjusted")
 
 
 def reached(model, data):
@@ -29,8 +29,8 @@ def test_every_task_reaches_the_backbone_and_only_its_own_head(stream_batch_norm
     model = tiny_model(aux_tasks=ALL_TASKS, stream_batch_norm=stream_batch_norm)
     r = reached(model, dual_batch())
     assert r["primary"] == {"backbone": True, "primary_head": True, "random_head": False,
-                            "reweighted_head": False, "rotation_head": False}
-    for task in ("random", "reweighted", "rotation"):
+                            "reweighted_head": False, "rotation_head": False, "random_adjusted_head": False}
+    for task in ("random", "reweighted", "rotation", "random_adjusted"):
         assert r[task]["backbone"] and r[task][f"{task}_head"], task
         assert not r[task]["primary_head"], f"{task} loss must never update the primary head"
         others = [g for g in r[task] if g.endswith("_head") and g not in (f"{task}_head", "primary_head")]

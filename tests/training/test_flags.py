@@ -20,7 +20,8 @@ from tests.conftest import REPO_ROOT, repo_env
     (dict(method="drw", epochs=30, drw_start_epoch=30), "--drw_start_epoch: must be in [0, --epochs=30)"),
     (dict(model=ModelConfig(backbone="vgg16")), "--backbone: accepted values: resnet20, resnet32"),
     (dict(model=ModelConfig(aux_tasks=("random", "jigsaw"))),
-     "--aux_tasks: accepted values: random, random_shared, reweighted, rotation. Received: --aux_tasks='random,jigsaw'"),
+     "--aux_tasks: accepted values: random, random_shared, reweighted, rotation, random_adjusted. "
+     "Received: --aux_tasks='random,jigsaw'"),
     (dict(model=ModelConfig(aux_tasks=())), "--aux_tasks: method auxlt needs at least one auxiliary task"),
     (dict(model=ModelConfig(aux_tasks=("random",), aux_weights=(-0.5,))),
      "--aux_weights: weights must be finite and >= 0"),
