@@ -19,6 +19,9 @@ CLASS_COUNT_TASKS = ("reweighted", "random_adjusted")  # the tasks that need the
 LAMBDA_SCHEDULES = ("constant", "cumulative")
 # Two-stream step: one BatchNorm batch [x_b; x_r] (method.md), or each stream normalised alone.
 STREAM_BATCH_NORMS = ("joint", "separate")
+# Mixup (keras_auxlt.models.mixup): the batch the primary head learns from, and the random stream of the
+# auxiliary heads (two-stream methods only).
+MIXUP_STREAMS = ("primary", "auxiliary")
 BACKBONES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "resnet10", "resnet50")
 
 SAMPLERS = ("instance", "balanced", "sqrt", "reversed")

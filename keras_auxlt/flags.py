@@ -17,6 +17,7 @@ from keras_auxlt.choices import (
     LAMBDA_SCHEDULES,
     LT_PROFILES,
     METHODS,
+    MIXUP_STREAMS,
     PRECISIONS,
     SCHEDULES,
     STRATEGIES,
@@ -96,6 +97,11 @@ def define_train_flags():
     flags.DEFINE_enum("stream_batch_norm", model.stream_batch_norm, STREAM_BATCH_NORMS, "Two-stream step: joint = "
                       "one BatchNorm batch [x_b; x_r] (method.md); separate = each stream normalised with its own "
                       "moments, moving statistics from the balanced stream.")
+    flags.DEFINE_float("mixup_alpha", model.mixup_alpha, "If > 0, input mixup in the training step with one "
+                       "lam ~ Beta(alpha, alpha) per batch (0: off).")
+    flags.DEFINE_list("mixup_streams", list(model.mixup_streams), f"Streams mixed when --mixup_alpha > 0, any of "
+                      f"{', '.join(MIXUP_STREAMS)} (primary: the batch the primary head learns from; auxiliary: "
+                      "AuxLT's random stream). A stream the method does not have is ignored.")
     # Optimiser.
     flags.DEFINE_float("learning_rate", optim.learning_rate, "Base learning rate.")
     flags.DEFINE_integer("lr_reference_batch", optim.lr_reference_batch, "If > 0, scale the learning rate by "
@@ -159,7 +165,8 @@ def run_config_from_flags():
         model=ModelConfig(backbone=FLAGS.backbone, aux_tasks=tuple(FLAGS.aux_tasks),
                           aux_weights=_numbers("aux_weights", FLAGS.aux_weights, float),
                           lambda_schedule=FLAGS.lambda_schedule, aux_detach_features=FLAGS.aux_detach_features,
-                          sync_batch_norm=FLAGS.sync_batch_norm, stream_batch_norm=FLAGS.stream_batch_norm),
+                          sync_batch_norm=FLAGS.sync_batch_norm, stream_batch_norm=FLAGS.stream_batch_norm,
+                          mixup_alpha=FLAGS.mixup_alpha, mixup_streams=tuple(FLAGS.mixup_streams)),
         optim=OptimConfig(learning_rate=FLAGS.learning_rate, lr_reference_batch=FLAGS.lr_reference_batch,
                           momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay, warmup_epochs=FLAGS.warmup_epochs,
                           schedule=FLAGS.lr_schedule, lr_milestones=_numbers("lr_milestones", FLAGS.lr_milestones, int),

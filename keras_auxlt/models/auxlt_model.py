@@ -22,13 +22,23 @@ With a plain `(x, y)` batch the step trains the primary head alone (the single-s
 baselines). `call()` returns the primary logits only: that is what is evaluated and exported.
 """
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_auxlt.choices import AUX_TASKS, CLASS_COUNT_TASKS, LAMBDA_SCHEDULES, PRIMARY_LOSSES, STREAM_BATCH_NORMS
+from keras_auxlt.choices import (
+    AUX_TASKS,
+    CLASS_COUNT_TASKS,
+    LAMBDA_SCHEDULES,
+    MIXUP_STREAMS,
+    PRIMARY_LOSSES,
+    STREAM_BATCH_NORMS,
+)
 from keras_auxlt.keras_compat import build_optimizer_only, in_multi_worker_mode, unscale_loss_for_distribution
 from keras_auxlt.models import aux_tasks as tasks
+from keras_auxlt.models import mixup
 from keras_auxlt.models.backbones import build_backbone
 from keras_auxlt.models.layers import PixelNormalization, conv_init
 
@@ -41,12 +51,14 @@ class AuxLTModel(keras.Model):
     def __init__(self, backbone="resnet32", num_classes=10, image_size=32, aux_tasks=("random",), aux_weights=None,
                  lambda_schedule="constant", total_steps=0, aux_detach_features=False, class_counts=None,
                  weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
-                 drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, stream_batch_norm="joint", **kwargs):
+                 drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, stream_batch_norm="joint", mixup_alpha=0.0,
+                 mixup_streams=MIXUP_STREAMS, **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
+        mixup_streams = tuple(mixup_streams)
         _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
-                         primary_loss, stream_batch_norm)
+                         primary_loss, stream_batch_norm, mixup_alpha, mixup_streams)
 
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
@@ -100,6 +112,8 @@ class AuxLTModel(keras.Model):
         self.logit_adjust_tau = float(logit_adjust_tau)
         self.freeze_backbone = bool(freeze_backbone)
         self.stream_batch_norm = stream_batch_norm
+        self.mixup_alpha = float(mixup_alpha)
+        self.mixup_streams = mixup_streams
 
     @staticmethod
     def _linear(units, name):
@@ -147,9 +161,13 @@ class AuxLTModel(keras.Model):
         """
         if not _is_dual_stream(data):
             x, y = data
+            x, mix = self._mixup(x, "primary", training)
             logits = self(x, training=training)
-            return {"primary": self.primary_task_loss(y, logits)}, {"primary": (y, logits)}
+            loss = mixup.mixed_loss(functools.partial(self.primary_task_loss, logits=logits), y, mix)
+            return {"primary": loss}, {"primary": (y, logits)}
         (x_b, y_b), (x_r, y_r) = data
+        x_b, mix_b = self._mixup(x_b, "primary", training)
+        x_r, mix_r = self._mixup(x_r, "auxiliary", training)
         batch_b = tf.shape(x_b)[0]
         batch_r = tf.shape(x_r)[0]
         images = [x_b, x_r]
@@ -167,28 +185,41 @@ class AuxLTModel(keras.Model):
         aux_r = aux_features[:batch_r]
 
         logits_b = self.primary_head(f_b)
-        losses = {"primary": self.primary_task_loss(y_b, logits_b)}
+        losses = {"primary": mixup.mixed_loss(functools.partial(self.primary_task_loss, logits=logits_b), y_b, mix_b)}
         outputs = {"primary": (y_b, logits_b)}
         for task in self.aux_tasks:
-            if task == "random":
-                logits, targets, weights = self.aux_heads["random"](aux_r), y_r, None
-            elif task == "random_shared":
-                kernel = tf.stop_gradient(tf.cast(self.primary_head.kernel, aux_r.dtype))
-                bias = tf.stop_gradient(tf.cast(self.primary_head.bias, aux_r.dtype))
-                logits, targets, weights = tf.matmul(aux_r, kernel) + bias, y_r, None
-            elif task == "reweighted":
-                logits, targets = self.aux_heads["reweighted"](aux_r), y_r
-                weights = tf.gather(self._class_weights, y_r)
-            elif task == "random_adjusted":  # logit-adjusted CE: the head's own logits come out prior-free
-                logits = self.aux_heads["random_adjusted"](aux_r)
-                losses[task] = self._ce(y_r, tf.cast(logits, keras.config.floatx()) + self._log_prior)
-                outputs[task] = (y_r, logits)
+            if task == "rotation":  # the rotation of the (mixed) image is the target: nothing to mix
+                logits = self.aux_heads["rotation"](aux_features[batch_r:])
+                losses[task], outputs[task] = self._ce(k, logits), (k, logits)
                 continue
-            else:  # rotation
-                logits, targets, weights = self.aux_heads["rotation"](aux_features[batch_r:]), k, None
-            losses[task] = self._ce(targets, logits, sample_weight=weights)
-            outputs[task] = (targets, logits)
+            logits = self._class_task_logits(task, aux_r)
+            losses[task] = mixup.mixed_loss(functools.partial(self._class_task_loss, task, logits), y_r, mix_r)
+            outputs[task] = (y_r, logits)
         return losses, outputs
+
+    def _mixup(self, images, stream, training):
+        """(images, Mix) of a stream's batch under mixup, or (images, None) when that stream is not mixed."""
+        if not training or not self.mixup_alpha or stream not in self.mixup_streams:
+            return images, None
+        mix = mixup.sample(tf.shape(images)[0], self.mixup_alpha, self.seed, self._step(), stream)
+        return mixup.mix_images(images, mix), mix
+
+    def _class_task_logits(self, task, features):
+        """Class logits of an auxiliary task on the random stream's features."""
+        if task == "random_shared":  # the primary head's weights, behind a stop-gradient
+            kernel = tf.stop_gradient(tf.cast(self.primary_head.kernel, features.dtype))
+            bias = tf.stop_gradient(tf.cast(self.primary_head.bias, features.dtype))
+            return tf.matmul(features, kernel) + bias
+        return self.aux_heads[task](features)
+
+    def _class_task_loss(self, task, logits, labels):
+        """An auxiliary class task's loss: CE; reweighted: effective-number class weights; random_adjusted:
+        logit-adjusted CE (the head's own logits come out prior-free)."""
+        if task == "reweighted":
+            return self._ce(labels, logits, sample_weight=tf.gather(self._class_weights, labels))
+        if task == "random_adjusted":
+            return self._ce(labels, tf.cast(logits, keras.config.floatx()) + self._log_prior)
+        return self._ce(labels, logits)
 
     def _features_keeping_moving_statistics(self, images, training):
         """Backbone features of `images` (normalised with their own batch moments in training) that
@@ -283,6 +314,7 @@ class AuxLTModel(keras.Model):
             "sync_batch_norm": self.sync_batch_norm, "primary_loss": self.primary_loss,
             "drw_start_step": self.drw_start_step, "logit_adjust_tau": self.logit_adjust_tau,
             "freeze_backbone": self.freeze_backbone, "stream_batch_norm": self.stream_batch_norm,
+            "mixup_alpha": self.mixup_alpha, "mixup_streams": list(self.mixup_streams),
         }
 
 
@@ -300,7 +332,7 @@ def _is_dual_stream(data):
 
 
 def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
-                     primary_loss, stream_batch_norm):
+                     primary_loss, stream_batch_norm, mixup_alpha, mixup_streams):
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
     unknown = [t for t in aux_tasks if t not in AUX_TASKS]
@@ -330,3 +362,9 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
     if stream_batch_norm not in STREAM_BATCH_NORMS:
         raise ValueError(f"Unknown stream_batch_norm. Accepted: {', '.join(STREAM_BATCH_NORMS)}. "
                          f"Received: stream_batch_norm={stream_batch_norm!r}")
+    if not mixup_alpha >= 0 or not np.isfinite(mixup_alpha):
+        raise ValueError(f"mixup_alpha must be finite and >= 0 (0: no mixup). Received: mixup_alpha={mixup_alpha!r}")
+    unknown = [s for s in mixup_streams if s not in MIXUP_STREAMS]
+    if unknown or len(set(mixup_streams)) != len(mixup_streams):
+        raise ValueError(f"Unknown or repeated mixup stream. Accepted: {', '.join(MIXUP_STREAMS)}. "
+                         f"Received: mixup_streams={list(mixup_streams)!r}")

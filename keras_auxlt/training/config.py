@@ -16,6 +16,7 @@ from keras_auxlt.choices import (
     INFERENCE_STATISTICS,
     LAMBDA_SCHEDULES,
     METHODS,
+    MIXUP_STREAMS,
     PRECISIONS,
     SCHEDULES,
     STRATEGIES,
@@ -39,6 +40,8 @@ class ModelConfig:
     aux_detach_features: bool = False
     sync_batch_norm: bool = False
     stream_batch_norm: str = "joint"  # two-stream step: one BatchNorm batch [x_b; x_r], or "separate" per stream
+    mixup_alpha: float = 0.0  # > 0: input mixup with lam ~ Beta(alpha, alpha) on the streams below
+    mixup_streams: tuple = MIXUP_STREAMS  # those of the method's streams that are mixed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +109,11 @@ class RunConfig:
             bad("lambda_schedule", self.model.lambda_schedule, f"accepted values: {', '.join(LAMBDA_SCHEDULES)}")
         if self.model.stream_batch_norm not in STREAM_BATCH_NORMS:
             bad("stream_batch_norm", self.model.stream_batch_norm, f"accepted values: {', '.join(STREAM_BATCH_NORMS)}")
+        if not math.isfinite(self.model.mixup_alpha) or self.model.mixup_alpha < 0:
+            bad("mixup_alpha", self.model.mixup_alpha, "must be finite and >= 0 (0: no mixup)")
+        if any(s not in MIXUP_STREAMS for s in self.model.mixup_streams) or not self.model.mixup_streams or len(
+                set(self.model.mixup_streams)) != len(self.model.mixup_streams):
+            bad("mixup_streams", ",".join(self.model.mixup_streams), f"one or both of {', '.join(MIXUP_STREAMS)}")
         if self.strategy not in STRATEGIES:
             bad("strategy", self.strategy, f"accepted values: {', '.join(STRATEGIES)}")
         if self.optim.schedule not in SCHEDULES:
@@ -157,6 +165,15 @@ class RunConfig:
     @property
     def primary_loss(self):
         return METHODS[self.method]["primary_loss"]
+
+    @property
+    def mixed_streams(self):
+        """The streams this run mixes: of --mixup_streams, those its method has (the auxiliary stream is
+        AuxLT's random stream)."""
+        if not self.model.mixup_alpha:
+            return ()
+        has = ("primary", "auxiliary") if len(self.streams) == 2 else ("primary",)
+        return tuple(s for s in self.model.mixup_streams if s in has)
 
     @property
     def aux_tasks(self):

@@ -15,6 +15,9 @@ def summary_lines(config, train, val, test, model, steps_per_epoch, total_steps,
         method += f", lambda {config.model.lambda_schedule}"
         if config.model.aux_detach_features:
             method += ", detached from the backbone (ablation)"
+    if config.mixed_streams:
+        method += f"; mixup (alpha {config.model.mixup_alpha:g}) on the {' and '.join(config.mixed_streams)} stream" + (
+            "s" if len(config.mixed_streams) > 1 else "")
     if config.init_from:
         method += f", backbone frozen from {config.init_from}"
     exported = model.backbone.count_params() + model.primary_head.count_params()

@@ -103,7 +103,8 @@ def build_model(config, train, steps_per_epoch, total_steps):
         aux_detach_features=config.model.aux_detach_features, class_counts=train.class_counts.tolist(),
         weight_decay=config.optim.weight_decay, seed=config.seed, sync_batch_norm=config.model.sync_batch_norm,
         primary_loss=config.primary_loss, drw_start_step=config.drw_start_epoch * steps_per_epoch,
-        freeze_backbone=bool(config.init_from), stream_batch_norm=config.model.stream_batch_norm)
+        freeze_backbone=bool(config.init_from), stream_batch_norm=config.model.stream_batch_norm,
+        mixup_alpha=config.model.mixup_alpha, mixup_streams=config.model.mixup_streams)
     model.build((None, config.pipeline.image_size, config.pipeline.image_size, 3))
     if config.init_from:
         load_backbone_from(model, config.init_from)

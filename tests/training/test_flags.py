@@ -29,6 +29,12 @@ from tests.conftest import REPO_ROOT, repo_env
     (dict(model=ModelConfig(lambda_schedule="linear")), "--lambda_schedule: accepted values: constant, cumulative"),
     (dict(model=ModelConfig(stream_batch_norm="ghost")),
      "--stream_batch_norm: accepted values: joint, separate. Received: --stream_batch_norm='ghost'"),
+    (dict(model=ModelConfig(mixup_alpha=-0.2)), "--mixup_alpha: must be finite and >= 0 (0: no mixup). "
+                                                "Received: --mixup_alpha=-0.2"),
+    (dict(model=ModelConfig(mixup_alpha=float("nan"))), "--mixup_alpha: must be finite and >= 0"),
+    (dict(model=ModelConfig(mixup_alpha=0.2, mixup_streams=("random",))),
+     "--mixup_streams: one or both of primary, auxiliary. Received: --mixup_streams='random'"),
+    (dict(model=ModelConfig(mixup_alpha=0.2, mixup_streams=())), "--mixup_streams: one or both of primary, auxiliary"),
     (dict(data=DataConfig(val_per_class=-1)), "--val_per_class: must be >= 0"),
     (dict(inference_statistics="mean"), "--inference_statistics: accepted values: as_trained, joint, balanced, "
                                         "instance, auto. Received: --inference_statistics='mean'"),
