@@ -19,24 +19,32 @@ def top1_groups(metrics):
     return {group: metrics[group] for group in TOP1_GROUPS}
 
 
-def predict_heads(model, split, pipeline_config, batch_size=256, progress=True):
-    """Labels and argmax predictions of the primary head and the class-predicting auxiliary heads."""
-    heads = {"primary": model.primary_head}
-    heads.update({name: model.aux_heads[name] for name in CLASSIFIER_AUX_HEADS if name in model.aux_heads})
-
+def head_outputs(model, heads, split, pipeline_config, batch_size=256, progress=True, logits=False):
+    """Labels and, for each of the named `heads` (layers on the backbone's features), its argmax
+    predictions, or with `logits` its float64 logits, over a split."""
     @tf.function(reduce_retracing=True)  # the last, smaller batch must not retrace
     def step(x):
         features = model.features(x, training=False)
-        return {name: tf.argmax(head(features), axis=-1) for name, head in heads.items()}
+        outputs = {name: head(features) for name, head in heads.items()}
+        if logits:
+            return {name: tf.cast(out, tf.float64) for name, out in outputs.items()}
+        return {name: tf.argmax(out, axis=-1) for name, out in outputs.items()}
 
-    labels, predictions = [], {name: [] for name in heads}
+    labels, results = [], {name: [] for name in heads}
     dataset = eval_dataset(split, pipeline_config, batch_size)
     total = -(-len(split) // batch_size)
     for x, y in tqdm(dataset, total=total, desc=f"evaluating on {split.name}", disable=not progress, mininterval=2.0):
         labels.append(y.numpy())
-        for name, pred in step(x).items():
-            predictions[name].append(pred.numpy())
-    return np.concatenate(labels), {name: np.concatenate(p) for name, p in predictions.items()}
+        for name, out in step(x).items():
+            results[name].append(out.numpy())
+    return np.concatenate(labels), {name: np.concatenate(r) for name, r in results.items()}
+
+
+def predict_heads(model, split, pipeline_config, batch_size=256, progress=True):
+    """Labels and argmax predictions of the primary head and the class-predicting auxiliary heads."""
+    heads = {"primary": model.primary_head}
+    heads.update({name: model.aux_heads[name] for name in CLASSIFIER_AUX_HEADS if name in model.aux_heads})
+    return head_outputs(model, heads, split, pipeline_config, batch_size, progress)
 
 
 def accuracy_report(labels, predictions, train_counts, class_names):

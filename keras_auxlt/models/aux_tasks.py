@@ -15,6 +15,12 @@ def effective_number_weights(class_counts, beta=EFFECTIVE_NUMBER_BETA):
     return weights / weights.mean()
 
 
+def log_prior(class_counts):
+    """log(n_c / N): the training prior that logit adjustment adds or removes (float64)."""
+    counts = np.asarray(class_counts, np.float64)
+    return np.log(counts / counts.sum())
+
+
 def rotation_targets(batch, seed, step):
     """The rotation task's k in {0..3} for each of `batch` images at a training step (stateless in seed, step)."""
     return tf.random.stateless_uniform([batch], seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)]),

@@ -78,8 +78,7 @@ class AuxLTModel(keras.Model):
         floatx = keras.config.floatx()  # the losses' dtype (float32 under mixed precision too)
         self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), floatx)
                                if needs_counts else None)
-        self._log_prior = (tf.constant(np.log(np.asarray(class_counts, np.float64) / np.sum(class_counts)), floatx)
-                           if needs_counts else None)
+        self._log_prior = tf.constant(tasks.log_prior(class_counts), floatx) if needs_counts else None
         self._ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
         # Loss and accuracy trackers: one Mean per loss.

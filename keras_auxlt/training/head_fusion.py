@@ -19,23 +19,18 @@ head alone) wins ties.
 import itertools
 
 import numpy as np
-import tensorflow as tf
 
-from keras_auxlt.data.pipeline import eval_dataset
+from keras_auxlt.evaluation import head_outputs
+from keras_auxlt.models.aux_tasks import log_prior
 
 ALPHAS = (1.0, 0.75, 0.5, 0.25, 0.0)
-TAUS = (0.0, 0.5, 1.0, 1.5, 2.0)
+TAUS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 FUSABLE_HEADS = ("random", "random_adjusted")  # auxiliary heads over the classes trained on the random stream
 
 
 def fusable_head(model):
     """The auxiliary head to fuse with the primary one: the random task's, else the logit-adjusted one's."""
     return model.aux_heads[next(name for name in FUSABLE_HEADS if name in model.aux_heads)]
-
-
-def log_prior(class_counts):
-    counts = np.asarray(class_counts, np.float64)
-    return np.log(counts / counts.sum())
 
 
 def fused_weights(primary, aux, prior, alpha, tau):
@@ -45,22 +40,11 @@ def fused_weights(primary, aux, prior, alpha, tau):
     return kernel.astype(primary[0].dtype), bias.astype(primary[1].dtype)
 
 
-def head_logits(model, split, pipeline_config, batch_size=256):
+def head_logits(model, split, pipeline_config, progress=False):
     """Labels, primary logits and auxiliary logits over a split (float64 NumPy)."""
-    heads = (model.primary_head, fusable_head(model))
-
-    @tf.function(reduce_retracing=True)
-    def step(x):
-        features = model.features(x, training=False)
-        return tuple(tf.cast(head(features), tf.float64) for head in heads)
-
-    labels, primary, aux = [], [], []
-    for x, y in eval_dataset(split, pipeline_config, batch_size):
-        p, a = step(x)
-        labels.append(y.numpy())
-        primary.append(p.numpy())
-        aux.append(a.numpy())
-    return np.concatenate(labels), np.concatenate(primary), np.concatenate(aux)
+    heads = {"primary": model.primary_head, "auxiliary": fusable_head(model)}
+    labels, logits = head_outputs(model, heads, split, pipeline_config, progress=progress, logits=True)
+    return labels, logits["primary"], logits["auxiliary"]
 
 
 def choose(labels, primary_logits, aux_logits, prior):
