@@ -25,6 +25,7 @@ import time
 import numpy as np
 from absl import app, flags
 
+from benchmarks import long_recipe
 from benchmarks.comparison import cell, selection_sentence, standing_line, statistics_sentence, verdict_lines
 from keras_auxlt.run_files import CONFIG_FILE, INFERENCE_CHECKPOINT, LAST_CHECKPOINT, METRICS_FILE, checkpoint_dir
 
@@ -82,6 +83,9 @@ flags.DEFINE_string("reuse_training_from", "", "--output_dir of an earlier bench
                     "starts from that run's checkpoints and wall time instead of training again, so that train.py "
                     "only evaluates (e.g. with another --inference_statistics). Its training configuration must be "
                     "this one's (checked).")
+flags.DEFINE_string("long_recipe_runs", "docs/results/runs_200_epoch", "Finished runs of the 200-epoch recipe "
+                    f"(<method>/seed<k>/, methods {', '.join(long_recipe.METHODS)}) that the page's \"200-epoch recipe\" "
+                    "section is built from; empty: no such section.")
 FLAGS = flags.FLAGS
 
 
@@ -241,12 +245,36 @@ def collect():
     return rows
 
 
-def load_run(method, seed):
+def collect_long_recipe():
+    """{method: finished runs} of the 200-epoch recipe, every seed found under --long_recipe_runs."""
+    rows = {}
+    for method in long_recipe.METHODS:
+        directory = os.path.join(FLAGS.long_recipe_runs, method)
+        seeds = sorted(int(name[len("seed"):]) for name in (os.listdir(directory) if os.path.isdir(directory) else [])
+                       if name.startswith("seed") and name[len("seed"):].isdigit())
+        runs = [run for run in (load_run(method, seed, FLAGS.long_recipe_runs) for seed in seeds) if run is not None]
+        if runs:
+            rows[method] = runs
+    return rows
+
+
+def long_recipe_lines():
+    if not FLAGS.long_recipe_runs:
+        return []
+    seeds = sorted({r["seed"] for runs in collect_long_recipe().values() for r in runs}) or [0]
+    command = (f"python -m benchmarks.accuracy --flagfile_base={long_recipe.FLAGFILE} "
+               f"--methods={','.join(long_recipe.METHODS)} --seeds={','.join(map(str, seeds))}")
+    runs_path = os.path.relpath(FLAGS.long_recipe_runs, os.path.dirname(os.path.abspath(FLAGS.results)))
+    return long_recipe.section_lines(collect_long_recipe(), runs_path, command)
+
+
+def load_run(method, seed, base=None):
     """A finished run's metrics.json with its seed and wall time; None if it has not finished.
 
     crt's images seen and wall time include the ce run its second stage starts from: that is its
-    training budget, to set against the single-stage methods'."""
-    directory = run_dir(method, seed, report_dir())
+    training budget, to set against the single-stage methods'. `base`: the runs' directory (default
+    the report's)."""
+    directory = run_dir(method, seed, base or report_dir())
     if not is_finished(directory):
         return None
     metrics = read_json(os.path.join(directory, METRICS_FILE), None)
@@ -257,11 +285,11 @@ def load_run(method, seed):
     if "validation_as_trained" in metrics:
         metrics["validation_as_trained_overall"] = metrics["validation_as_trained"]["overall"]
     if method in STAGE_ONE:
-        stage1 = load_run(STAGE_ONE[method], seed)
+        stage1 = load_run(STAGE_ONE[method], seed, base)
         if stage1 is None:
             raise SystemExit(f"[benchmark] {method} seed {seed} is finished but its stage 1 ({STAGE_ONE[method]}) has "
                              f"no metrics.json and benchmark_timing.json in "
-                             f"{run_dir(STAGE_ONE[method], seed, report_dir())}")
+                             f"{run_dir(STAGE_ONE[method], seed, base or report_dir())}")
         metrics["images_seen"] += stage1["images_seen"]
         metrics["wall_seconds"] += stage1["wall_seconds"]
     return metrics
@@ -318,7 +346,7 @@ def write_report(rows):
               "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
               f"`{os.path.relpath(report_dir(), os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/seed<k>/"
-              "metrics.json` (relative to this file).", ""]
+              "metrics.json` (relative to this file).", "", *long_recipe_lines()]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
 

@@ -314,6 +314,7 @@ def _run(config, strategy, role, write_dir, progress):
         "epochs": done_steps // steps, "steps": done_steps,
         "best_epoch": (read_state(checkpoints) or {}).get("best_epoch"),
         "train_seconds_this_run": round(train_seconds, 1), "workers": role.num_workers,
+        "mixed_precision": config.mixed_precision,
         "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
     write_report(config.model_dir, metrics, confusion)
     validation = f", validation top-1 {metrics['validation']['overall']:.4f}" if val is not None else ""

@@ -1,0 +1,67 @@
+"""The results page's "200-epoch recipe" section (benchmarks.long_recipe): its table, the calibration
+against the published CE, auxlt's paired gain over ce, and the page built from a runs directory."""
+
+import json
+import subprocess
+import sys
+
+from benchmarks import long_recipe
+from tests.conftest import REPO_ROOT, repo_env
+
+
+def run(seed, overall, precision="off", hours=3.0):
+    return {"seed": seed, "overall": overall, "many": overall + 0.05, "medium": overall - 0.1, "few": None,
+            "validation_overall": overall + 0.01, "wall_seconds": hours * 3600, "mixed_precision": precision}
+
+
+def test_the_table_shows_groups_seeds_wall_time_and_precision():
+    rows = {"ce": [run(0, 0.70), run(1, 0.72)], "auxlt": [run(0, 0.76, "bfloat16", hours=5.0)]}
+    lines = long_recipe.table_lines(rows)
+    assert lines[0] == "| method | seeds | overall | many | medium | few | validation | wall time / run | precision |"
+    assert lines[2] == "| ce | 2 | 71.0 ± 1.0 | 76.0 ± 1.0 | 61.0 ± 1.0 | – | 72.0 ± 1.0 | 3.0 h | float32 |"
+    assert lines[3] == "| auxlt | 1 | 76.0 | 81.0 | 66.0 | – | 77.0 | 5.0 h | mixed bfloat16 |"
+
+
+def test_the_standing_says_whether_ce_reproduces_the_published_figure_and_auxlt_clears_its_bar():
+    rows = {"ce": [run(0, 0.68)], "auxlt": [run(0, 0.715)], "crt": [run(0, 0.73)]}
+    lines = long_recipe.standing_lines(rows)
+    assert lines[0] == ("- ce 68.0 against the published CE 70.4: -2.4 points, within the 3 points that count as "
+                        "reproducing it.")
+    assert lines[1] == "- auxlt − ce: +3.5 points (one seed) (seeds 0; bar ≥ +4): misses the bar."
+    assert lines[2] == "- crt 73.0."
+    far = long_recipe.standing_lines({"ce": [run(0, 0.66)], "auxlt": [run(0, 0.72)]})
+    assert "-4.4 points, outside the 3 points" in far[0] and "+6.0 points (one seed)" in far[1] and "meets" in far[1]
+
+
+def test_without_runs_the_section_says_so_and_still_shows_the_published_figures():
+    lines = long_recipe.section_lines({}, "results/runs_200_epoch", "python -m benchmarks.accuracy ...")
+    text = "\n".join(lines)
+    assert lines[0] == "## 200-epoch recipe"
+    assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt)." in text
+    assert "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): CE 70.4, CB focal 74.6" in text
+    assert "JPEG copy of CIFAR-10" in text
+
+
+def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
+    short, long = tmp_path / "short", tmp_path / "long"
+    for base, method, seed, overall in [(short, "ce", 0, 0.57), (long, "ce", 0, 0.69), (long, "auxlt", 0, 0.75),
+                                        (long, "ce", 1, 0.71)]:
+        directory = base / method / f"seed{seed}"
+        directory.mkdir(parents=True)
+        metrics = {"overall": overall, "many": overall, "medium": overall, "few": None, "images_seen": 10,
+                   "train_counts": [5, 1], "per_class": [overall, overall], "validation": {"overall": overall},
+                   "mixed_precision": "off"}
+        (directory / "metrics.json").write_text(json.dumps(metrics))
+        (directory / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 7200}))
+    page = tmp_path / "results.md"
+    command = [sys.executable, "-m", "benchmarks.accuracy", "--report_only", "--methods=ce", "--seeds=0",
+               f"--metrics_dir={short}", f"--results={page}", "--readme=", f"--long_recipe_runs={long}"]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = page.read_text()
+    section = text[text.index("## 200-epoch recipe"):]
+    assert "--methods=ce,crt,logit_adjust,auxlt --seeds=0,1`; raw runs: `long/`" in section
+    assert "| ce | 2 | 70.0 ± 1.0 | 70.0 ± 1.0 | 70.0 ± 1.0 | – | 70.0 ± 1.0 | 2.0 h | float32 |" in section
+    assert "| auxlt | 1 | 75.0 |" in section
+    assert "- auxlt − ce: +6.0 points (one seed) (seeds 0; bar ≥ +4): meets the bar." in section
+    assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
