@@ -47,10 +47,12 @@ VARIANTS = {
     # Candidates of a better recipe (issue 23), not in the default set until they win on validation.
     "auxlt_fused": ["--method=auxlt", "--aux_tasks=random", "--inference_head=fused"],
     "auxlt_adjusted": ["--method=auxlt", "--aux_tasks=random_adjusted"],
+    "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=0.5"],
+    "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=0.5", "--inference_head=fused"],
 }
 # The rows of docs/results.md: the baselines and AuxLT in its recommended configuration.
 # Variants that differ from another only after training: --reuse_training_from takes that one's runs.
-TRAINED_AS = {"auxlt_fused": "auxlt"}
+TRAINED_AS = {"auxlt_fused": "auxlt", "auxlt_mixup_fused": "auxlt_mixup"}
 DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt"]
 PUBLISHED = """| method | rho=100 | rho=50 | rho=10 |
 |---|---|---|---|
