@@ -26,7 +26,15 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import long_recipe
-from benchmarks.comparison import cell, selection_sentence, standing_line, statistics_sentence, verdict_lines
+from benchmarks.comparison import (
+    best_row_line,
+    cell,
+    contribution_lines,
+    selection_sentence,
+    standing_line,
+    statistics_sentence,
+    verdict_lines,
+)
 from keras_auxlt.run_files import CONFIG_FILE, INFERENCE_CHECKPOINT, LAST_CHECKPOINT, METRICS_FILE, checkpoint_dir
 
 # Variant name -> train.py flags on top of the base flagfile.
@@ -50,10 +58,11 @@ VARIANTS = {
     "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=0.5"],
     "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=0.5", "--inference_head=fused"],
 }
-# The rows of docs/results.md: the baselines and AuxLT in its recommended configuration.
+# The rows of docs/results.md: the baselines, AuxLT as published, and AuxLT with each addition of the
+# recommended recipe (issue 23).
 # Variants that differ from another only after training: --reuse_training_from takes that one's runs.
 TRAINED_AS = {"auxlt_fused": "auxlt", "auxlt_mixup_fused": "auxlt_mixup"}
-DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt"]
+DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt", "auxlt_mixup", "auxlt_mixup_fused"]
 PUBLISHED = """| method | rho=100 | rho=50 | rho=10 |
 |---|---|---|---|
 | CE | 70.4 | 74.8 | 86.4 |
@@ -332,13 +341,19 @@ def write_report(rows):
                      f"{cell(runs, 'medium')} | {cell(runs, 'few')} | "
                      + "".join(f"{cell(runs, key)} | " for key, _ in validation_columns)
                      + f"{runs[0]['images_seen']:,} | {np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
-    verdicts = verdict_lines(rows) + [line for line in [standing_line(rows)] if line]
+    verdicts = verdict_lines(rows) + [line for line in [standing_line(rows), best_row_line(rows)] if line]
     if verdicts:
         lines += ["", "Gains in top-1 points (means of per-seed differences, with the standard error of that mean): "
                   "the bars the comparison has to clear, then auxlt against every method with a finished run:",
                   "", *verdicts]
-    lines += ["", "Reproduce a run: `python train.py --flagfile=flags/cifar10_lt_short.cfg --method=<method> --seed=<k> "
-              "--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz`; crt: "
+    contributions = contribution_lines(rows)
+    if contributions:
+        lines += ["", "What each addition to AuxLT contributes (paired by seed, points, mean ± standard error):", "",
+                  *contributions]
+    special = [f"{m} `{' '.join(VARIANTS[m])}`" for m in rows if VARIANTS[m] != [f"--method={m}"]]
+    lines += ["", "Reproduce a run: `python train.py --flagfile=flags/cifar10_lt_short.cfg <flags> --seed=<k> "
+              "--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz`, the flags of a row being `--method=<row>`"
+              + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
               "that command with `--method=ce --model_dir=runs/cifar10_lt_short_ce`, then `python train.py "
               "--flagfile=flags/cifar10_lt_short_crt.cfg --seed=<k> --data_dir=...`.",
               "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "

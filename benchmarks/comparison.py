@@ -12,6 +12,10 @@ from keras_auxlt.data.shots import TOP1_GROUPS as GROUPS
 # gain in overall top-1 points). Gains are means of per-seed differences over shared seeds.
 BARS = (("auxlt", "balanced", 1.5), ("auxlt", "ce", 4.0))
 MIN_SEEDS = 2
+BASELINES = ("ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt")
+# What each addition of the recommended recipe contributes (issue 23): (row, the row it adds to).
+RECIPE_STEPS = (("auxlt_mixup", "auxlt"), ("auxlt_mixup_fused", "auxlt_mixup"))
+BEST_ROW_BAR = 1.5  # the best AuxLT-based row over the best baseline row, overall top-1 points
 
 
 def cell(runs, key, scale=100.0):
@@ -73,7 +77,7 @@ def verdict_lines(rows, bars=BARS, min_seeds=MIN_SEEDS):
 
 
 def standing_line(rows, method="auxlt"):
-    """One sentence: `method` against every other method with a shared seed, and which are ahead.
+    """One sentence: `method` against every baseline with a shared seed, and which are ahead.
 
     The bars cover two baselines only; this puts the method among all of them, so a baseline that
     beats it cannot go unnoticed in the report.
@@ -83,7 +87,7 @@ def standing_line(rows, method="auxlt"):
     gains = []
     for other, runs in rows.items():
         seeds, paired = paired_gains(rows[method], runs)
-        if other != method and seeds:
+        if not other.startswith("auxlt") and seeds:  # its own variants have their own lines
             gains.append((float(np.mean(paired["overall"])), other, len(seeds)))
     if not gains:
         return None
@@ -92,6 +96,57 @@ def standing_line(rows, method="auxlt"):
     ahead = [other for gain, other, _ in gains if gain < 0]
     verdict = f"Methods ahead of {method}: {', '.join(ahead)}." if ahead else f"{method} is ahead of every one."
     return f"- {method} against each method (overall, paired by seed): {listed}. {verdict}"
+
+
+def _mean_gain(gains, group):
+    values = gains[group]
+    if not values:
+        return None
+    error = standard_error(values)
+    return f"{np.mean(values):+.1f}" + ("" if error is None else f" ± {error:.1f}")
+
+
+def contribution_lines(rows, steps=RECIPE_STEPS):
+    """One bullet per recipe step with both rows finished: its paired gain overall and per shot group."""
+    lines = []
+    for row, base in steps:
+        if row not in rows or base not in rows:
+            continue
+        seeds, gains = paired_gains(rows[row], rows[base])
+        if not seeds:
+            continue
+        groups = ", ".join(f"{group} {_mean_gain(gains, group)}" for group in GROUPS if gains[group])
+        lines.append(f"- {row} over {base}: {groups} ({'seed' if len(seeds) == 1 else 'seeds'} "
+                     f"{', '.join(map(str, seeds))}).")
+    return lines
+
+
+def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR):
+    """The best AuxLT-based row (highest mean overall) against the best baseline row, paired by seed."""
+    def best(names):
+        means = {name: np.mean([r["overall"] for r in rows[name]]) for name in names if name in rows}
+        return max(means, key=means.get) if means else None
+
+    ours, theirs = best([m for m in rows if m.startswith("auxlt")]), best(baselines)
+    if ours is None or theirs is None:
+        return None
+    seeds, gains = paired_gains(rows[ours], rows[theirs])
+    if not seeds:
+        return None
+    mean = float(np.mean(gains["overall"]))
+    error = standard_error(gains["overall"])
+    missing = [b for b in baselines if b not in rows]
+    verdict = "**meets the bar**" if mean >= bar and len(seeds) >= 3 and not missing else (
+        "**below the bar**" if mean < bar else "not settled yet")
+    why = []
+    if len(seeds) < 3:
+        why.append(f"{len(seeds)} shared seed(s) of the 3 it needs")
+    if missing:
+        why.append(f"no runs of {', '.join(missing)} yet")
+    spread = "" if error is None else f", standard error {error:.1f}"
+    return (f"- Best AuxLT-based row against the best baseline row: {ours} − {theirs} overall {mean:+.1f} points"
+            f"{spread} ({'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}; bar ≥ +{bar:g}): "
+            f"{verdict}" + (f" ({'; '.join(why)})" if why and verdict != "**below the bar**" else "") + ".")
 
 
 def has_validation(rows):

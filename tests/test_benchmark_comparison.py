@@ -3,7 +3,10 @@
 import pytest
 
 from benchmarks.comparison import (
+    BASELINES,
+    best_row_line,
     cell,
+    contribution_lines,
     has_validation,
     paired_gains,
     selection_sentence,
@@ -118,3 +121,29 @@ def test_the_report_says_where_auto_kept_the_statistics_as_trained():
     rows["auxlt"] = [{"seed": 0, "inference_statistics": chose}]
     sentence = statistics_sentence(rows)
     assert "per seed, for auxlt instance (chosen per run by `--inference_statistics=auto` as the highest" in sentence
+
+
+def test_each_recipe_step_shows_its_paired_gain_per_group():
+    rows = {"auxlt": [run(0, 0.66, 0.70, 0.60), run(1, 0.68, 0.70, 0.64)],
+            "auxlt_mixup": [run(0, 0.71, 0.72, 0.70), run(1, 0.72, 0.73, 0.70)],
+            "auxlt_mixup_fused": [run(1, 0.73, 0.72, 0.75)]}
+    assert contribution_lines(rows) == [
+        "- auxlt_mixup over auxlt: overall +4.5 ± 0.5, many +2.5 ± 0.5, medium +8.0 ± 2.0 (seeds 0, 1).",
+        "- auxlt_mixup_fused over auxlt_mixup: overall +1.0, many -1.0, medium +5.0 (seed 1)."]
+    assert contribution_lines({"auxlt": rows["auxlt"]}) == []
+
+
+def test_the_best_rows_verdict_needs_three_seeds_and_every_baseline():
+    three = [0, 1, 2]
+    rows = {name: [run(s, 0.60) for s in three] for name in BASELINES}
+    rows["crt"] = [run(s, 0.69 + 0.01 * s) for s in three]  # best baseline: 70.0 on average
+    rows["auxlt"] = [run(s, 0.68) for s in three]
+    rows["auxlt_mixup_fused"] = [run(s, 0.72 + 0.01 * s) for s in three]  # 73.0: +3.0 on every seed
+    assert best_row_line(rows) == ("- Best AuxLT-based row against the best baseline row: auxlt_mixup_fused − crt "
+                                   "overall +3.0 points, standard error 0.0 (seeds 0, 1, 2; bar ≥ +1.5): "
+                                   "**meets the bar**.")
+    del rows["drw"]
+    assert best_row_line(rows).endswith(": not settled yet (no runs of drw yet).")
+    rows["auxlt_mixup_fused"] = [run(s, 0.70 + 0.01 * s) for s in three[:2]]
+    assert best_row_line(rows).endswith(": **below the bar**.")
+    assert best_row_line({"crt": rows["crt"]}) is None
