@@ -1,5 +1,6 @@
 """Scoring the primary head on a (balanced) test split: overall, shot groups, per class, plots."""
 
+import functools
 import json
 import os
 
@@ -19,17 +20,21 @@ def top1_groups(metrics):
     return {group: metrics[group] for group in TOP1_GROUPS}
 
 
+def _head_step(model, heads, logits, x):
+    features = model.features(x, training=False)
+    outputs = {name: head(features) for name, head in heads.items()}
+    if logits:
+        return {name: tf.cast(out, tf.float64) for name, out in outputs.items()}
+    return {name: tf.argmax(out, axis=-1) for name, out in outputs.items()}
+
+
 def head_outputs(model, heads, split, pipeline_config, batch_size=256, progress=True, logits=False):
     """Labels and, for each of the named `heads` (layers on the backbone's features), its argmax
     predictions, or with `logits` its float64 logits, over a split."""
-    @tf.function(reduce_retracing=True)  # the last, smaller batch must not retrace
-    def step(x):
-        features = model.features(x, training=False)
-        outputs = {name: head(features) for name, head in heads.items()}
-        if logits:
-            return {name: tf.cast(out, tf.float64) for name, out in outputs.items()}
-        return {name: tf.argmax(out, axis=-1) for name, out in outputs.items()}
-
+    # One traced function per call (the last, smaller batch must not retrace). A partial, not a closure:
+    # TensorFlow counts traces per code object, and the evaluation of several models in a row (auto
+    # statistics) would read as needless retracing and print a warning.
+    step = tf.function(functools.partial(_head_step, model, heads, logits), reduce_retracing=True)
     labels, results = [], {name: [] for name in heads}
     dataset = eval_dataset(split, pipeline_config, batch_size)
     total = -(-len(split) // batch_size)

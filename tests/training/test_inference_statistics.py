@@ -121,3 +121,17 @@ def test_auto_without_a_validation_split_names_the_flag_and_the_fix(tmp_path):
                                          r"has none: add --val_per_class=K"):
         run(tiny_run_config(tmp_path, epochs=1, inference_statistics="auto"), progress=False)
     assert not (tmp_path / "run" / "checkpoints").exists()  # refused before training
+
+
+def test_evaluating_many_models_in_a_row_prints_no_retracing_warning(tmp_path, caplog):
+    """auto scores up to four models on validation, then the test split: each evaluation traces its own
+    function once, which TensorFlow must not report as excessive retracing."""
+    from tests.models.helpers import tiny_model
+
+    config = tiny_run_config(tmp_path)
+    train, _, test = load_data(config, progress=False)
+    with caplog.at_level("WARNING"):
+        for seed in range(7):
+            evaluate(tiny_model(num_classes=3, class_counts=[12, 6, 3], seed=seed), test, train.class_counts,
+                     config.pipeline, progress=False)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
