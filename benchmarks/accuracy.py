@@ -55,6 +55,9 @@ VARIANTS = {
     # Candidates of a better recipe (issue 23), not in the default set until they win on validation.
     "auxlt_fused": ["--method=auxlt", "--aux_tasks=random", "--inference_head=fused"],
     "auxlt_adjusted": ["--method=auxlt", "--aux_tasks=random_adjusted"],
+    # Controls: does mixup lift the strongest baseline as much? (MiSLAS: mixup in cRT's first stage.)
+    "ce_mixup": ["--method=ce", "--mixup_alpha=0.5"],
+    "crt_mixup": ["--method=crt"],  # on ce_mixup
     "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=0.5"],
     "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=0.5", "--inference_head=fused"],
 }
@@ -102,7 +105,7 @@ FLAGS = flags.FLAGS
 
 REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
           "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
-STAGE_ONE = {"crt": "ce"}  # two-stage method -> the run its second stage starts from (and whose budget it adds)
+STAGE_ONE = {"crt": "ce", "crt_mixup": "ce_mixup"}  # two-stage method -> the run its second stage starts from (and whose budget it adds)
 RUN_FILES = (METRICS_FILE, "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
@@ -136,11 +139,12 @@ def keep_metrics(method, seed):
 
 
 def flagfile_for(method):
-    """The recipe a method trains with: a second stage (crt) has its own flagfile beside the base one,
-    `<base>_<method>.cfg`, which holds that stage's schedule."""
+    """The recipe a variant trains with: a second stage (crt) has its own flagfile beside the base one,
+    `<base>_<its --method>.cfg`, which holds that stage's schedule."""
     if method not in STAGE_ONE:
         return FLAGS.flagfile_base
-    path = FLAGS.flagfile_base[:-len(".cfg")] + f"_{method}.cfg"
+    stage = VARIANTS[method][0].removeprefix("--method=")
+    path = FLAGS.flagfile_base[:-len(".cfg")] + f"_{stage}.cfg"
     if not os.path.isfile(path):
         raise SystemExit(f"[benchmark] {method} needs its second-stage flagfile {path} beside --flagfile_base")
     return path
