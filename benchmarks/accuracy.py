@@ -105,7 +105,8 @@ FLAGS = flags.FLAGS
 
 REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
           "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
-STAGE_ONE = {"crt": "ce", "crt_mixup": "ce_mixup"}  # two-stage method -> the run its second stage starts from (and whose budget it adds)
+# Two-stage variant -> the run its second stage starts from (and whose budget it adds).
+STAGE_ONE = {"crt": "ce", "crt_mixup": "ce_mixup"}
 RUN_FILES = (METRICS_FILE, "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
