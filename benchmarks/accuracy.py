@@ -277,11 +277,12 @@ def collect_long_recipe():
 def long_recipe_lines():
     if not FLAGS.long_recipe_runs:
         return []
-    seeds = sorted({r["seed"] for runs in collect_long_recipe().values() for r in runs}) or [0]
+    rows = collect_long_recipe()
+    seeds = sorted({r["seed"] for runs in rows.values() for r in runs}) or [0]
     command = (f"python -m benchmarks.accuracy --flagfile_base={long_recipe.FLAGFILE} "
-               f"--methods={','.join(long_recipe.METHODS)} --seeds={','.join(map(str, seeds))}")
+               f"--methods={','.join(rows or long_recipe.METHODS[:4])} --seeds={','.join(map(str, seeds))}")
     runs_path = os.path.relpath(FLAGS.long_recipe_runs, os.path.dirname(os.path.abspath(FLAGS.results)))
-    return long_recipe.section_lines(collect_long_recipe(), runs_path, command)
+    return long_recipe.section_lines(rows, runs_path, command)
 
 
 def load_run(method, seed, base=None):

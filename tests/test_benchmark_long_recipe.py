@@ -27,17 +27,17 @@ def test_the_standing_says_whether_ce_reproduces_the_published_figure_and_auxlt_
     lines = long_recipe.standing_lines(rows)
     assert lines[0] == ("- ce 68.0 against the published CE 70.4: -2.4 points, within the 3 points that count as "
                         "reproducing it.")
-    assert lines[1] == "- auxlt − ce: +3.5 points (one seed) (seeds 0; bar ≥ +4): misses the bar."
+    assert lines[1] == "- auxlt − ce: +3.5 points (seed 0, one seed; bar ≥ +4): misses the bar."
     assert lines[2] == "- crt 73.0."
     far = long_recipe.standing_lines({"ce": [run(0, 0.66)], "auxlt": [run(0, 0.72)]})
-    assert "-4.4 points, outside the 3 points" in far[0] and "+6.0 points (one seed)" in far[1] and "meets" in far[1]
+    assert "-4.4 points, outside the 3 points" in far[0] and "+6.0 points (seed 0, one seed" in far[1] and "meets" in far[1]
 
 
 def test_without_runs_the_section_says_so_and_still_shows_the_published_figures():
     lines = long_recipe.section_lines({}, "results/runs_200_epoch", "python -m benchmarks.accuracy ...")
     text = "\n".join(lines)
     assert lines[0] == "## 200-epoch recipe"
-    assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt)." in text
+    assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt and the AuxLT" in text
     assert "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): CE 70.4, CB focal 74.6" in text
     assert "JPEG copy of CIFAR-10" in text
 
@@ -60,8 +60,8 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     text = page.read_text()
     section = text[text.index("## 200-epoch recipe"):]
-    assert "--methods=ce,crt,logit_adjust,auxlt --seeds=0,1`; raw runs: `long/`" in section
+    assert "--methods=ce,auxlt --seeds=0,1`; raw runs: `long/`" in section
     assert "| ce | 2 | 70.0 ± 1.0 | 70.0 ± 1.0 | 70.0 ± 1.0 | – | 70.0 ± 1.0 | 2.0 h | float32 |" in section
     assert "| auxlt | 1 | 75.0 |" in section
-    assert "- auxlt − ce: +6.0 points (one seed) (seeds 0; bar ≥ +4): meets the bar." in section
+    assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
