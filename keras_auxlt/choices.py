@@ -41,3 +41,4 @@ INFERENCE_STATISTICS = STATISTICS_SOURCES + ("auto",)
 # The head evaluated and exported: the primary head, or the primary and the random auxiliary head fused
 # with a post-hoc prior correction, weights chosen on validation (keras_auxlt.training.head_fusion).
 INFERENCE_HEADS = ("primary", "fused")
+FUSABLE_HEADS = ("random", "random_adjusted")  # auxiliary heads over the classes trained on the random stream

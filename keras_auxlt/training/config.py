@@ -12,6 +12,7 @@ import math
 from keras_auxlt.choices import (
     AUX_TASKS,
     BACKBONES,
+    FUSABLE_HEADS,
     INFERENCE_HEADS,
     INFERENCE_STATISTICS,
     LAMBDA_SCHEDULES,
@@ -147,7 +148,7 @@ class RunConfig:
             bad("inference_statistics", self.inference_statistics, f"accepted values: {', '.join(INFERENCE_STATISTICS)}")
         if self.inference_head not in INFERENCE_HEADS:
             bad("inference_head", self.inference_head, f"accepted values: {', '.join(INFERENCE_HEADS)}")
-        if self.inference_head == "fused" and not {"random", "random_adjusted"} & set(self.aux_tasks):
+        if self.inference_head == "fused" and not set(FUSABLE_HEADS) & set(self.aux_tasks):
             bad("inference_head", self.inference_head, "fused needs method auxlt with the random (or random_adjusted) "
                 "auxiliary task")
         if self.inference_statistics_steps < 1:

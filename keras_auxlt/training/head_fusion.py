@@ -20,12 +20,12 @@ import itertools
 
 import numpy as np
 
+from keras_auxlt.choices import FUSABLE_HEADS
 from keras_auxlt.evaluation import head_outputs
 from keras_auxlt.models.aux_tasks import log_prior
 
 ALPHAS = (1.0, 0.75, 0.5, 0.25, 0.0)
 TAUS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
-FUSABLE_HEADS = ("random", "random_adjusted")  # auxiliary heads over the classes trained on the random stream
 
 
 def fusable_head(model):
