@@ -35,37 +35,17 @@ from benchmarks.comparison import (
     statistics_sentence,
     verdict_lines,
 )
+from benchmarks.variants import (
+    DEFAULT_METHODS,
+    NO_MIXUP,
+    PUBLISHED_AUXLT,
+    RECOMMENDED,
+    STAGE_ONE,
+    TRAINED_AS,
+    VARIANTS,
+)
 from keras_auxlt.run_files import CONFIG_FILE, INFERENCE_CHECKPOINT, LAST_CHECKPOINT, METRICS_FILE, checkpoint_dir
 
-# Variant name -> train.py flags on top of the base flagfile.
-VARIANTS = {
-    "ce": ["--method=ce"],
-    "balanced": ["--method=balanced"],
-    "cb_loss": ["--method=cb_loss"],
-    "drw": ["--method=drw"],
-    "logit_adjust": ["--method=logit_adjust"],
-    "crt": ["--method=crt"],  # + --init_from its STAGE_ONE run of the same seed, see train_command()
-    "auxlt": ["--method=auxlt", "--aux_tasks=random"],
-    "auxlt_rotation": ["--method=auxlt", "--aux_tasks=random,rotation"],
-    "auxlt_reweighted": ["--method=auxlt", "--aux_tasks=reweighted"],
-    "auxlt_shared": ["--method=auxlt", "--aux_tasks=random_shared"],
-    "auxlt_detached": ["--method=auxlt", "--aux_tasks=random", "--aux_detach_features"],
-    # Not in the default set (method.md's step is one BatchNorm batch): the per-stream BatchNorm option.
-    "auxlt_separate_bn": ["--method=auxlt", "--aux_tasks=random", "--stream_batch_norm=separate"],
-    # Candidates of a better recipe (issue 23), not in the default set until they win on validation.
-    "auxlt_fused": ["--method=auxlt", "--aux_tasks=random", "--inference_head=fused"],
-    "auxlt_adjusted": ["--method=auxlt", "--aux_tasks=random_adjusted"],
-    # Controls: does mixup lift the strongest baseline as much? (MiSLAS: mixup in cRT's first stage.)
-    "ce_mixup": ["--method=ce", "--mixup_alpha=0.5"],
-    "crt_mixup": ["--method=crt"],  # on ce_mixup
-    "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=0.5"],
-    "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=0.5", "--inference_head=fused"],
-}
-# The rows of docs/results.md: the baselines, AuxLT as published, and AuxLT with each addition of the
-# recommended recipe (issue 23).
-# Variants that differ from another only after training: --reuse_training_from takes that one's runs.
-TRAINED_AS = {"auxlt_fused": "auxlt", "auxlt_mixup_fused": "auxlt_mixup"}
-DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt", "auxlt_mixup", "auxlt_mixup_fused"]
 PUBLISHED = """| method | rho=100 | rho=50 | rho=10 |
 |---|---|---|---|
 | CE | 70.4 | 74.8 | 86.4 |
@@ -105,8 +85,6 @@ FLAGS = flags.FLAGS
 
 REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
           "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
-# Two-stage variant -> the run its second stage starts from (and whose budget it adds).
-STAGE_ONE = {"crt": "ce", "crt_mixup": "ce_mixup"}
 RUN_FILES = (METRICS_FILE, "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
@@ -327,6 +305,10 @@ def write_report(rows):
         f"{statistics_sentence(rows)} "
         f"{REUSED if FLAGS.reuse_training_from else ''}Values: mean ± standard error over seeds, top-1 %.",
         "",
+        f"Rows: the baselines; {PUBLISHED_AUXLT}, AuxLT as published (`flags/cifar10_lt_paper.cfg` on the 200-epoch "
+        f"recipe); {RECOMMENDED}, AuxLT with input mixup on both streams, **the recommended recipe**: what "
+        "`flags/cifar10_lt.cfg` trains. Variants of AuxLT are named after what they add.",
+        "",
     ]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
                if not any(r["seed"] == int(k) for r in rows.get(m, []))]
@@ -356,12 +338,12 @@ def write_report(rows):
     if contributions:
         lines += ["", "What each addition to AuxLT contributes (paired by seed, points, mean ± standard error):", "",
                   *contributions]
-    special = [f"{m} `{' '.join(VARIANTS[m])}`" for m in rows if VARIANTS[m] != [f"--method={m}"]]
-    lines += ["", "Reproduce a run: `python train.py --flagfile=flags/cifar10_lt_short.cfg <flags> --seed=<k> "
-              "--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz`, the flags of a row being `--method=<row>`"
-              + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
-              "that command with `--method=ce --model_dir=runs/cifar10_lt_short_ce`, then `python train.py "
-              "--flagfile=flags/cifar10_lt_short_crt.cfg --seed=<k> --data_dir=...`.",
+    special = [f"{m} `{' '.join(VARIANTS[m])}`" for m in rows if VARIANTS[m] != [f"--method={m}", NO_MIXUP]]
+    lines += ["", f"Reproduce a run: `python train.py --flagfile={FLAGS.flagfile_base} <flags> --seed=<k> "
+              f"--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz`, the flags of a row being `--method=<row> "
+              f"{NO_MIXUP}`" + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
+              f"that command with `--method=ce {NO_MIXUP} --model_dir=runs/ce`, then `python train.py "
+              f"--flagfile={FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg --init_from=runs/ce --seed=<k> --data_dir=...`.",
               "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
               "them; not measured here):", "", PUBLISHED, "",
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "

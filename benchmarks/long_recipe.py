@@ -5,9 +5,11 @@ kept apart from `benchmarks.accuracy`, which collects the runs and writes the pa
 import numpy as np
 
 from benchmarks.comparison import cell, paired_gains, standard_error
+from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
 
 FLAGFILE = "flags/cifar10_lt.cfg"
-METHODS = ("ce", "crt", "logit_adjust", "auxlt", "auxlt_mixup", "auxlt_mixup_fused")  # rows, when they have runs
+# Rows, when they have runs: the first four are the section's own (the recommended recipe among them).
+METHODS = ("ce", "crt", "logit_adjust", RECOMMENDED, PUBLISHED_AUXLT, "auxlt_mixup_fused")
 # ResNet-32, CIFAR-10-LT rho=100, 200 epochs, as the papers report them (the page's published table).
 PUBLISHED_RHO100 = {"CE": 70.4, "CB focal": 74.6, "LDAM-DRW": 77.0, "BBN": 79.8, "MiSLAS": 82.5}
 CALIBRATION = ("ce", "CE", 3.0)  # our row, the published row, the largest gap that counts as reproduced
@@ -75,8 +77,8 @@ def section_lines(rows, runs_path, command):
     if rows:
         lines += table_lines(rows)
     else:
-        lines.append(f"No run of this recipe has finished yet (its rows: {', '.join(METHODS[:4])} and the AuxLT "
-                     "variants of the table above).")
+        lines.append(f"No run of this recipe has finished yet (its rows: {', '.join(METHODS[:4])}, the recommended "
+                     "recipe, and any other AuxLT variant of the table above).")
     lines += ["", "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): "
               + ", ".join(f"{name} {value:.1f}" for name, value in PUBLISHED_RHO100.items()) + "."]
     standing = standing_lines(rows)

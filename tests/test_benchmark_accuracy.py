@@ -1,5 +1,6 @@
 """benchmarks.accuracy end to end on a tiny image folder: a run, then the same run reused for another
---inference_statistics without training again, and the refusal of a reused run trained otherwise."""
+--inference_statistics without training again, and the refusal of a reused run trained otherwise; and
+what each variant trains on top of the shared recipe."""
 
 import json
 import subprocess
@@ -7,6 +8,7 @@ import sys
 
 import pytest
 
+from benchmarks.variants import STAGE_ONE, VARIANTS
 from keras_auxlt.saving import load_model
 from tests.conftest import REPO_ROOT, repo_env, write_image_folder
 
@@ -53,3 +55,34 @@ def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe
     assert "was trained with another configuration: " in other.stderr
     assert "optim.learning_rate 0.1 there, 0.5 here" in other.stderr
     assert not (tmp_path / "other" / "balanced" / "seed0" / "benchmark_timing.json").exists()  # left unfinished
+
+
+_RESOLVE_VARIANTS = """
+import json, sys
+from absl import flags
+from keras_auxlt import flags as auxlt_flags
+auxlt_flags.define_train_flags()
+out = {}
+for name, flagfile, *variant in json.loads(sys.argv[1]):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train.py", "--flagfile=" + flagfile, *variant])
+    config = auxlt_flags.run_config_from_flags().check()
+    out[name] = dict(method=config.method, mixed=list(config.mixed_streams), alpha=config.model.mixup_alpha)
+print(json.dumps(out))
+"""
+
+
+def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
+    """flags/cifar10_lt_short.cfg trains the recommended recipe (mixup on both streams): the baselines, AuxLT
+    as published and every second stage must switch it off, or the page would compare other methods."""
+    jobs = [[name, "flags/cifar10_lt_short_crt.cfg" if name in STAGE_ONE else "flags/cifar10_lt_short.cfg", *flags]
+            for name, flags in VARIANTS.items()]
+    out = subprocess.run([sys.executable, "-c", _RESOLVE_VARIANTS, json.dumps(jobs)], cwd=REPO_ROOT, env=repo_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    configs = json.loads(out.stdout.strip().splitlines()[-1])
+    mixing = {name: c["mixed"] for name, c in configs.items() if c["mixed"]}
+    assert mixing == {"ce_mixup": ["primary"], "auxlt_mixup": ["primary", "auxiliary"],
+                      "auxlt_mixup_fused": ["primary", "auxiliary"]}
+    assert {configs[name]["alpha"] for name in mixing} == {0.5}
+    assert {name: configs[name]["method"] for name in STAGE_ONE} == {"crt": "crt", "crt_mixup": "crt"}

@@ -37,7 +37,7 @@ def test_without_runs_the_section_says_so_and_still_shows_the_published_figures(
     lines = long_recipe.section_lines({}, "results/runs_200_epoch", "python -m benchmarks.accuracy ...")
     text = "\n".join(lines)
     assert lines[0] == "## 200-epoch recipe"
-    assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt and the AuxLT" in text
+    assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt_mixup, the recommended" in text
     assert "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): CE 70.4, CB focal 74.6" in text
     assert "JPEG copy of CIFAR-10" in text
 

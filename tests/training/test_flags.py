@@ -89,7 +89,8 @@ for path in sys.argv[1:]:
     flags.FLAGS(["train.py", "--flagfile=" + path])
     config = auxlt_flags.run_config_from_flags().check()
     out[path] = dict(epochs=config.epochs, milestones=list(config.optim.lr_milestones),
-                     factors=list(config.optim.lr_factors), drw=config.drw_start_epoch)
+                     factors=list(config.optim.lr_factors), drw=config.drw_start_epoch, method=config.method,
+                     mixed=list(config.mixed_streams))
 print(json.dumps(out))
 """
 
@@ -109,6 +110,13 @@ def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_s
         assert [m / recipe["epochs"] for m in recipe["milestones"]] == pytest.approx([0.8, 0.9])
         assert recipe["drw"] / recipe["epochs"] == pytest.approx(0.8)
         assert recipe["factors"] == [0.01, 0.0001]
+    # The recommended CIFAR recipe mixes both of AuxLT's streams (docs/results.md, auxlt_mixup); AuxLT as
+    # published and both cRT stages do not; the ImageNet-style recipes were not screened and do not.
+    mixing = {path: c["mixed"] for path, c in configs.items() if c["mixed"]}
+    assert mixing == {f"flags/{name}.cfg": ["primary", "auxiliary"] for name in
+                      ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x", "cifar10_lt_smoke", "cifar100_lt")}
+    assert configs["flags/cifar10_lt_paper.cfg"]["method"] == "auxlt"
+    assert {configs[f"flags/{name}.cfg"]["method"] for name in ("cifar10_lt_crt", "cifar10_lt_short_crt")} == {"crt"}
 
 
 _DEFAULTS_EQUAL = """

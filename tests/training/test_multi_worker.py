@@ -43,6 +43,7 @@ def train_command(data, model_dir, epochs, *extra):
             "--batch_size=8", f"--epochs={epochs}", "--warmup_epochs=1", "--lr_milestones=", "--lr_factors=",
             "--learning_rate=0.02", "--aux_tasks=random", "--sync_batch_norm", "--deterministic", "--verbose=2",
             "--val_per_class=0", "--inference_statistics=as_trained",  # the recipe's validation split needs CIFAR
+            "--mixup_alpha=0",  # mixup pairs stay within a replica: two workers would mix other pairs than one
             *extra]
 
 

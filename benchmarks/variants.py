@@ -1,0 +1,41 @@
+"""The variants the results page compares: each a method name and the train.py flags it adds to the
+shared base flagfile. Plain data (no TensorFlow, no flags), read by benchmarks.accuracy and the tests."""
+
+# The base recipe (flags/cifar10_lt*.cfg) is the recommended one, which mixes: every variant says its mixup.
+NO_MIXUP = "--mixup_alpha=0"
+MIXUP = "--mixup_alpha=0.5"
+# Variant name -> train.py flags on top of the base flagfile.
+VARIANTS = {
+    "ce": ["--method=ce", NO_MIXUP],
+    "balanced": ["--method=balanced", NO_MIXUP],
+    "cb_loss": ["--method=cb_loss", NO_MIXUP],
+    "drw": ["--method=drw", NO_MIXUP],
+    "logit_adjust": ["--method=logit_adjust", NO_MIXUP],
+    "crt": ["--method=crt", NO_MIXUP],  # + --init_from its STAGE_ONE run of the same seed, see train_command()
+    "auxlt": ["--method=auxlt", "--aux_tasks=random", NO_MIXUP],  # as published
+    "auxlt_rotation": ["--method=auxlt", "--aux_tasks=random,rotation", NO_MIXUP],
+    "auxlt_reweighted": ["--method=auxlt", "--aux_tasks=reweighted", NO_MIXUP],
+    "auxlt_shared": ["--method=auxlt", "--aux_tasks=random_shared", NO_MIXUP],
+    "auxlt_detached": ["--method=auxlt", "--aux_tasks=random", "--aux_detach_features", NO_MIXUP],
+    # Not in the default set (method.md's step is one BatchNorm batch): the per-stream BatchNorm option.
+    "auxlt_separate_bn": ["--method=auxlt", "--aux_tasks=random", "--stream_batch_norm=separate", NO_MIXUP],
+    # Candidates of a better recipe (issue 23); auxlt_mixup won on validation and is the recommended recipe.
+    "auxlt_fused": ["--method=auxlt", "--aux_tasks=random", "--inference_head=fused", NO_MIXUP],
+    "auxlt_adjusted": ["--method=auxlt", "--aux_tasks=random_adjusted", NO_MIXUP],
+    # Controls: does mixup lift the strongest baseline as much? (MiSLAS: mixup in cRT's first stage.)
+    "ce_mixup": ["--method=ce", MIXUP],
+    "crt_mixup": ["--method=crt", NO_MIXUP],  # on ce_mixup: only the first stage mixes
+    "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=primary,auxiliary"],
+    "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=primary,auxiliary",
+                          "--inference_head=fused"],
+}
+# The row of the recommended recipe (what flags/cifar10_lt.cfg trains) and of AuxLT as published
+# (flags/cifar10_lt_paper.cfg).
+RECOMMENDED, PUBLISHED_AUXLT = "auxlt_mixup", "auxlt"
+# Variants that differ from another only after training: --reuse_training_from takes that one's runs.
+TRAINED_AS = {"auxlt_fused": "auxlt", "auxlt_mixup_fused": "auxlt_mixup"}
+# The rows of docs/results.md: the baselines, AuxLT as published, and AuxLT with each addition of the
+# recommended recipe (issue 23).
+DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt", "auxlt_mixup", "auxlt_mixup_fused"]
+# Two-stage variant -> the run its second stage starts from (and whose budget it adds).
+STAGE_ONE = {"crt": "ce", "crt_mixup": "ce_mixup"}
