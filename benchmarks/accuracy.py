@@ -88,6 +88,8 @@ REUSED = ("Training reused from the runs of the --reuse_training_from benchmark 
 RUN_FILES = (METRICS_FILE, "benchmark_timing.json")  # a run with both is finished
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
+RECIPE_NOTE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "experiments",
+                           "2026-12-01-better-recipe.md")  # issue 23's write-up, linked from the page
 README_MARKER = "<!-- results table: generated"
 # config.json entries a reused run may change: where it lives, and what happens after training.
 AFTER_TRAINING_KEYS = ("model_dir", "init_from", "inference_statistics", "inference_statistics_steps", "inference_head")
@@ -336,8 +338,10 @@ def write_report(rows):
                   "", *verdicts]
     contributions = contribution_lines(rows)
     if contributions:
+        note = os.path.relpath(RECIPE_NOTE, os.path.dirname(os.path.abspath(FLAGS.results)))
         lines += ["", "What each addition to AuxLT contributes (paired by seed, points, mean ± standard error):", "",
-                  *contributions]
+                  *contributions, "", f"The path to the recommended recipe, what did not help, and a control (mixup in "
+                  f"crt's first stage, one seed, which lowers crt): [{os.path.basename(note)}]({note})."]
     special = [f"{m} `{' '.join(VARIANTS[m])}`" for m in rows if VARIANTS[m] != [f"--method={m}", NO_MIXUP]]
     lines += ["", f"Reproduce a run: `python train.py --flagfile={FLAGS.flagfile_base} <flags> --seed=<k> "
               f"--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz`, the flags of a row being `--method=<row> "
