@@ -38,6 +38,16 @@ def paired_gains(runs, baseline_runs, keys=GROUPS):
                    for group in keys}
 
 
+def seed_list(seeds):
+    """'seed 0' or 'seeds 0, 1, 2'."""
+    return f"{'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}"
+
+
+def spread(error):
+    """', standard error x.y' after a mean, nothing for a single seed."""
+    return "" if error is None else f", standard error {error:.1f}"
+
+
 def standard_error(values):
     """Standard error of the mean (sample standard deviation / sqrt(n)); None for fewer than two values."""
     if len(values) < 2:
@@ -68,11 +78,9 @@ def verdict_lines(rows, bars=BARS, min_seeds=MIN_SEEDS):
                 verdict += " on the mean, but the bar is within one standard error of it; more seeds would settle it"
         per_seed = ", ".join(f"{g:+.1f}" for g in gains["overall"])
         by_group = "; ".join(f"{group} {np.mean(gains[group]):+.1f}" for group in GROUPS[1:] if gains[group])
-        seed_list = f"{'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}"
-        spread = "" if error is None else f", standard error {error:.1f}"
         groups = f" — {by_group}." if by_group else "."
-        lines.append(f"- {method} − {baseline}: overall {mean:+.1f} points{spread} ({seed_list}: {per_seed}; "
-                     f"bar ≥ +{bar:g}){groups} {verdict[0].upper() + verdict[1:]}.")
+        lines.append(f"- {method} − {baseline}: overall {mean:+.1f} points{spread(error)} ({seed_list(seeds)}: "
+                     f"{per_seed}; bar ≥ +{bar:g}){groups} {verdict[0].upper() + verdict[1:]}.")
     return lines
 
 
@@ -116,8 +124,7 @@ def contribution_lines(rows, steps=RECIPE_STEPS):
         if not seeds:
             continue
         groups = ", ".join(f"{group} {_mean_gain(gains, group)}" for group in GROUPS if gains[group])
-        lines.append(f"- {row} over {base}: {groups} ({'seed' if len(seeds) == 1 else 'seeds'} "
-                     f"{', '.join(map(str, seeds))}).")
+        lines.append(f"- {row} over {base}: {groups} ({seed_list(seeds)}).")
     return lines
 
 
@@ -143,9 +150,8 @@ def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR):
         why.append(f"{len(seeds)} shared seed(s) of the 3 it needs")
     if missing:
         why.append(f"no runs of {', '.join(missing)} yet")
-    spread = "" if error is None else f", standard error {error:.1f}"
     return (f"- Best AuxLT-based row against the best baseline row: {ours} − {theirs} overall {mean:+.1f} points"
-            f"{spread} ({'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}; bar ≥ +{bar:g}): "
+            f"{spread(error)} ({seed_list(seeds)}; bar ≥ +{bar:g}): "
             f"{verdict}" + (f" ({'; '.join(why)})" if why and verdict != "**below the bar**" else "") + ".")
 
 

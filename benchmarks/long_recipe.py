@@ -4,7 +4,7 @@ kept apart from `benchmarks.accuracy`, which collects the runs and writes the pa
 
 import numpy as np
 
-from benchmarks.comparison import cell, paired_gains, standard_error
+from benchmarks.comparison import cell, paired_gains, seed_list, spread, standard_error
 from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
 
 FLAGFILE = "flags/cifar10_lt.cfg"
@@ -55,10 +55,9 @@ def standing_lines(rows):
         if seeds:
             mean = float(np.mean(gains["overall"]))
             error = standard_error(gains["overall"])
-            spread = f", standard error {error:.1f}" if error is not None else ", one seed"
             verdict = "meets" if mean >= bar else "misses"
-            lines.append(f"- {method} − {baseline}: {mean:+.1f} points (seed{'s' if len(seeds) > 1 else ''} "
-                         f"{', '.join(map(str, seeds))}{spread}; bar ≥ +{bar:g}): {verdict} the bar.")
+            lines.append(f"- {method} − {baseline}: {mean:+.1f} points ({seed_list(seeds)}"
+                         f"{spread(error) or ', one seed'}; bar ≥ +{bar:g}): {verdict} the bar.")
     for method in rows:
         if method == ours or method.startswith("auxlt"):
             continue
