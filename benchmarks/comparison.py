@@ -128,8 +128,10 @@ def contribution_lines(rows, steps=RECIPE_STEPS):
     return lines
 
 
-def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR):
-    """The best AuxLT-based row (highest mean overall) against the best baseline row, paired by seed."""
+def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR, min_seeds=3):
+    """The best AuxLT-based row (highest mean overall) against the best baseline row, paired by seed.
+
+    Settled only when every baseline row has `min_seeds` seeds: which baseline is best is itself a mean."""
     def best(names):
         means = {name: np.mean([r["overall"] for r in rows[name]]) for name in names if name in rows}
         return max(means, key=means.get) if means else None
@@ -143,13 +145,16 @@ def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR):
     mean = float(np.mean(gains["overall"]))
     error = standard_error(gains["overall"])
     missing = [b for b in baselines if b not in rows]
-    verdict = "**meets the bar**" if mean >= bar and len(seeds) >= 3 and not missing else (
+    thin = [f"{b} {len(rows[b])}" for b in baselines if b in rows and len(rows[b]) < min_seeds]
+    verdict = "**meets the bar**" if mean >= bar and len(seeds) >= min_seeds and not missing and not thin else (
         "**below the bar**" if mean < bar else "not settled yet")
     why = []
-    if len(seeds) < 3:
-        why.append(f"{len(seeds)} shared seed(s) of the 3 it needs")
+    if len(seeds) < min_seeds:
+        why.append(f"{len(seeds)} shared seed(s) of the {min_seeds} it needs")
     if missing:
         why.append(f"no runs of {', '.join(missing)} yet")
+    if thin:
+        why.append(f"seeds of baseline rows short of {min_seeds}: {', '.join(thin)}")
     return (f"- Best AuxLT-based row against the best baseline row: {ours} − {theirs} overall {mean:+.1f} points"
             f"{spread(error)} ({seed_list(seeds)}; bar ≥ +{bar:g}): "
             f"{verdict}" + (f" ({'; '.join(why)})" if why and verdict != "**below the bar**" else "") + ".")

@@ -142,8 +142,11 @@ def test_the_best_rows_verdict_needs_three_seeds_and_every_baseline():
     assert best_row_line(rows) == ("- Best AuxLT-based row against the best baseline row: auxlt_mixup_fused − crt "
                                    "overall +3.0 points, standard error 0.0 (seeds 0, 1, 2; bar ≥ +1.5): "
                                    "**meets the bar**.")
+    rows["cb_loss"] = rows["cb_loss"][:1]  # a baseline row of one seed might still turn out the best
+    assert best_row_line(rows).endswith(": not settled yet (seeds of baseline rows short of 3: cb_loss 1).")
     del rows["drw"]
-    assert best_row_line(rows).endswith(": not settled yet (no runs of drw yet).")
+    assert best_row_line(rows).endswith(": not settled yet (no runs of drw yet; seeds of baseline rows short of 3: "
+                                        "cb_loss 1).")
     rows["auxlt_mixup_fused"] = [run(s, 0.70 + 0.01 * s) for s in three[:2]]
     assert best_row_line(rows).endswith(": **below the bar**.")
     assert best_row_line({"crt": rows["crt"]}) is None
