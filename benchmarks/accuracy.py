@@ -30,6 +30,7 @@ from benchmarks.comparison import (
     best_row_line,
     cell,
     contribution_lines,
+    groups_sentence,
     selection_sentence,
     standing_line,
     statistics_sentence,
@@ -305,7 +306,8 @@ def write_report(rows):
         f"`{FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg` from the ce run of the same seed (its images seen and wall "
         f"time include that run). Test: the full balanced CIFAR-10 test set (10,000 images), {selection_sentence(rows)} "
         f"{statistics_sentence(rows)} "
-        f"{REUSED if FLAGS.reuse_training_from else ''}Values: mean ± standard error over seeds, top-1 %.",
+        f"{REUSED if FLAGS.reuse_training_from else ''}Values: mean ± standard error over seeds, top-1 %. "
+        f"{groups_sentence(rows)}",
         "",
         f"Rows: the baselines; {PUBLISHED_AUXLT}, AuxLT as published (`flags/cifar10_lt_paper.cfg` on the 200-epoch "
         f"recipe); {RECOMMENDED}, AuxLT with input mixup on both streams, **the recommended recipe**: what "

@@ -6,6 +6,7 @@ apart from `benchmarks.accuracy` (which owns flags and processes) so they can be
 
 import numpy as np
 
+from keras_auxlt.data.shots import SHOT_THRESHOLDS, shot_group_sizes
 from keras_auxlt.data.shots import TOP1_GROUPS as GROUPS
 
 # What the comparison has to show on the short schedule (issue 4): (method, baseline, minimum mean
@@ -158,6 +159,19 @@ def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR, min_seeds=3):
     return (f"- Best AuxLT-based row against the best baseline row: {ours} − {theirs} overall {mean:+.1f} points"
             f"{spread(error)} ({seed_list(seeds)}; bar ≥ +{bar:g}): "
             f"{verdict}" + (f" ({'; '.join(why)})" if why and verdict != "**below the bar**" else "") + ".")
+
+
+def groups_sentence(rows):
+    """How many classes each shot group holds in these runs, and why a column is empty if one is."""
+    counts = next((run["train_counts"] for runs in rows.values() for run in runs if run.get("train_counts")), None)
+    if counts is None:
+        return ""
+    sizes = shot_group_sizes(counts)
+    listed = ", ".join(f"{group} {size}" for group, size in sizes.items())
+    empty = [group for group, size in sizes.items() if not size]
+    why = (f" The {' and '.join(empty)} column{'s are' if len(empty) > 1 else ' is'} empty: the smallest class has "
+           f"{min(counts):,} training images, the largest {max(counts):,}." if empty else "")
+    return f"Shot groups by training images per class ({SHOT_THRESHOLDS}), classes in each: {listed}.{why}"
 
 
 def has_validation(rows):

@@ -7,6 +7,7 @@ from benchmarks.comparison import (
     best_row_line,
     cell,
     contribution_lines,
+    groups_sentence,
     has_validation,
     paired_gains,
     selection_sentence,
@@ -150,3 +151,13 @@ def test_the_best_rows_verdict_needs_three_seeds_and_every_baseline():
     rows["auxlt_mixup_fused"] = [run(s, 0.70 + 0.01 * s) for s in three[:2]]
     assert best_row_line(rows).endswith(": **below the bar**.")
     assert best_row_line({"crt": rows["crt"]}) is None
+
+
+def test_the_shot_groups_sentence_counts_classes_and_explains_an_empty_column():
+    counts = [4800, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]  # CIFAR-10-LT rho=100 beside the validation split
+    rows = {"ce": [dict(run(0, 0.57), train_counts=counts)]}
+    assert groups_sentence(rows) == (
+        "Shot groups by training images per class (many > 100, medium 20-100, few < 20), classes in each: many 8, "
+        "medium 2, few 0. The few column is empty: the smallest class has 50 training images, the largest 4,800.")
+    assert groups_sentence({"ce": [dict(run(0, 0.5), train_counts=[300, 60, 12])]}).endswith("many 1, medium 1, few 1.")
+    assert groups_sentence({"ce": [run(0, 0.5)]}) == ""
