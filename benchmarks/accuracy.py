@@ -333,10 +333,13 @@ def write_report(rows):
                      f"{cell(runs, 'medium')} | {cell(runs, 'few')} | "
                      + "".join(f"{cell(runs, key)} | " for key, _ in validation_columns)
                      + f"{runs[0]['images_seen']:,} | {np.mean([r['wall_seconds'] for r in runs]) / 60:.0f} min |")
-    verdicts = verdict_lines(rows) + [line for line in [standing_line(rows), best_row_line(rows)] if line]
+    standings = [standing_line(rows, method) for method in (RECOMMENDED, PUBLISHED_AUXLT)]
+    verdicts = verdict_lines(rows) + [line for line in [*standings, best_row_line(rows)] if line]
     if verdicts:
         lines += ["", "Gains in top-1 points (means of per-seed differences, with the standard error of that mean): "
-                  "the bars the comparison has to clear, then auxlt against every method with a finished run:",
+                  f"the bars the comparison has to clear, then {RECOMMENDED} (recommended) and {PUBLISHED_AUXLT} (as "
+                  "published) against every baseline with a finished run, and the best AuxLT-based row against the "
+                  "best baseline row:",
                   "", *verdicts]
     contributions = contribution_lines(rows)
     if contributions:

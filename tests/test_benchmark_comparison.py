@@ -161,3 +161,12 @@ def test_the_shot_groups_sentence_counts_classes_and_explains_an_empty_column():
         "medium 2, few 0. The few column is empty: the smallest class has 50 training images, the largest 4,800.")
     assert groups_sentence({"ce": [dict(run(0, 0.5), train_counts=[300, 60, 12])]}).endswith("many 1, medium 1, few 1.")
     assert groups_sentence({"ce": [run(0, 0.5)]}) == ""
+
+
+def test_the_recommended_row_and_auxlt_as_published_each_face_the_bars():
+    rows = {"ce": [run(s, 0.57) for s in (0, 1)], "balanced": [run(s, 0.65) for s in (0, 1)],
+            "auxlt": [run(s, 0.68) for s in (0, 1)], "auxlt_mixup": [run(s, 0.73) for s in (0, 1)]}
+    lines = verdict_lines(rows)
+    assert [line.split(":")[0] for line in lines] == ["- auxlt_mixup − balanced", "- auxlt_mixup − ce",
+                                                      "- auxlt − balanced", "- auxlt − ce"]
+    assert all(line.endswith("**meets the bar**.") for line in lines)
