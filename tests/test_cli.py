@@ -47,12 +47,14 @@ def test_stats_on_the_shared_cifar10_archive(shared_cifar10, tmp_path):
 
 
 @pytest.mark.large
-def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_reproduces_it(shared_cifar10, tmp_path):
+def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_and_export_follow(shared_cifar10, tmp_path):
+    """The README's path on the recommended recipe (mixup on both streams) at smoke size: train, evaluate, export."""
     model_dir = tmp_path / "smoke"
     code, out, err = run_cli(["train.py", "--flagfile=flags/cifar10_lt_smoke.cfg", f"--data_dir={shared_cifar10}",
                               f"--model_dir={model_dir}"], timeout=900)
     assert code == 0, (out + err)[-3000:]
     assert "[train] schedule   1 epoch of 382 steps = 382 steps" in out  # 12,206 images: 200 left for validation
+    assert "; mixup (alpha 0.5) on the primary and auxiliary streams" in out
     if not has_gpu_device_node():
         assert CUDA_PROBE_NOISE not in err  # TensorFlow's probe of an absent GPU is not shown as an error
     metrics = json.loads((model_dir / "metrics.json").read_text())
@@ -63,6 +65,11 @@ def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_reproduces_it(shar
     assert code == 0, err[-3000:]
     again = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert again["overall"] == metrics["overall"] and again["per_class"] == metrics["per_class"]
+    code, out, err = run_cli(["-m", "export", f"--model_dir={model_dir}", f"--export_base={tmp_path / 'exports'}",
+                              "--model_name=smoke", "--verify_images=16"], timeout=900)
+    assert code == 0, (out + err)[-3000:]
+    assert (tmp_path / "exports" / "smoke" / "1" / "saved_model.pb").is_file()
+    assert (tmp_path / "exports" / "smoke-1.onnx").is_file()
 
 
 def test_multi_worker_without_tf_config_is_a_usage_error(tmp_path, monkeypatch):
