@@ -309,11 +309,11 @@ def write_report(rows):
         f"{REUSED if FLAGS.reuse_training_from else ''}Values: mean ± standard error over seeds, top-1 %. "
         f"{groups_sentence(rows)}",
         "",
-        f"Rows: the baselines; {PUBLISHED_AUXLT}, AuxLT as published (`flags/cifar10_lt_paper.cfg` on the 200-epoch "
-        f"recipe); {RECOMMENDED}, AuxLT with input mixup on both streams, **the recommended recipe**: what "
-        "`flags/cifar10_lt.cfg` trains. Variants of AuxLT are named after what they add.",
-        "",
     ]
+    if RECOMMENDED in rows or PUBLISHED_AUXLT in rows:
+        lines += [f"Rows: the baselines; {PUBLISHED_AUXLT}, AuxLT as published (`flags/cifar10_lt_paper.cfg` on the "
+                  f"200-epoch recipe); {RECOMMENDED}, AuxLT with input mixup on both streams, **the recommended "
+                  "recipe**: what `flags/cifar10_lt.cfg` trains. Variants of AuxLT are named after what they add.", ""]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
                if not any(r["seed"] == int(k) for r in rows.get(m, []))]
     if missing:
