@@ -81,6 +81,9 @@ flags.DEFINE_string("reuse_training_from", "", "--output_dir of an earlier bench
 flags.DEFINE_string("long_recipe_runs", "docs/results/runs_200_epoch", "Finished runs of the 200-epoch recipe "
                     f"(<method>/seed<k>/, methods {', '.join(long_recipe.METHODS)}) that the page's \"200-epoch recipe\" "
                     "section is built from; empty: no such section.")
+flags.DEFINE_string("bfloat16_runs", "docs/results/runs_bfloat16", "Finished short-schedule runs in mixed bfloat16 "
+                    f"(<method>/seed<k>/, methods {', '.join(long_recipe.PRECISION_CHECK)}), set against this report's "
+                    "float32 runs in the \"200-epoch recipe\" section; empty: not shown.")
 FLAGS = flags.FLAGS
 
 
@@ -242,28 +245,34 @@ def collect():
     return rows
 
 
-def collect_long_recipe():
-    """{method: finished runs} of the 200-epoch recipe, every seed found under --long_recipe_runs."""
+def collect_all_seeds(base, methods):
+    """{method: finished runs}, every seed found under `base`/<method>/ (e.g. --long_recipe_runs)."""
     rows = {}
-    for method in long_recipe.METHODS:
-        directory = os.path.join(FLAGS.long_recipe_runs, method)
+    for method in methods:
+        directory = os.path.join(base, method)
         seeds = sorted(int(name[len("seed"):]) for name in (os.listdir(directory) if os.path.isdir(directory) else [])
                        if name.startswith("seed") and name[len("seed"):].isdigit())
-        runs = [run for run in (load_run(method, seed, FLAGS.long_recipe_runs) for seed in seeds) if run is not None]
+        runs = [run for run in (load_run(method, seed, base) for seed in seeds) if run is not None]
         if runs:
             rows[method] = runs
     return rows
 
 
-def long_recipe_lines():
+def long_recipe_lines(short_rows):
+    """The "200-epoch recipe" section, with the bfloat16 check against `short_rows` (this report's float32 runs)."""
     if not FLAGS.long_recipe_runs:
         return []
-    rows = collect_long_recipe()
+    rows = collect_all_seeds(FLAGS.long_recipe_runs, long_recipe.METHODS)
     seeds = sorted({r["seed"] for runs in rows.values() for r in runs}) or [0]
     command = (f"python -m benchmarks.accuracy --flagfile_base={long_recipe.FLAGFILE} "
                f"--methods={','.join(rows or long_recipe.METHODS[:4])} --seeds={','.join(map(str, seeds))}")
-    runs_path = os.path.relpath(FLAGS.long_recipe_runs, os.path.dirname(os.path.abspath(FLAGS.results)))
-    return long_recipe.section_lines(rows, runs_path, command)
+    page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
+    precision = []
+    if FLAGS.bfloat16_runs:
+        precision = long_recipe.precision_lines(short_rows, collect_all_seeds(FLAGS.bfloat16_runs,
+                                                                              long_recipe.PRECISION_CHECK),
+                                                os.path.relpath(FLAGS.bfloat16_runs, page_dir))
+    return long_recipe.section_lines(rows, os.path.relpath(FLAGS.long_recipe_runs, page_dir), command, precision)
 
 
 def load_run(method, seed, base=None):
@@ -360,7 +369,7 @@ def write_report(rows):
               "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
               f"`{os.path.relpath(report_dir(), os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/seed<k>/"
-              "metrics.json` (relative to this file).", "", *long_recipe_lines()]
+              "metrics.json` (relative to this file).", "", *long_recipe_lines(rows)]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
 

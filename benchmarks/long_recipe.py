@@ -12,6 +12,10 @@ FLAGFILE = "flags/cifar10_lt.cfg"
 METHODS = ("ce", "crt", "logit_adjust", RECOMMENDED, PUBLISHED_AUXLT, "auxlt_mixup_fused")
 # ResNet-32, CIFAR-10-LT rho=100, 200 epochs, as the papers report them (the page's published table).
 PUBLISHED_RHO100 = {"CE": 70.4, "CB focal": 74.6, "LDAM-DRW": 77.0, "BBN": 79.8, "MiSLAS": 82.5}
+# The bfloat16 check (issue 22): these rows trained on the short schedule in mixed bfloat16, paired by seed with
+# their float32 runs of the page's table; the bar is the float32 row's seed-to-seed spread.
+PRECISION_CHECK = ("ce", PUBLISHED_AUXLT)
+PRECISION_SPEED = "performance.md#mixed-bfloat16-against-float32"  # the speed measurement, beside the page
 CALIBRATION = ("ce", "CE", 3.0)  # our row, the published row, the largest gap that counts as reproduced
 BAR = ("ce", 4.0)  # every AuxLT row against ce: the gain it must reach
 WHY_IT_MAY_DIFFER = (
@@ -66,8 +70,45 @@ def standing_lines(rows):
     return lines
 
 
-def section_lines(rows, runs_path, command):
-    """The section's markdown lines; `rows` may be empty (no run finished yet)."""
+def precision_lines(float32_rows, bfloat16_rows, runs_path):
+    """Why the section trains in float32: the bfloat16 runs' test top-1 against the float32 runs of the same seeds
+    (`{method: runs}` of the short schedule each), the mean paired difference against the spread of the float32
+    row (sample standard deviation over all its seeds)."""
+    lines = ["Precision: the runs above train in float32. Mixed bfloat16 was checked on the short schedule: for speed "
+             f"(not faster on this CPU, [performance.md]({PRECISION_SPEED})) and for accuracy, "
+             f"{' and '.join(PRECISION_CHECK)} trained in mixed bfloat16 against the float32 runs of the same seeds "
+             f"in the table above (evaluation in float32 either way; raw runs `{runs_path}/`)."]
+    pairs = {m: paired_gains(bfloat16_rows[m], float32_rows.get(m, []), keys=("overall",))
+             for m in PRECISION_CHECK if m in bfloat16_rows}
+    pairs = {m: (seeds, gains["overall"]) for m, (seeds, gains) in pairs.items() if seeds}
+    if not pairs:
+        return lines + ["", f"No bfloat16 run of {', '.join(PRECISION_CHECK)} has finished yet."]
+    lines += ["", "| method | seed | float32 | mixed bfloat16 | difference |", "|---|---|---|---|---|"]
+    for method, (seeds, differences) in pairs.items():
+        float32 = {r["seed"]: 100 * r["overall"] for r in float32_rows[method]}
+        for seed, difference in zip(seeds, differences):
+            lines.append(f"| {method} | {seed} | {float32[seed]:.2f} | {float32[seed] + difference:.2f} | "
+                         f"{difference:+.2f} |")
+    lines.append("")
+    for method, (seeds, differences) in pairs.items():
+        float32 = [100 * r["overall"] for r in float32_rows[method]]
+        deviation = float(np.std(float32, ddof=1)) if len(float32) > 1 else None
+        mean = float(np.mean(differences))
+        if deviation is None:
+            verdict = "no seed-to-seed spread to set it against (one float32 seed)"
+        else:
+            inside = "within" if abs(mean) <= deviation else "outside"
+            verdict = (f"the float32 row's seed-to-seed spread is {deviation:.2f} (sample standard deviation, "
+                       f"{len(float32)} seeds): {inside} it")
+        error = standard_error(differences)
+        lines.append(f"- {method}: mixed bfloat16 − float32 {mean:+.2f} points ({seed_list(seeds)}"
+                     f"{', one seed' if error is None else f', standard error {error:.2f}'}); {verdict}.")
+    return lines
+
+
+def section_lines(rows, runs_path, command, precision=()):
+    """The section's markdown lines; `rows` may be empty (no run finished yet); `precision`: the lines of the
+    bfloat16 check (precision_lines), if any."""
     lines = ["## 200-epoch recipe", "",
              f"The published schedule, `{FLAGFILE}` (200 epochs, 5 warm-up epochs, learning rate ×0.01 at epoch "
              "160 and ×0.0001 at 180; crt's second stage `flags/cifar10_lt_crt.cfg`, 20 epochs), under the same "
@@ -84,4 +125,6 @@ def section_lines(rows, runs_path, command):
     if standing:
         lines += ["", *standing]
     lines += ["", WHY_IT_MAY_DIFFER, ""]
+    if precision:
+        lines += [*precision, ""]
     return lines

@@ -43,19 +43,20 @@ def test_without_runs_the_section_says_so_and_still_shows_the_published_figures(
 
 
 def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
-    short, long = tmp_path / "short", tmp_path / "long"
+    short, long, bfloat16 = tmp_path / "short", tmp_path / "long", tmp_path / "bfloat16"
     for base, method, seed, overall in [(short, "ce", 0, 0.57), (long, "ce", 0, 0.69), (long, "auxlt", 0, 0.75),
-                                        (long, "ce", 1, 0.71)]:
+                                        (long, "ce", 1, 0.71), (bfloat16, "ce", 0, 0.565)]:
         directory = base / method / f"seed{seed}"
         directory.mkdir(parents=True)
         metrics = {"overall": overall, "many": overall, "medium": overall, "few": None, "images_seen": 10,
                    "train_counts": [5, 1], "per_class": [overall, overall], "validation": {"overall": overall},
-                   "mixed_precision": "off"}
+                   "mixed_precision": "bfloat16" if base == bfloat16 else "off"}
         (directory / "metrics.json").write_text(json.dumps(metrics))
         (directory / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 7200}))
     page = tmp_path / "results.md"
     command = [sys.executable, "-m", "benchmarks.accuracy", "--report_only", "--methods=ce", "--seeds=0",
-               f"--metrics_dir={short}", f"--results={page}", "--readme=", f"--long_recipe_runs={long}"]
+               f"--metrics_dir={short}", f"--results={page}", "--readme=", f"--long_recipe_runs={long}",
+               f"--bfloat16_runs={bfloat16}"]
     result = subprocess.run(command, cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     text = page.read_text()
@@ -65,3 +66,29 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert "| auxlt | 1 | 75.0 |" in section
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
+    assert "| ce | 0 | 57.00 | 56.50 | -0.50 |" in section and "raw runs `bfloat16/`" in section
+
+
+def test_the_bfloat16_check_pairs_runs_by_seed_and_sets_the_mean_difference_against_the_float32_spread():
+    float32 = {"ce": [run(0, 0.570), run(1, 0.580), run(2, 0.575)], "auxlt": [run(0, 0.68), run(1, 0.70)]}
+    bfloat16 = {"ce": [run(0, 0.572, "bfloat16"), run(1, 0.584, "bfloat16")],
+                "auxlt": [run(0, 0.64, "bfloat16"), run(3, 0.70, "bfloat16")]}  # seed 3 has no float32 pair
+    lines = long_recipe.precision_lines(float32, bfloat16, "results/runs_bfloat16")
+    assert lines[0].startswith("Precision: the runs above train in float32.")
+    assert "raw runs `results/runs_bfloat16/`" in lines[0]
+    table = [line for line in lines if line.startswith("| ")]
+    assert table == ["| method | seed | float32 | mixed bfloat16 | difference |",
+                     "| ce | 0 | 57.00 | 57.20 | +0.20 |", "| ce | 1 | 58.00 | 58.40 | +0.40 |",
+                     "| auxlt | 0 | 68.00 | 64.00 | -4.00 |"]
+    # ce: mean +0.30 (standard error 0.10) against a float32 sample standard deviation of 0.50 over 3 seeds.
+    assert lines[-2] == ("- ce: mixed bfloat16 − float32 +0.30 points (seeds 0, 1, standard error 0.10); the float32 "
+                         "row's seed-to-seed spread is 0.50 (sample standard deviation, 3 seeds): within it.")
+    assert lines[-1] == ("- auxlt: mixed bfloat16 − float32 -4.00 points (seed 0, one seed); the float32 row's "
+                         "seed-to-seed spread is 1.41 (sample standard deviation, 2 seeds): outside it.")
+
+
+def test_the_bfloat16_check_says_when_no_pair_has_finished():
+    lines = long_recipe.precision_lines({"ce": [run(0, 0.57)]}, {"ce": [run(1, 0.57, "bfloat16")]}, "runs")
+    assert lines[-1] == "No bfloat16 run of ce, auxlt has finished yet."
+    section = long_recipe.section_lines({}, "runs", "command", precision=lines)
+    assert section[-4:] == [lines[0], "", lines[-1], ""]
