@@ -20,6 +20,9 @@ BASELINES = ("ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt")
 # What each addition of the recommended recipe contributes (issue 23): (row, the row it adds to).
 RECIPE_STEPS = (("auxlt_mixup", "auxlt"), ("auxlt_mixup_fused", "auxlt_mixup"))
 BEST_ROW_BAR = 1.5  # the best AuxLT-based row over the best baseline row, overall top-1 points
+# Seeds the best-row verdict waits for, in the pair and in every baseline row (issue 23 asks for 3): unlike the
+# bars' MIN_SEEDS it also decides *which* rows are compared, and a mean of fewer seeds can pick the wrong one.
+BEST_ROW_MIN_SEEDS = 3
 
 
 def cell(runs, key, scale=100.0):
@@ -132,7 +135,7 @@ def contribution_lines(rows, steps=RECIPE_STEPS):
     return lines
 
 
-def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR, min_seeds=3):
+def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR, min_seeds=BEST_ROW_MIN_SEEDS):
     """The best AuxLT-based row (highest mean overall) against the best baseline row, paired by seed.
 
     Settled only when every baseline row has `min_seeds` seeds: which baseline is best is itself a mean."""
