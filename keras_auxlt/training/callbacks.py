@@ -142,10 +142,12 @@ class ProgressReport(keras.callbacks.Callback):
 
 
 def duration(seconds):
-    """'45 s', '12 min 5 s', '3 h 07 min'."""
+    """'45 s', '9 min 5 s', '45 min', '3 h 07 min': seconds only while they matter (under ten minutes)."""
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
-    if seconds < 3600:
+    if seconds < 600:
         return f"{seconds // 60} min {seconds % 60} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

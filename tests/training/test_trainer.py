@@ -177,4 +177,5 @@ def test_progress_report_estimates_the_time_left_from_this_invocations_pace():
     report.on_epoch_end(9)
     report.on_train_end()
     assert lines[1] == "[train] epoch 10 of 10 (step 100 of 100): 6 min 0 s elapsed"
-    assert [duration(s) for s in (59.4, 61, 3 * 3600 + 7 * 60)] == ["59 s", "1 min 1 s", "3 h 07 min"]
+    assert [duration(s) for s in (59.4, 61, 599, 45 * 60, 45 * 60 + 31, 3 * 3600 + 7 * 60)] == [
+        "59 s", "1 min 1 s", "9 min 59 s", "45 min", "45 min", "3 h 07 min"]
