@@ -86,23 +86,23 @@ def precision_lines(float32_rows, bfloat16_rows, runs_path):
     pairs = {m: (seeds, gains["overall"]) for m, (seeds, gains) in pairs.items() if seeds}
     if not pairs:
         return lines + ["", f"No bfloat16 run of {', '.join(PRECISION_CHECK)} has finished yet."]
+    float32 = {m: {r["seed"]: 100 * r["overall"] for r in float32_rows[m]} for m in pairs}  # top-1 % by seed
     lines += ["", "| method | seed | float32 | mixed bfloat16 | difference |", "|---|---|---|---|---|"]
     for method, (seeds, differences) in pairs.items():
-        float32 = {r["seed"]: 100 * r["overall"] for r in float32_rows[method]}
         for seed, difference in zip(seeds, differences):
-            lines.append(f"| {method} | {seed} | {float32[seed]:.2f} | {float32[seed] + difference:.2f} | "
-                         f"{difference:+.2f} |")
+            lines.append(f"| {method} | {seed} | {float32[method][seed]:.2f} | "
+                         f"{float32[method][seed] + difference:.2f} | {difference:+.2f} |")
     lines.append("")
     for method, (seeds, differences) in pairs.items():
-        float32 = [100 * r["overall"] for r in float32_rows[method]]
-        deviation = float(np.std(float32, ddof=1)) if len(float32) > 1 else None
+        values = list(float32[method].values())
+        deviation = float(np.std(values, ddof=1)) if len(values) > 1 else None
         mean = float(np.mean(differences))
         if deviation is None:
             verdict = "no seed-to-seed spread to set it against (one float32 seed)"
         else:
             inside = "within" if abs(mean) <= deviation else "outside"
             verdict = (f"the float32 row's seed-to-seed spread is {deviation:.2f} (sample standard deviation, "
-                       f"{len(float32)} seeds): {inside} it")
+                       f"{len(values)} seeds): {inside} it")
         error = standard_error(differences)
         lines.append(f"- {method}: mixed bfloat16 − float32 {mean:+.2f} points ({seed_list(seeds)}"
                      f"{', one seed' if error is None else f', standard error {error:.2f}'}); {verdict}.")
