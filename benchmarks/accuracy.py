@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -205,13 +206,8 @@ def timed_training(method, seed):
     partial = os.path.join(run_dir(method, seed), PARTIAL_TIMING)
     earlier = read_json(partial, {"wall_seconds": 0.0})["wall_seconds"]
     started = time.time()
-    process = subprocess.Popen(train_command(method, seed))
-    while True:
-        try:
-            code = process.wait(timeout=HEARTBEAT_SECONDS)
-            break
-        except subprocess.TimeoutExpired:
-            write_json(partial, {"wall_seconds": earlier + time.time() - started})
+    code = wait_forwarding_signals(train_command(method, seed),
+                                   lambda: write_json(partial, {"wall_seconds": earlier + time.time() - started}))
     total = earlier + time.time() - started
     if code:
         write_json(partial, {"wall_seconds": total})
@@ -220,6 +216,29 @@ def timed_training(method, seed):
                {"wall_seconds": total, "resumed": earlier > 0})
     if os.path.exists(partial):
         os.remove(partial)
+
+
+def wait_forwarding_signals(command, heartbeat, every=HEARTBEAT_SECONDS):
+    """Run `command`, calling heartbeat() every `every` seconds until it exits; its exit status.
+
+    SIGINT and SIGTERM sent to this process are passed on to the command (train.py then checkpoints
+    the step it reached and stops), so stopping a benchmark never leaves a training run behind. The
+    command runs in a session of its own: a Ctrl-C reaches it once, through here."""
+    process = subprocess.Popen(command, start_new_session=True)
+    previous = {signum: signal.signal(signum, lambda signum, frame: process.send_signal(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                return process.wait(timeout=every)
+            except subprocess.TimeoutExpired:
+                heartbeat()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if process.poll() is None:  # this process failed (not the command): do not leave it running
+            process.terminate()
+            process.wait()
 
 
 def read_json(path, default):

@@ -86,3 +86,32 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
                       "auxlt_mixup_fused": ["primary", "auxiliary"]}
     assert {configs[name]["alpha"] for name in mixing} == {0.5}
     assert {name: configs[name]["method"] for name in STAGE_ONE} == {"crt": "crt", "crt_mixup": "crt"}
+
+
+FORWARDING = """
+import os, signal, sys, time
+from benchmarks.accuracy import wait_forwarding_signals
+ready = sys.argv[1]
+child = ("import signal, sys, time\\n"
+         "signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(100 + signum))\\n"
+         f"open({ready!r}, 'w').close()\\n"
+         "time.sleep(60)")
+sent = []
+def heartbeat():
+    if os.path.exists(ready) and not sent:
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill <benchmark pid>` would
+started = time.time()
+code = wait_forwarding_signals([sys.executable, "-c", child], heartbeat, every=0.1)
+print(code, round(time.time() - started), signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+"""
+
+
+def test_stopping_the_benchmark_passes_the_signal_to_its_training_process(tmp_path):
+    """`kill` of the benchmark reaches train.py (which checkpoints and stops) instead of orphaning it."""
+    done = subprocess.run([sys.executable, "-c", FORWARDING, str(tmp_path / "ready")], cwd=REPO_ROOT, env=repo_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    code, seconds, restored = done.stdout.split()
+    assert int(code) == 100 + 15  # the child's own SIGTERM handler ran: it was told, not killed by the parent
+    assert int(seconds) < 30 and restored == "True"

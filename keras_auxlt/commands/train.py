@@ -4,7 +4,8 @@
     python train.py --flagfile=flags/cifar10_lt_smoke.cfg      # a few hundred steps, < 3 minutes on a CPU
 
 Rerunning the same command after a crash resumes from the last checkpoint (epoch end, or every
---checkpoint_every_steps steps). Flags:
+--checkpoint_every_steps steps). Ctrl-C or SIGTERM stops after the current step with a checkpoint
+of it, so the rerun resumes exactly there. Flags:
 keras_auxlt/flags.py; recipes: flags/*.cfg; run directory layout: keras_auxlt/training/trainer.py.
 """
 
@@ -23,6 +24,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     from keras_auxlt.training.callbacks import NonFiniteLossError
     from keras_auxlt.training.config import ConfigError
+    from keras_auxlt.training.stop_signals import TrainingInterrupted
     from keras_auxlt.training.strategy import ClusterConfigError
     from keras_auxlt.training.trainer import run
 
@@ -36,6 +38,9 @@ def main(argv):
         raise app.UsageError(str(e)) from None
     except (DataError, NonFiniteLossError) as e:
         raise SystemExit(f"error: {e}") from None
+    except TrainingInterrupted as e:
+        print(f"[train] {e}", flush=True)
+        raise SystemExit(e.exit_status) from None
 
 
 def console():

@@ -3,11 +3,13 @@
 import json
 import math
 import os
+import signal
 import time
 
 import keras
 
 from keras_auxlt.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT, STATE_FILE
+from keras_auxlt.training.stop_signals import TrainingInterrupted
 
 
 class NonFiniteLossError(RuntimeError):
@@ -44,6 +46,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     included; since the data streams are functions of the step, it sees exactly the batches the
     first run would have. With a validation split, the model scoring best on `monitor` at the end
     of an epoch is kept as best.keras.
+
+    After `request_stop(signum)` (see stop_signals.py) the next step's end saves last.keras and raises
+    TrainingInterrupted.
     """
 
     def __init__(self, checkpoint_dir, monitor="val_primary_acc", every_steps=0):
@@ -55,8 +60,19 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         state = read_state(checkpoint_dir) or {}
         self.best = state.get("best_value", -math.inf)
         self.best_epoch = state.get("best_epoch")
+        self.stop_requested = None
+
+    def request_stop(self, signum):
+        self.stop_requested = signum
 
     def on_train_batch_end(self, batch, logs=None):
+        if self.stop_requested:
+            self._save(logs, epoch=None)
+            step = int(self.model.optimizer.iterations.numpy())
+            raise TrainingInterrupted(
+                f"training stopped by {signal.Signals(self.stop_requested).name} at step {step:,} (batch {batch + 1} "
+                f"of this epoch), saved to {os.path.join(self.checkpoint_dir, LAST_CHECKPOINT)}: rerun the same "
+                "command to resume at that step", self.stop_requested)
         if not self.every_steps or batch + 1 >= self.params.get("steps", 0):
             return  # no step checkpoints asked for, or the epoch end saves anyway
         if int(self.model.optimizer.iterations.numpy()) % self.every_steps == 0:

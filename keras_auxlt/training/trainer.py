@@ -42,6 +42,7 @@ from keras_auxlt.training.head_fusion import fuse_heads
 from keras_auxlt.training.optimizers import TorchSGD
 from keras_auxlt.training.run_summary import print_summary, summary_lines
 from keras_auxlt.training.schedules import WarmupSchedule
+from keras_auxlt.training.stop_signals import TrainingInterrupted, stop_on_signals
 from keras_auxlt.training.strategy import make_strategy, worker_role
 
 # Space a run needs at start: its checkpoints (model + optimizer, written next to the old one
@@ -285,21 +286,25 @@ def _run(config, strategy, role, write_dir, progress):
               f"(epoch {done_steps // steps + 1} of {config.epochs}, step {done_steps % steps + 1} of {steps})")
 
     started = time.time()
-    callbacks = [NonFiniteLossGuard(checkpoints),
-                 TrainingCheckpoint(checkpoints, every_steps=config.checkpoint_every_steps),
+    checkpoint = TrainingCheckpoint(checkpoints, every_steps=config.checkpoint_every_steps)
+    callbacks = [NonFiniteLossGuard(checkpoints), checkpoint,
                  ProgressReport(total_steps, steps) if role.is_chief else keras.callbacks.Callback(),
                  keras.callbacks.TensorBoard(os.path.join(write_dir, LOG_DIR), update_freq="epoch")]
     validation = eval_dataset(val, config.pipeline) if val is not None else None
-    while done_steps < total_steps:
-        # A run stopped mid-epoch first finishes that epoch (its remaining steps only), then goes on by epochs.
-        epoch, into_epoch = divmod(done_steps, steps)
-        last_epoch = epoch + 1 if into_epoch else config.epochs
-        model.fit(training_data(config, train, done_steps, strategy, role), initial_epoch=epoch, epochs=last_epoch,
-                  steps_per_epoch=steps - into_epoch if into_epoch else steps, callbacks=callbacks,
-                  verbose=config.verbose, shuffle=False, validation_data=validation)
-        before, done_steps = done_steps, int(model.optimizer.iterations.numpy())
-        if done_steps == before:
-            raise RuntimeError(f"training stopped making progress at step {done_steps} of {total_steps}")
+    with stop_on_signals(checkpoint):  # Ctrl-C / SIGTERM: checkpoint the step reached, then stop
+        while done_steps < total_steps:
+            # A run stopped mid-epoch first finishes that epoch (its remaining steps only), then goes on by epochs.
+            epoch, into_epoch = divmod(done_steps, steps)
+            last_epoch = epoch + 1 if into_epoch else config.epochs
+            model.fit(training_data(config, train, done_steps, strategy, role), initial_epoch=epoch,
+                      epochs=last_epoch, steps_per_epoch=steps - into_epoch if into_epoch else steps,
+                      callbacks=callbacks, verbose=config.verbose, shuffle=False, validation_data=validation)
+            before, done_steps = done_steps, int(model.optimizer.iterations.numpy())
+            if done_steps == before:
+                raise RuntimeError(f"training stopped making progress at step {done_steps} of {total_steps}")
+    if checkpoint.stop_requested:  # the signal came after the last step (validation, checkpointing)
+        raise TrainingInterrupted(f"training finished (step {done_steps:,}) but was stopped before evaluating: rerun "
+                                  "the same command to evaluate", checkpoint.stop_requested)
     train_seconds = time.time() - started
     print(f"[train] {role.name}: step {done_steps}, weights fingerprint {weights_fingerprint(model)}", flush=True)
     if not role.is_chief:
