@@ -48,6 +48,10 @@ def make_source(config):
         return ImageFolderSource(config.data_dir)
     if config.data_dir and not os.path.exists(config.data_dir):
         raise DataError(f"--data_dir {config.data_dir} does not exist")
+    if config.data_dir and os.path.isfile(config.data_dir):
+        raise DataError(f"--data_dir {config.data_dir} is a file, and not an archive of an image folder "
+                        f"({', '.join(archive.ARCHIVE_SUFFIXES)}): pass an image folder (train/<class>/<image>), its "
+                        "archive, or a TFDS data directory")
     return TFDSSource(config.dataset, data_dir=config.data_dir or None, download=config.tfds_download)
 
 

@@ -58,6 +58,10 @@ def test_missing_data_dir(tmp_path):
         ImageFolderSource(str(tmp_path / "nowhere"))
     with pytest.raises(DataError, match="--data_dir .*nowhere does not exist"):
         make_source(DataConfig(dataset="cifar10", data_dir=str(tmp_path / "nowhere")))
+    (tmp_path / "cifar10.zip").write_bytes(b"PK")  # a file, but no archive this reader takes
+    with pytest.raises(DataError, match=r"--data_dir .*cifar10\.zip is a file, and not an archive of an image folder "
+                                        r"\(\.tar, \.tar\.gz, \.tgz\)"):
+        make_source(DataConfig(dataset="cifar10", data_dir=str(tmp_path / "cifar10.zip")))
 
 
 def write_list(path, lines):
