@@ -41,6 +41,8 @@ class RunDirError(ValueError):
 def read_run_config(model_dir):
     """The resolved config.json of a run; RunDirError naming the path when it is missing or broken."""
     path = os.path.join(model_dir, CONFIG_FILE)
+    if not os.path.isdir(model_dir):
+        raise RunDirError(f"model dir {model_dir!r} does not exist")
     if not os.path.isfile(path):
         raise RunDirError(f"model dir {model_dir!r}: no {CONFIG_FILE} (not a train.py run directory)")
     try:

@@ -199,6 +199,8 @@ def test_onnx_matches_the_keras_model_on_256_cifar10_test_images(exported, train
 def test_a_directory_that_is_not_a_run_is_refused(tmp_path):
     with pytest.raises(ExportError, match=r"no config.json \(not a train.py run directory\)"):
         export(str(tmp_path), tmp_path / "exports")
+    with pytest.raises(ExportError, match=r"model dir '.*nowhere' does not exist"):
+        export(str(tmp_path / "nowhere"), tmp_path / "exports")
 
 
 def test_a_run_without_a_checkpoint_is_refused(trained_run, tmp_path):
@@ -251,7 +253,7 @@ def test_command_line_exports_and_reports_errors(trained_run, tmp_path):
     done = subprocess.run(command[:3] + [f"--model_dir={tmp_path}/missing"] + command[4:], cwd=REPO,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 1
-    assert f"error: model dir '{tmp_path}/missing': no config.json" in done.stderr
+    assert f"error: model dir '{tmp_path}/missing' does not exist" in done.stderr
 
 
 def test_a_bfloat16_trained_checkpoint_exports_in_float32(trained_run, tmp_path, cifar_test_jpegs):
