@@ -10,8 +10,11 @@ under --output_dir/<method>/seed<k>, so an interrupted benchmark resumes where i
 runs are not redone). Then it writes --results (the table, the command, schedule, machine, wall
 times, date, the gains paired by seed, and the published and reference-code figures in tables of
 their own), a per-class accuracy plot against training count, and copies every finished
-run's metrics.json and timing into --metrics_dir (in the repository) so the page can be rebuilt
-with --report_only on any checkout.
+run's metrics.json, timing and config.json into --metrics_dir (in the repository) so the page can be
+rebuilt with --report_only on any checkout. Each finished run records its train.py command; a run
+directory or --metrics_dir that already holds a run of another command is refused, not reused or
+overwritten (another recipe, such as the 200-epoch one, takes directories of its own: the page gives
+its command).
 """
 
 import json
@@ -90,7 +93,11 @@ FLAGS = flags.FLAGS
 
 REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
           "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
-RUN_FILES = (METRICS_FILE, "benchmark_timing.json")  # a run with both is finished
+TIMING_FILE = "benchmark_timing.json"  # wall time and the train.py command of a finished run
+RUN_FILES = (METRICS_FILE, TIMING_FILE)  # a run with both is finished
+KEPT_FILES = (*RUN_FILES, CONFIG_FILE)  # what --metrics_dir keeps of a run (config.json: the resolved recipe)
+# train.py flags that name where a run lives, not what it trains: two commands differing only there are the same run.
+WHERE_FLAGS = ("--model_dir=", "--init_from=")
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
 RECIPE_NOTE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "experiments",
@@ -113,15 +120,37 @@ def report_dir():
 
 
 def keep_metrics(method, seed):
-    """Copy a finished run's metrics and timing into --metrics_dir (nothing to do if it is --output_dir)."""
+    """Copy a finished run's metrics, timing and config into --metrics_dir (nothing to do if it is --output_dir).
+    A run of another command already there is not overwritten: the benchmark stops, naming the difference."""
     source, target = run_dir(method, seed), run_dir(method, seed, report_dir())
     if not is_finished(source):
         return
+    if is_finished(target) and not os.path.samefile(source, target):
+        refuse_other_command(target, method, seed, recorded_command(source), "--metrics_dir")
     os.makedirs(target, exist_ok=True)
-    for name in RUN_FILES:
-        if not os.path.exists(os.path.join(target, name)) or \
-                not os.path.samefile(os.path.join(source, name), os.path.join(target, name)):
+    for name in KEPT_FILES:
+        if os.path.isfile(os.path.join(source, name)) and (not os.path.exists(os.path.join(target, name)) or
+                                                           not os.path.samefile(os.path.join(source, name),
+                                                                                os.path.join(target, name))):
             shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
+
+
+def recorded_command(directory):
+    """The train.py command (without the interpreter) a finished run recorded; None for runs from before it did."""
+    return read_json(os.path.join(directory, TIMING_FILE), {}).get("command")
+
+
+def refuse_other_command(directory, method, seed, command, flag):
+    """Stop if the finished run in `directory` recorded a train.py command that differs from `command` in more than
+    where the runs live (no command recorded, on either side: no check)."""
+    there = recorded_command(directory)
+    if there is None or command is None:
+        return
+    there, here = ([arg for arg in c if not arg.startswith(WHERE_FLAGS)] for c in (there, command))
+    if there != here:
+        differ = [f"{arg} there" for arg in there if arg not in here] + [f"{arg} here" for arg in here if arg not in there]
+        raise SystemExit(f"[benchmark] {directory} holds {method} seed {seed} from another command "
+                         f"({'; '.join(differ) or 'flag order'}): give this recipe its own {flag}")
 
 
 def flagfile_for(method):
@@ -146,6 +175,10 @@ def train_command(method, seed):
 
 
 def run_one(method, seed):
+    command = train_command(method, seed)[1:]  # what a finished run records, without the interpreter
+    for flag, base in (("--output_dir", FLAGS.output_dir), ("--metrics_dir", report_dir())):
+        if is_finished(run_dir(method, seed, base)):  # a run of another recipe there: stop before training
+            refuse_other_command(run_dir(method, seed, base), method, seed, command, flag)
     if is_finished(run_dir(method, seed)):
         print(f"[benchmark] {method} seed {seed}: done already")
         return
@@ -172,7 +205,7 @@ def reuse_training(method, seed):
         return  # copied by an earlier, interrupted invocation
     print(f"[benchmark] {method} seed {seed}: training reused from {source}", flush=True)
     shutil.copyfile(os.path.join(source, CONFIG_FILE), os.path.join(target, CONFIG_FILE))
-    write_json(os.path.join(target, PARTIAL_TIMING), read_json(os.path.join(source, "benchmark_timing.json"), None))
+    write_json(os.path.join(target, PARTIAL_TIMING), read_json(os.path.join(source, TIMING_FILE), None))
     shutil.copytree(checkpoints, checkpoint_dir(target),
                     ignore=shutil.ignore_patterns(INFERENCE_CHECKPOINT + "*"))
 
@@ -192,7 +225,7 @@ def check_same_training(method, seed):
     differ = sorted(key for key in set(was) | set(now)
                     if key.rsplit(".", 1)[-1] not in AFTER_TRAINING_KEYS and was.get(key) != now.get(key))
     if differ:
-        os.replace(os.path.join(target, "benchmark_timing.json"), os.path.join(target, PARTIAL_TIMING))
+        os.replace(os.path.join(target, TIMING_FILE), os.path.join(target, PARTIAL_TIMING))
         raise SystemExit(f"[benchmark] {method} seed {seed}: --reuse_training_from {source} was trained with another "
                          "configuration: " + "; ".join(f"{key} {was.get(key)!r} there, {now.get(key)!r} here"
                                                        for key in differ))
@@ -212,8 +245,8 @@ def timed_training(method, seed):
     if code:
         write_json(partial, {"wall_seconds": total})
         raise SystemExit(f"[benchmark] {method} seed {seed}: train.py exited with status {code}; rerun to resume")
-    write_json(os.path.join(run_dir(method, seed), "benchmark_timing.json"),
-               {"wall_seconds": total, "resumed": earlier > 0})
+    write_json(os.path.join(run_dir(method, seed), TIMING_FILE),
+               {"wall_seconds": total, "resumed": earlier > 0, "command": train_command(method, seed)[1:]})
     if os.path.exists(partial):
         os.remove(partial)
 
@@ -282,16 +315,29 @@ def long_recipe_lines(short_rows):
     if not FLAGS.long_recipe_runs:
         return []
     rows = collect_all_seeds(FLAGS.long_recipe_runs, long_recipe.METHODS)
-    seeds = sorted({r["seed"] for runs in rows.values() for r in runs}) or [0]
-    command = (f"python -m benchmarks.accuracy --flagfile_base={long_recipe.FLAGFILE} "
-               f"--methods={','.join(rows or long_recipe.METHODS[:4])} --seeds={','.join(map(str, seeds))}")
+    command = own_dirs_command("benchmark_200_epoch", long_recipe.FLAGFILE, rows or long_recipe.METHODS[:4],
+                               seeds_of(rows), FLAGS.long_recipe_runs)
     page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
     precision = []
     if FLAGS.bfloat16_runs:
-        precision = long_recipe.precision_lines(short_rows, collect_all_seeds(FLAGS.bfloat16_runs,
-                                                                              long_recipe.PRECISION_CHECK),
-                                                os.path.relpath(FLAGS.bfloat16_runs, page_dir))
+        bfloat16 = collect_all_seeds(FLAGS.bfloat16_runs, long_recipe.PRECISION_CHECK)
+        precision = long_recipe.precision_lines(
+            short_rows, bfloat16, os.path.relpath(FLAGS.bfloat16_runs, page_dir),
+            own_dirs_command("benchmark_bfloat16", FLAGS.flagfile_base, long_recipe.PRECISION_CHECK, seeds_of(bfloat16),
+                             FLAGS.bfloat16_runs, "--extra_flags=--mixed_precision=bfloat16"))
     return long_recipe.section_lines(rows, os.path.relpath(FLAGS.long_recipe_runs, page_dir), command, precision)
+
+
+def seeds_of(rows):
+    return sorted({r["seed"] for runs in rows.values() for r in runs}) or [0]
+
+
+def own_dirs_command(name, flagfile, methods, seeds, metrics_dir, *extra):
+    """The benchmark command for runs kept apart from the page's table (runs/<name>, `metrics_dir`, a report of
+    their own): run with the defaults, it would put them in the table's directories."""
+    return " ".join(["python -m benchmarks.accuracy", f"--flagfile_base={flagfile}", f"--methods={','.join(methods)}",
+                     f"--seeds={','.join(map(str, seeds))}", *extra, f"--output_dir=runs/{name}",
+                     f"--metrics_dir={metrics_dir}", f"--results=runs/{name}/RESULTS.md", "--readme="])
 
 
 def load_run(method, seed, base=None):
@@ -304,7 +350,7 @@ def load_run(method, seed, base=None):
     if not is_finished(directory):
         return None
     metrics = read_json(os.path.join(directory, METRICS_FILE), None)
-    metrics["wall_seconds"] = read_json(os.path.join(directory, "benchmark_timing.json"), None)["wall_seconds"]
+    metrics["wall_seconds"] = read_json(os.path.join(directory, TIMING_FILE), None)["wall_seconds"]
     metrics["seed"] = int(seed)
     if "validation" in metrics:
         metrics["validation_overall"] = metrics["validation"]["overall"]

@@ -75,14 +75,14 @@ def standing_lines(rows):
     return lines
 
 
-def precision_lines(float32_rows, bfloat16_rows, runs_path):
+def precision_lines(float32_rows, bfloat16_rows, runs_path, command):
     """Why the section trains in float32: the bfloat16 runs' test top-1 against the float32 runs of the same seeds
     (`{method: runs}` of the short schedule each), the mean paired difference against the spread of the float32
-    row (sample standard deviation over all its seeds)."""
+    row (sample standard deviation over all its seeds). `command`: the benchmark command of the bfloat16 runs."""
     lines = ["Precision: the runs above train in float32. Mixed bfloat16 was checked on the short schedule: for speed "
              f"(not faster on this CPU, [performance.md]({PRECISION_SPEED})) and for accuracy, "
              f"{' and '.join(PRECISION_CHECK)} trained in mixed bfloat16 against the float32 runs of the same seeds "
-             f"in the table above (evaluation in float32 either way; raw runs `{runs_path}/`)."]
+             f"in the table above (evaluation in float32 either way; command `{command}`; raw runs `{runs_path}/`)."]
     pairs = {m: paired_gains(bfloat16_rows[m], float32_rows.get(m, []), keys=("overall",))
              for m in PRECISION_CHECK if m in bfloat16_rows}
     pairs = {m: (seeds, gains["overall"]) for m, (seeds, gains) in pairs.items() if seeds}
@@ -117,8 +117,9 @@ def section_lines(rows, runs_path, command, precision=()):
     lines = ["## 200-epoch recipe", "",
              f"The published schedule, `{FLAGFILE}` (200 epochs, 5 warm-up epochs, learning rate ×0.01 at epoch "
              "160 and ×0.0001 at 180; crt's second stage `flags/cifar10_lt_crt.cfg`, 20 epochs), under the same "
-             f"validation protocol as the table above. Command: `{command}`; raw runs: `{runs_path}/`. "
-             "Wall time is on this 2-core CPU.", ""]
+             f"validation protocol as the table above. Command: `{command}` (run and metrics directories of its own, "
+             "so that it leaves the table above alone), then `python -m benchmarks.accuracy --report_only` to rebuild "
+             f"this page; raw runs: `{runs_path}/`. Wall time is on this 2-core CPU.", ""]
     if rows:
         lines += table_lines(rows)
     else:

@@ -33,6 +33,19 @@ def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe
     first = benchmark(tmp_path, "as_trained")
     assert first.returncode == 0, first.stderr[-3000:]
     trained = tmp_path / "as_trained" / "balanced" / "seed0"
+    recorded = json.loads((trained / "benchmark_timing.json").read_text())["command"]
+    assert recorded[:2] == ["train.py", f"--flagfile={tmp_path / 'recipe.cfg'}"]
+    assert f"--model_dir={trained}" in recorded and "--method=balanced" in recorded
+
+    # Another recipe into the same run or metrics directory is refused before it trains (or overwrites anything).
+    for flag, extra in [("--output_dir", ()), ("--metrics_dir", (f"--metrics_dir={tmp_path / 'as_trained'}",))]:
+        other = benchmark(tmp_path, "as_trained" if flag == "--output_dir" else "other_recipe", *extra,
+                          "--extra_flags=--learning_rate=0.5")
+        assert other.returncode != 0
+        assert (f"{trained} holds balanced seed 0 from another command (--learning_rate=0.5 here): give this recipe "
+                f"its own {flag}") in other.stderr, other.stderr[-2000:]
+    assert not (tmp_path / "other_recipe" / "balanced" / "seed0" / "checkpoints").exists()
+    assert json.loads((trained / "benchmark_timing.json").read_text())["command"] == recorded
 
     again = benchmark(tmp_path, "instance", f"--reuse_training_from={tmp_path / 'as_trained'}",
                       "--extra_flags=--inference_statistics=instance,--inference_statistics_steps=2")

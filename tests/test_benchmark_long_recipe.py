@@ -61,7 +61,9 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     text = page.read_text()
     section = text[text.index("## 200-epoch recipe"):]
-    assert "--methods=ce,auxlt --seeds=0,1`; raw runs: `long/`" in section
+    assert (f"--methods=ce,auxlt --seeds=0,1 --output_dir=runs/benchmark_200_epoch --metrics_dir={long} "
+            "--results=runs/benchmark_200_epoch/RESULTS.md --readme=` (run and metrics directories of its own") in section
+    assert "raw runs: `long/`" in section
     assert "| ce | 2 | 70.0 ± 1.0 | 70.0 ± 1.0 | 70.0 ± 1.0 | – | 70.0 ± 1.0 | 2.0 h | float32 |" in section
     assert "| auxlt | 1 | 75.0 |" in section
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
@@ -73,9 +75,9 @@ def test_the_bfloat16_check_pairs_runs_by_seed_and_sets_the_mean_difference_agai
     float32 = {"ce": [run(0, 0.570), run(1, 0.580), run(2, 0.575)], "auxlt": [run(0, 0.68), run(1, 0.70)]}
     bfloat16 = {"ce": [run(0, 0.572, "bfloat16"), run(1, 0.584, "bfloat16")],
                 "auxlt": [run(0, 0.64, "bfloat16"), run(3, 0.70, "bfloat16")]}  # seed 3 has no float32 pair
-    lines = long_recipe.precision_lines(float32, bfloat16, "results/runs_bfloat16")
+    lines = long_recipe.precision_lines(float32, bfloat16, "results/runs_bfloat16", "the command")
     assert lines[0].startswith("Precision: the runs above train in float32.")
-    assert "raw runs `results/runs_bfloat16/`" in lines[0]
+    assert "command `the command`; raw runs `results/runs_bfloat16/`" in lines[0]
     table = [line for line in lines if line.startswith("| ")]
     assert table == ["| method | seed | float32 | mixed bfloat16 | difference |",
                      "| ce | 0 | 57.00 | 57.20 | +0.20 |", "| ce | 1 | 58.00 | 58.40 | +0.40 |",
@@ -88,7 +90,7 @@ def test_the_bfloat16_check_pairs_runs_by_seed_and_sets_the_mean_difference_agai
 
 
 def test_the_bfloat16_check_says_when_no_pair_has_finished():
-    lines = long_recipe.precision_lines({"ce": [run(0, 0.57)]}, {"ce": [run(1, 0.57, "bfloat16")]}, "runs")
+    lines = long_recipe.precision_lines({"ce": [run(0, 0.57)]}, {"ce": [run(1, 0.57, "bfloat16")]}, "runs", "command")
     assert lines[-1] == "No bfloat16 run of ce, auxlt has finished yet."
     section = long_recipe.section_lines({}, "runs", "command", precision=lines)
     assert section[-4:] == [lines[0], "", lines[-1], ""]
