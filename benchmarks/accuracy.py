@@ -96,8 +96,9 @@ REUSED = ("Training reused from the runs of the --reuse_training_from benchmark 
 TIMING_FILE = "benchmark_timing.json"  # wall time and the train.py command of a finished run
 RUN_FILES = (METRICS_FILE, TIMING_FILE)  # a run with both is finished
 KEPT_FILES = (*RUN_FILES, CONFIG_FILE)  # what --metrics_dir keeps of a run (config.json: the resolved recipe)
-# train.py flags that name where a run lives, not what it trains: two commands differing only there are the same run.
-WHERE_FLAGS = ("--model_dir=", "--init_from=")
+# train.py flags that name where things live (the run, its first stage, the data), not what it trains: two commands
+# differing only there are the same recipe (the same data at another path, on another machine).
+WHERE_FLAGS = ("--model_dir=", "--init_from=", "--data_dir=")
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
 RECIPE_NOTE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "experiments",

@@ -45,6 +45,8 @@ def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe
         assert (f"{trained} holds balanced seed 0 from another command (--learning_rate=0.5 here): give this recipe "
                 f"its own {flag}") in other.stderr, other.stderr[-2000:]
     assert not (tmp_path / "other_recipe" / "balanced" / "seed0" / "checkpoints").exists()
+    same = benchmark(tmp_path, "as_trained", f"--data_dir={tmp_path / 'images'}/.")  # the data spelt otherwise
+    assert same.returncode == 0 and "balanced seed 0: done already" in same.stdout, same.stderr[-2000:]
     assert json.loads((trained / "benchmark_timing.json").read_text())["command"] == recorded
 
     again = benchmark(tmp_path, "instance", f"--reuse_training_from={tmp_path / 'as_trained'}",
