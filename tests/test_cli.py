@@ -1,13 +1,15 @@
-"""The command-line entry points on real data: stats, the smoke training run, evaluate.py."""
+"""The command-line entry points on real data: stats, the smoke training run, evaluate.py; train.py stopped by
+SIGTERM."""
 
 import json
+import signal
 import subprocess
 import sys
 
 import pytest
 
 from keras_auxlt.runtime import CUDA_PROBE_NOISE, has_gpu_device_node
-from tests.conftest import REPO_ROOT, repo_env
+from tests.conftest import REPO_ROOT, repo_env, write_image_folder
 
 
 def run_cli(args, timeout=600):
@@ -80,3 +82,31 @@ def test_multi_worker_without_tf_config_is_a_usage_error(tmp_path, monkeypatch):
     assert "--strategy=multi_worker needs the TF_CONFIG environment variable" in err
     assert not (tmp_path / "run").exists()
 
+
+
+@pytest.mark.large
+def test_sigterm_stops_train_py_after_a_checkpoint_with_status_143(tmp_path):
+    write_image_folder(tmp_path / "images", per_class=[12, 6, 3], size=16)
+    command = [sys.executable, "-u", "train.py", f"--data_dir={tmp_path / 'images'}", "--imbalance_ratio=1",
+               "--method=ce", "--backbone=resnet20", "--image_size=16", "--batch_size=8", "--epochs=1000",
+               "--warmup_epochs=0", "--lr_milestones=", "--lr_factors=", "--validate_images=false", "--verbose=0",
+               f"--model_dir={tmp_path / 'run'}"]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=repo_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in process.stdout:  # training is under way once an epoch is reported
+            lines.append(line)
+            if line.startswith("[train] epoch 1 of 1000"):
+                process.send_signal(signal.SIGTERM)
+                break
+        lines += process.stdout.readlines()
+        code = process.wait(timeout=300)
+    finally:
+        process.kill()
+    out = "".join(lines)
+    assert code == 143, out[-3000:]
+    assert "[train] SIGTERM: stopping after this step, with a checkpoint" in out
+    assert "training stopped by SIGTERM at step" in out and "rerun the same command to resume" in out
+    state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    assert 3 <= state["step"] < 3000 and not (tmp_path / "run" / "metrics.json").exists()
