@@ -130,10 +130,9 @@ def keep_metrics(method, seed):
         refuse_other_command(target, method, seed, recorded_command(source), "--metrics_dir")
     os.makedirs(target, exist_ok=True)
     for name in KEPT_FILES:
-        if os.path.isfile(os.path.join(source, name)) and (not os.path.exists(os.path.join(target, name)) or
-                                                           not os.path.samefile(os.path.join(source, name),
-                                                                                os.path.join(target, name))):
-            shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
+        have, want = os.path.join(source, name), os.path.join(target, name)
+        if os.path.isfile(have) and not (os.path.exists(want) and os.path.samefile(have, want)):
+            shutil.copyfile(have, want)
 
 
 def recorded_command(directory):
@@ -240,14 +239,15 @@ def timed_training(method, seed):
     partial = os.path.join(run_dir(method, seed), PARTIAL_TIMING)
     earlier = read_json(partial, {"wall_seconds": 0.0})["wall_seconds"]
     started = time.time()
-    code = wait_forwarding_signals(train_command(method, seed),
+    command = train_command(method, seed)
+    code = wait_forwarding_signals(command,
                                    lambda: write_json(partial, {"wall_seconds": earlier + time.time() - started}))
     total = earlier + time.time() - started
     if code:
         write_json(partial, {"wall_seconds": total})
         raise SystemExit(f"[benchmark] {method} seed {seed}: train.py exited with status {code}; rerun to resume")
     write_json(os.path.join(run_dir(method, seed), TIMING_FILE),
-               {"wall_seconds": total, "resumed": earlier > 0, "command": train_command(method, seed)[1:]})
+               {"wall_seconds": total, "resumed": earlier > 0, "command": command[1:]})
     if os.path.exists(partial):
         os.remove(partial)
 
