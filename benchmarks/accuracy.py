@@ -3,27 +3,22 @@
     ./run python -m benchmarks.accuracy                 # trains what is missing, then writes docs/results.md
     ./run python -m benchmarks.accuracy --report_only   # rebuilds docs/results.md from docs/results/runs
 
-By default: the seven methods of the results page, seeds 0, 1 and 2, the short schedule
-(flags/cifar10_lt_short.cfg, which carries the recommended model selection: a validation split and
-BatchNorm statistics chosen on it). Each (method, seed) is one `train.py` run in its own process
-under --output_dir/<method>/seed<k>, so an interrupted benchmark resumes where it stopped (finished
-runs are not redone). Then it writes --results (the table, the command, schedule, machine, wall
-times, date, the gains paired by seed, and the published and reference-code figures in tables of
-their own), a per-class accuracy plot against training count, and copies every finished
-run's metrics.json, timing and config.json into --metrics_dir (in the repository) so the page can be
-rebuilt with --report_only on any checkout. Each finished run records its train.py command; a run
-directory or --metrics_dir that already holds a run of another command is refused, not reused or
-overwritten (another recipe, such as the 200-epoch one, takes directories of its own: the page gives
-its command).
+By default: the methods of the results page (DEFAULT_METHODS of benchmarks/variants.py), seeds 0,
+1 and 2, the short schedule (flags/cifar10_lt_short.cfg, which carries the recommended model
+selection: a validation split and BatchNorm statistics chosen on it). Each (method, seed) is one
+`train.py` run in its own process under --output_dir/<method>/seed<k>, so an interrupted benchmark
+resumes where it stopped (finished runs are not redone). Then it writes --results (the table, the
+command, schedule, machine, wall times, date, the gains paired by seed, and the published and
+reference-code figures in tables of their own), a per-class accuracy plot against training count,
+and copies every finished run's metrics.json, timing and config.json into --metrics_dir (in the
+repository) so the page can be rebuilt with --report_only on any checkout. The runs themselves
+(directories, commands, resume, the refusal of a directory holding a run of another command) are
+benchmarks/runs.py's: another recipe, such as the 200-epoch one, takes directories of its own, and
+the page gives its command.
 """
 
-import json
 import os
 import platform
-import shutil
-import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -40,16 +35,15 @@ from benchmarks.comparison import (
     statistics_sentence,
     verdict_lines,
 )
+from benchmarks.runs import Runs, load_run
 from benchmarks.variants import (
     DEFAULT_METHODS,
     NO_MIXUP,
     PUBLISHED_AUXLT,
     RECOMMENDED,
     STAGE_ONE,
-    TRAINED_AS,
     VARIANTS,
 )
-from keras_auxlt.run_files import CONFIG_FILE, INFERENCE_CHECKPOINT, LAST_CHECKPOINT, METRICS_FILE, checkpoint_dir
 
 PUBLISHED = """| method | rho=100 | rho=50 | rho=10 |
 |---|---|---|---|
@@ -93,206 +87,23 @@ FLAGS = flags.FLAGS
 
 REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
           "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
-TIMING_FILE = "benchmark_timing.json"  # wall time and the train.py command of a finished run
-RUN_FILES = (METRICS_FILE, TIMING_FILE)  # a run with both is finished
-KEPT_FILES = (*RUN_FILES, CONFIG_FILE)  # what --metrics_dir keeps of a run (config.json: the resolved recipe)
-# train.py flags that name where things live (the run, its first stage, the data), not what it trains: two commands
-# differing only there are the same recipe (the same data at another path, on another machine).
-WHERE_FLAGS = ("--model_dir=", "--init_from=", "--data_dir=")
-PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
-HEARTBEAT_SECONDS = 30
 RECIPE_NOTE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "experiments",
                            "2026-12-01-better-recipe.md")  # issue 23's write-up, linked from the page
 README_MARKER = "<!-- results table: generated"
-# config.json entries a reused run may change: where it lives, and what happens after training.
-AFTER_TRAINING_KEYS = ("model_dir", "init_from", "inference_statistics", "inference_statistics_steps", "inference_head")
 
 
-def run_dir(method, seed, base=None):
-    return os.path.join(base or FLAGS.output_dir, method, f"seed{seed}")
-
-
-def is_finished(directory):
-    return all(os.path.isfile(os.path.join(directory, name)) for name in RUN_FILES)
-
-
-def report_dir():
-    return FLAGS.metrics_dir or FLAGS.output_dir
-
-
-def keep_metrics(method, seed):
-    """Copy a finished run's metrics, timing and config into --metrics_dir (nothing to do if it is --output_dir).
-    A run of another command already there is not overwritten: the benchmark stops, naming the difference."""
-    source, target = run_dir(method, seed), run_dir(method, seed, report_dir())
-    if not is_finished(source):
-        return
-    if is_finished(target) and not os.path.samefile(source, target):
-        refuse_other_command(target, method, seed, recorded_command(source), "--metrics_dir")
-    os.makedirs(target, exist_ok=True)
-    for name in KEPT_FILES:
-        have, want = os.path.join(source, name), os.path.join(target, name)
-        if os.path.isfile(have) and not (os.path.exists(want) and os.path.samefile(have, want)):
-            shutil.copyfile(have, want)
-
-
-def recorded_command(directory):
-    """The train.py command (without the interpreter) a finished run recorded; None for runs from before it did."""
-    return read_json(os.path.join(directory, TIMING_FILE), {}).get("command")
-
-
-def refuse_other_command(directory, method, seed, command, flag):
-    """Stop if the finished run in `directory` recorded a train.py command that differs from `command` in more than
-    where the runs live (no command recorded, on either side: no check)."""
-    there = recorded_command(directory)
-    if there is None or command is None:
-        return
-    there, here = ([arg for arg in c if not arg.startswith(WHERE_FLAGS)] for c in (there, command))
-    if there != here:
-        differ = [f"{arg} there" for arg in there if arg not in here] + [f"{arg} here" for arg in here if arg not in there]
-        raise SystemExit(f"[benchmark] {directory} holds {method} seed {seed} from another command "
-                         f"({'; '.join(differ) or 'flag order'}): give this recipe its own {flag}")
-
-
-def flagfile_for(method):
-    """The recipe a variant trains with: a second stage (crt) has its own flagfile beside the base one,
-    `<base>_<its --method>.cfg`, which holds that stage's schedule."""
-    if method not in STAGE_ONE:
-        return FLAGS.flagfile_base
-    stage = VARIANTS[method][0].removeprefix("--method=")
-    path = FLAGS.flagfile_base[:-len(".cfg")] + f"_{stage}.cfg"
-    if not os.path.isfile(path):
-        raise SystemExit(f"[benchmark] {method} needs its second-stage flagfile {path} beside --flagfile_base")
-    return path
-
-
-def train_command(method, seed):
-    command = [sys.executable, "train.py", f"--flagfile={flagfile_for(method)}", f"--data_dir={FLAGS.data_dir}",
-               f"--imbalance_ratio={FLAGS.imbalance_ratio:g}", f"--seed={seed}", f"--model_dir={run_dir(method, seed)}",
-               *VARIANTS[method], *FLAGS.extra_flags]
-    if method in STAGE_ONE:
-        command.append(f"--init_from={run_dir(STAGE_ONE[method], seed)}")
-    return command
-
-
-def run_one(method, seed):
-    command = train_command(method, seed)[1:]  # what a finished run records, without the interpreter
-    for flag, base in (("--output_dir", FLAGS.output_dir), ("--metrics_dir", report_dir())):
-        if is_finished(run_dir(method, seed, base)):  # a run of another recipe there: stop before training
-            refuse_other_command(run_dir(method, seed, base), method, seed, command, flag)
-    if is_finished(run_dir(method, seed)):
-        print(f"[benchmark] {method} seed {seed}: done already")
-        return
-    if method in STAGE_ONE and not is_finished(run_dir(STAGE_ONE[method], seed)):
-        run_one(STAGE_ONE[method], seed)
-    os.makedirs(run_dir(method, seed), exist_ok=True)
-    if FLAGS.reuse_training_from:
-        reuse_training(method, seed)
-    print(f"[benchmark] {method} seed {seed}: {' '.join(train_command(method, seed))}", flush=True)
-    timed_training(method, seed)
-    if FLAGS.reuse_training_from:
-        check_same_training(method, seed)
-
-
-def reuse_training(method, seed):
-    """Copy the finished run of this method and seed from --reuse_training_from (config, checkpoints but a
-    re-estimated inference.keras, and its wall time as an earlier invocation's): train.py resumes at its
-    last step, so it trains no further and only evaluates; the run's wall time is the training's plus that."""
-    source, target = run_dir(TRAINED_AS.get(method, method), seed, FLAGS.reuse_training_from), run_dir(method, seed)
-    checkpoints = checkpoint_dir(source)
-    if not is_finished(source) or not os.path.isfile(os.path.join(checkpoints, LAST_CHECKPOINT)):
-        raise SystemExit(f"[benchmark] --reuse_training_from: {source} is not a finished run that kept its checkpoints")
-    if os.path.isdir(checkpoint_dir(target)):
-        return  # copied by an earlier, interrupted invocation
-    print(f"[benchmark] {method} seed {seed}: training reused from {source}", flush=True)
-    shutil.copyfile(os.path.join(source, CONFIG_FILE), os.path.join(target, CONFIG_FILE))
-    write_json(os.path.join(target, PARTIAL_TIMING), read_json(os.path.join(source, TIMING_FILE), None))
-    shutil.copytree(checkpoints, checkpoint_dir(target),
-                    ignore=shutil.ignore_patterns(INFERENCE_CHECKPOINT + "*"))
-
-
-def flat(config, prefix=""):
-    """{"section.key": value} of a nested config.json."""
-    items = {}
-    for key, value in config.items():
-        items.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
-    return items
-
-
-def check_same_training(method, seed):
-    """Refuse (and leave the run unfinished) if the reused run was trained with another configuration."""
-    source, target = run_dir(TRAINED_AS.get(method, method), seed, FLAGS.reuse_training_from), run_dir(method, seed)
-    was, now = (flat(read_json(os.path.join(d, CONFIG_FILE), {})) for d in (source, target))
-    differ = sorted(key for key in set(was) | set(now)
-                    if key.rsplit(".", 1)[-1] not in AFTER_TRAINING_KEYS and was.get(key) != now.get(key))
-    if differ:
-        os.replace(os.path.join(target, TIMING_FILE), os.path.join(target, PARTIAL_TIMING))
-        raise SystemExit(f"[benchmark] {method} seed {seed}: --reuse_training_from {source} was trained with another "
-                         "configuration: " + "; ".join(f"{key} {was.get(key)!r} there, {now.get(key)!r} here"
-                                                       for key in differ))
-
-
-def timed_training(method, seed):
-    """Run train.py for one (method, seed) and record its wall time in benchmark_timing.json.
-
-    A run resumed after an interruption reports its whole cost: the time of earlier invocations
-    is kept in a partial file, rewritten every HEARTBEAT_SECONDS while training runs."""
-    partial = os.path.join(run_dir(method, seed), PARTIAL_TIMING)
-    earlier = read_json(partial, {"wall_seconds": 0.0})["wall_seconds"]
-    started = time.time()
-    command = train_command(method, seed)
-    code = wait_forwarding_signals(command,
-                                   lambda: write_json(partial, {"wall_seconds": earlier + time.time() - started}))
-    total = earlier + time.time() - started
-    if code:
-        write_json(partial, {"wall_seconds": total})
-        raise SystemExit(f"[benchmark] {method} seed {seed}: train.py exited with status {code}; rerun to resume")
-    write_json(os.path.join(run_dir(method, seed), TIMING_FILE),
-               {"wall_seconds": total, "resumed": earlier > 0, "command": command[1:]})
-    if os.path.exists(partial):
-        os.remove(partial)
-
-
-def wait_forwarding_signals(command, heartbeat, every=HEARTBEAT_SECONDS):
-    """Run `command`, calling heartbeat() every `every` seconds until it exits; its exit status.
-
-    SIGINT and SIGTERM sent to this process are passed on to the command (train.py then checkpoints
-    the step it reached and stops), so stopping a benchmark never leaves a training run behind. The
-    command runs in a session of its own: a Ctrl-C reaches it once, through here."""
-    process = subprocess.Popen(command, start_new_session=True)
-    previous = {signum: signal.signal(signum, lambda signum, frame: process.send_signal(signum))
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while True:
-            try:
-                return process.wait(timeout=every)
-            except subprocess.TimeoutExpired:
-                heartbeat()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if process.poll() is None:  # this process failed (not the command): do not leave it running
-            process.terminate()
-            process.wait()
-
-
-def read_json(path, default):
-    if not os.path.isfile(path):
-        return default
-    with open(path) as f:
-        return json.load(f)
-
-
-def write_json(path, value):
-    """Write through a temporary file and a rename: a crash leaves the old file or the new one."""
-    with open(path + ".tmp", "w") as f:
-        json.dump(value, f)
-    os.replace(path + ".tmp", path)
+def planned_runs():
+    """The benchmark's runs, as the flags place them."""
+    return Runs(flagfile_base=FLAGS.flagfile_base, data_dir=FLAGS.data_dir, imbalance_ratio=FLAGS.imbalance_ratio,
+                output_dir=FLAGS.output_dir, metrics_dir=FLAGS.metrics_dir, extra_flags=tuple(FLAGS.extra_flags),
+                reuse_training_from=FLAGS.reuse_training_from)
 
 
 def collect():
     rows = {}
     for method in FLAGS.methods:
-        runs = [run for run in (load_run(method, seed) for seed in FLAGS.seeds) if run is not None]
+        base = planned_runs().report_dir
+        runs = [run for run in (load_run(base, method, seed) for seed in FLAGS.seeds) if run is not None]
         if runs:
             rows[method] = runs
     return rows
@@ -305,7 +116,7 @@ def collect_all_seeds(base, methods):
         directory = os.path.join(base, method)
         seeds = sorted(int(name[len("seed"):]) for name in (os.listdir(directory) if os.path.isdir(directory) else [])
                        if name.startswith("seed") and name[len("seed"):].isdigit())
-        runs = [run for run in (load_run(method, seed, base) for seed in seeds) if run is not None]
+        runs = [run for run in (load_run(base, method, seed) for seed in seeds) if run is not None]
         if runs:
             rows[method] = runs
     return rows
@@ -339,33 +150,6 @@ def own_dirs_command(name, flagfile, methods, seeds, metrics_dir, *extra):
     return " ".join(["python -m benchmarks.accuracy", f"--flagfile_base={flagfile}", f"--methods={','.join(methods)}",
                      f"--seeds={','.join(map(str, seeds))}", *extra, f"--output_dir=runs/{name}",
                      f"--metrics_dir={metrics_dir}", f"--results=runs/{name}/RESULTS.md", "--readme="])
-
-
-def load_run(method, seed, base=None):
-    """A finished run's metrics.json with its seed and wall time; None if it has not finished.
-
-    crt's images seen and wall time include the ce run its second stage starts from: that is its
-    training budget, to set against the single-stage methods'. `base`: the runs' directory (default
-    the report's)."""
-    directory = run_dir(method, seed, base or report_dir())
-    if not is_finished(directory):
-        return None
-    metrics = read_json(os.path.join(directory, METRICS_FILE), None)
-    metrics["wall_seconds"] = read_json(os.path.join(directory, TIMING_FILE), None)["wall_seconds"]
-    metrics["seed"] = int(seed)
-    if "validation" in metrics:
-        metrics["validation_overall"] = metrics["validation"]["overall"]
-    if "validation_as_trained" in metrics:
-        metrics["validation_as_trained_overall"] = metrics["validation_as_trained"]["overall"]
-    if method in STAGE_ONE:
-        stage1 = load_run(STAGE_ONE[method], seed, base)
-        if stage1 is None:
-            raise SystemExit(f"[benchmark] {method} seed {seed} is finished but its stage 1 ({STAGE_ONE[method]}) has "
-                             f"no metrics.json and benchmark_timing.json in "
-                             f"{run_dir(STAGE_ONE[method], seed, base or report_dir())}")
-        metrics["images_seen"] += stage1["images_seen"]
-        metrics["wall_seconds"] += stage1["wall_seconds"]
-    return metrics
 
 
 def write_report(rows):
@@ -434,8 +218,8 @@ def write_report(rows):
               "data, measured on this machine's CPU on 2026-11-27, seed 0, last epoch (the project's specification):",
               "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
-              f"`{os.path.relpath(report_dir(), os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/seed<k>/"
-              "metrics.json` (relative to this file).", "", *long_recipe_lines(rows)]
+              f"`{os.path.relpath(planned_runs().report_dir, os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/"
+              "seed<k>/metrics.json` (relative to this file).", "", *long_recipe_lines(rows)]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
 
@@ -477,7 +261,7 @@ def main(argv):
     if not FLAGS.report_only:
         for seed in FLAGS.seeds:
             for method in FLAGS.methods:
-                run_one(method, seed)
+                planned_runs().run_one(method, seed)
                 report()  # after every run: an interrupted benchmark leaves an up-to-date report
     if not report():
         raise SystemExit("no finished runs to report")
@@ -489,7 +273,7 @@ def report():
     stage1 = {STAGE_ONE[m] for m in FLAGS.methods if m in STAGE_ONE} - set(FLAGS.methods)  # budgets include them
     for method in FLAGS.methods + sorted(stage1):
         for seed in FLAGS.seeds:
-            keep_metrics(method, seed)
+            planned_runs().keep_metrics(method, seed)
     rows = collect()
     if rows:
         write_report(rows)

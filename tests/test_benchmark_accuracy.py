@@ -105,7 +105,7 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
 
 FORWARDING = """
 import os, signal, sys, time
-from benchmarks.accuracy import wait_forwarding_signals
+from benchmarks.runs import wait_forwarding_signals
 ready = sys.argv[1]
 child = ("import signal, sys, time\\n"
          "signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(100 + signum))\\n"
