@@ -7,7 +7,13 @@ from keras_auxlt.data import archive, validate
 from keras_auxlt.data.errors import DataError
 from keras_auxlt.data.long_tail import long_tail_counts, select_long_tail, select_long_tail_and_validation
 from keras_auxlt.data.shots import shot_group_sizes
-from keras_auxlt.data.sources import ImageFolderSource, ListFileSource, TFDSSource
+from keras_auxlt.data.sources import (
+    ImageFolderSource,
+    ListFileSource,
+    TFDSSource,
+    has_image_folder_layout,
+    misplaced_image_folder,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,15 +50,21 @@ def make_source(config):
         lists = {"train": config.train_list, "val": config.val_list, "test": config.test_list}
         return ListFileSource({k: v for k, v in lists.items() if v}, data_root=config.data_dir,
                               class_names_file=config.class_names_file or None)
-    if config.data_dir and (archive.is_archive(config.data_dir) or os.path.isdir(os.path.join(config.data_dir, "train"))):
+    if not config.data_dir:
+        return TFDSSource(config.dataset, download=config.tfds_download)
+    if archive.is_archive(config.data_dir) or (os.path.isdir(config.data_dir) and has_image_folder_layout(config.data_dir)):
         return ImageFolderSource(config.data_dir)
-    if config.data_dir and not os.path.exists(config.data_dir):
+    if not os.path.exists(config.data_dir):
         raise DataError(f"--data_dir {config.data_dir} does not exist")
-    if config.data_dir and os.path.isfile(config.data_dir):
+    if os.path.isfile(config.data_dir):
         raise DataError(f"--data_dir {config.data_dir} is a file, and not an archive of an image folder "
                         f"({', '.join(archive.ARCHIVE_SUFFIXES)}): pass an image folder (train/<class>/<image>), its "
                         "archive, or a TFDS data directory")
-    return TFDSSource(config.dataset, data_dir=config.data_dir or None, download=config.tfds_download)
+    if not os.path.isdir(os.path.join(config.data_dir, config.dataset)):  # no TFDS data of the data set there
+        reason = misplaced_image_folder(config.data_dir)
+        if reason:
+            raise DataError(f"--data_dir {reason}")
+    return TFDSSource(config.dataset, data_dir=config.data_dir, download=config.tfds_download)
 
 
 def long_tailed(split, config):

@@ -217,6 +217,31 @@ def _class_dirs(split_dir):
     return sorted(d for d in os.listdir(split_dir) if os.path.isdir(os.path.join(split_dir, d)))
 
 
+def has_image_folder_layout(directory):
+    """Whether `directory` is an image folder: a split folder (train/, test/ or val/) in it or in its one wrapper."""
+    root = _descend_single_wrapper(directory)
+    return any(os.path.isdir(os.path.join(root, split)) for split in ("train", "test", "val"))
+
+
+def misplaced_image_folder(directory, peek=5):
+    """Why `directory` looks like part of an image folder rather than one (None if it does not): image files
+    directly in it, or class folders of images with no split folder above them. Looks at `peek` entries."""
+    entries = sorted(e for e in os.listdir(directory) if not e.startswith("."))
+    images = [e for e in entries if e.lower().endswith(IMAGE_SUFFIXES)]
+    layout = "an image folder is <root>/train/<class>/<image>, with test/ (and optionally val/) beside train/"
+    if images:
+        return (f"{directory} holds image files directly ({', '.join(images[:3])}{', ...' if len(images) > 3 else ''}): "
+                f"{layout}")
+    folders = [e for e in entries if os.path.isdir(os.path.join(directory, e))]
+    with_images = [f for f in folders[:peek] if any(n.lower().endswith(IMAGE_SUFFIXES)
+                                                    for n in os.listdir(os.path.join(directory, f)))]
+    if with_images:
+        return (f"{directory} holds class folders of images ({', '.join(with_images[:3])}"
+                f"{', ...' if len(folders) > 3 else ''}) but no train/ folder: {layout}. If it is one split, "
+                "pass the folder above it")
+    return None
+
+
 def _descend_single_wrapper(directory):
     """Archives often wrap the layout in one top folder (cifar10/train/...): step into it."""
     entries = [e for e in os.listdir(directory) if not e.startswith(".")]

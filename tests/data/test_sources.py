@@ -64,6 +64,31 @@ def test_missing_data_dir(tmp_path):
         make_source(DataConfig(dataset="cifar10", data_dir=str(tmp_path / "cifar10.zip")))
 
 
+def test_a_split_or_a_folder_of_loose_images_given_as_data_dir_is_named_before_any_download(folder, tmp_path):
+    """Not a TFDS data directory either: without these errors TFDS would try (and offline, after minutes of
+    retries, fail) to download CIFAR-10 into it."""
+    split = os.path.join(folder, "train")
+    with pytest.raises(DataError, match=rf"--data_dir {split} holds class folders of images \(class_00, class_01, "
+                                        r"class_02\) but no train/ folder: an image folder is <root>/train/<class>/"
+                                        r"<image>.* If it is one split, pass the folder above it"):
+        make_source(DataConfig(dataset="cifar10", data_dir=split, tfds_download=False))
+    loose = os.path.join(split, "class_01")
+    with pytest.raises(DataError, match=rf"--data_dir {loose} holds image files directly \(0000.png, 0001.png, "
+                                        r"0002.png\): an image folder is"):
+        make_source(DataConfig(dataset="cifar10", data_dir=loose, tfds_download=False))
+
+
+def test_an_image_folder_in_one_wrapping_folder_is_read_and_an_empty_folder_is_left_to_tfds(folder, tmp_path):
+    wrapper = tmp_path / "wrapper"
+    wrapper.mkdir()
+    os.rename(folder, wrapper / "cifar10_lt")
+    source = make_source(DataConfig(dataset="cifar10", data_dir=str(wrapper)))
+    assert isinstance(source, ImageFolderSource) and source.class_names == ("class_00", "class_01", "class_02")
+    (tmp_path / "empty").mkdir()  # a TFDS data directory to prepare into
+    with pytest.raises(DataError, match="'cifar10' is not prepared in .*empty.* downloading is off"):
+        make_source(DataConfig(dataset="cifar10", data_dir=str(tmp_path / "empty"), tfds_download=False))
+
+
 def write_list(path, lines):
     path.write_text("\n".join(lines) + "\n")
     return str(path)
