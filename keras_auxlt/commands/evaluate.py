@@ -13,6 +13,7 @@ from absl import app, flags
 
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.data.errors import DataError
+from keras_auxlt.flag_errors import parse_flags
 from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
 
 auxlt_flags.define_data_flags()
@@ -70,7 +71,7 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

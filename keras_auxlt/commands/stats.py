@@ -16,6 +16,7 @@ from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.data.errors import DataError
 from keras_auxlt.data.loading import load_split, make_source, summary
 from keras_auxlt.data.shots import SHOT_THRESHOLDS
+from keras_auxlt.flag_errors import parse_flags
 
 auxlt_flags.define_data_flags()
 flags.DEFINE_string("split", "train", "Which split to describe.")
@@ -74,7 +75,7 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

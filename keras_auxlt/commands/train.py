@@ -13,6 +13,7 @@ from absl import app
 
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.data.errors import DataError
+from keras_auxlt.flag_errors import parse_flags
 from keras_auxlt.runtime import initialize_devices
 
 initialize_devices()  # first: the flag modules import libraries that touch TensorFlow's devices
@@ -45,7 +46,7 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from absl import app, flags, logging
 
 from keras_auxlt.export.limits import DEFAULT_MAX_PIXELS
 from keras_auxlt.export.onnx_model import DEFAULT_OPSET
+from keras_auxlt.flag_errors import parse_flags
 from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
 
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
@@ -51,7 +52,7 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import sys
 import numpy as np
 from absl import app, flags
 
+from keras_auxlt.flag_errors import parse_flags
+
 BYTES_SIGNATURE = "serving_bytes"
 BYTES_INPUT = "image_bytes"
 TIMEOUT_SECONDS = 60
@@ -116,7 +118,7 @@ def main(argv):
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m keras_auxlt.serving.client`."""
     define_flags()
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import sys
 
 from absl import app, flags
 
+from keras_auxlt.flag_errors import parse_flags
+
 flags.DEFINE_string("model_base_path", None, "Directory holding the model's integer version directories.",
                     required=True)
 flags.DEFINE_string("model_name", None, "Model name used in request URLs and model specs.", required=True)
@@ -130,7 +132,7 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":
