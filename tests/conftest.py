@@ -18,6 +18,15 @@ def repo_env(**extra):
     return {**os.environ, "PYTHONPATH": str(REPO_ROOT), **extra}
 
 
+def pil_decoded(encoded_images):
+    """uint8 [N, H, W, 3] of encoded images as PIL decodes them: what a client sends as raw pixels."""
+    import io
+
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) for data in encoded_images])
+
+
 @pytest.fixture(scope="session")
 def shared_cifar10():
     """Path of ../shared/data/cifar10/cifar10_jpg.tar.gz; skip if absent (fail if AUXLT_REQUIRE_SHARED_DATA=1)."""

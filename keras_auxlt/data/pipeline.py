@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_auxlt.data import augment
+from keras_auxlt.data.decoding import decode_rgb
 from keras_auxlt.data.errors import DataError
 from keras_auxlt.data.samplers import make_sampler
 
@@ -55,9 +56,7 @@ def image_loader(split):
     paths = tf.constant(split.paths)
 
     def load(i):
-        image = tf.io.decode_image(tf.io.read_file(tf.gather(paths, i)), channels=3, expand_animations=False)
-        image.set_shape([None, None, 3])
-        return image
+        return decode_rgb(tf.io.read_file(tf.gather(paths, i)))
 
     return load
 

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from keras_auxlt.data.decoding import decode_rgb
 from keras_auxlt.data.errors import DataError
 
 _MAX_LISTED = 20
@@ -31,7 +32,7 @@ def find_bad_images(split, num_threads=8, progress=True):
         path = split.paths[i]
         try:
             data = tf.io.read_file(path)
-            image = tf.io.decode_image(data, channels=3, expand_animations=False)
+            image = decode_rgb(data)
             if image.shape[0] == 0 or image.shape[1] == 0:
                 return i, path, "empty image"
         except (tf.errors.OpError, OSError) as e:

@@ -7,9 +7,10 @@ Two signatures, one per input type, both `tensorflow/serving/predict` with a dyn
 
 `serving_bytes` reads each image's header first and refuses (InvalidArgument, naming the image,
 its size and the limit) one that declares more than `max_pixels` pixels or has no readable
-header, before decoding anything (`export.image_headers`); then it decodes, resizes (and
-centre-crops for ImageNet-style runs) exactly as evaluation does
-(`keras_auxlt.data.augment.eval_transform`); normalisation is inside the model.
+header, before decoding anything (`export.image_headers`); then it decodes (to the pixels PIL
+gives, as training did: `keras_auxlt.data.decoding`), resizes (and centre-crops for ImageNet-style
+runs) exactly as evaluation does (`keras_auxlt.data.augment.eval_transform`); normalisation is
+inside the model.
 Both return the same outputs:
 
     logits       float32 [N, C]
@@ -24,6 +25,7 @@ import os
 import tensorflow as tf
 
 from keras_auxlt.data.augment import eval_transform
+from keras_auxlt.data.decoding import decode_rgb
 from keras_auxlt.export import image_headers
 from keras_auxlt.export.limits import DEFAULT_MAX_PIXELS, EXPORT_INFO_FILE
 
@@ -91,7 +93,7 @@ def decode_images(image_bytes, image_size, eval_style, max_pixels=DEFAULT_MAX_PI
         data, index = item
         size = image_headers.declared_size(data)
         with tf.control_dependencies([image_headers.check_size(size, max_pixels, index)]):
-            image = tf.io.decode_image(image_headers.decodable(data, size), channels=3, expand_animations=False)
+            image = decode_rgb(image_headers.decodable(data, size))
         return tf.ensure_shape(eval_transform(image, image_size, eval_style), [image_size, image_size, 3])
 
     indices = tf.range(tf.size(image_bytes, tf.int64))

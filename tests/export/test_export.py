@@ -24,6 +24,7 @@ from keras_auxlt.export.exporter import (
 )
 from keras_auxlt.export.signatures import BYTES_INPUT, IMAGES_INPUT, OUTPUTS
 from keras_auxlt.run_files import checkpoint_path
+from tests.conftest import pil_decoded
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -45,7 +46,7 @@ def trained(trained_run):
 
 
 def decoded(jpegs):
-    return tf.cast(tf.stack([tf.io.decode_jpeg(b, channels=3) for b in jpegs]), tf.float32)
+    return tf.constant(pil_decoded(jpegs), tf.float32)
 
 
 def entries(directory):

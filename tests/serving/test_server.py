@@ -27,6 +27,7 @@ from keras_auxlt.export.exporter import saved_model_bound
 from keras_auxlt.serving.client import ClientError, classify
 from keras_auxlt.serving.process import ServerProcess
 from tests.conftest import REPO_ROOT as REPO
+from tests.conftest import pil_decoded
 from tests.serving.conftest import MODEL
 
 MAX_BATCH = 16
@@ -56,7 +57,7 @@ def jpegs(cifar_test_jpegs):
 
 
 def pixels(jpegs):
-    return np.stack([tf.io.decode_jpeg(b, channels=3).numpy() for b in jpegs]).astype(np.float32)
+    return pil_decoded(jpegs).astype(np.float32)
 
 
 def b64(data):
