@@ -3,7 +3,7 @@
 A 400 KB PNG can declare 20,000 x 20,000 pixels; decoding it allocates gigabytes. The serving
 signature and the server therefore read the declared size first, with TensorFlow ops only (so the
 check is part of the exported graph that TF Serving runs), and refuse an image above a pixel limit
-before `tf.io.decode_image` sees it.
+before the decoder (`keras_auxlt.data.decoding`) sees it.
 
 Formats, recognised by the same leading bytes `tf.io.decode_image` dispatches on:
 
