@@ -89,6 +89,7 @@ REUSED = ("Training reused from the runs of the --reuse_training_from benchmark 
           "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
 RECIPE_NOTE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "experiments",
                            "2026-12-01-better-recipe.md")  # issue 23's write-up, linked from the page
+DATA_GUIDE = os.path.join(os.path.dirname(RECIPE_NOTE), os.pardir, "data.md")  # docs/data.md: "Decoding"
 README_MARKER = "<!-- results table: generated"
 
 
@@ -138,6 +139,22 @@ def long_recipe_lines(short_rows):
             own_dirs_command("benchmark_bfloat16", FLAGS.flagfile_base, long_recipe.PRECISION_CHECK, seeds_of(bfloat16),
                              FLAGS.bfloat16_runs, "--extra_flags=--mixed_precision=bfloat16"))
     return long_recipe.section_lines(rows, os.path.relpath(FLAGS.long_recipe_runs, page_dir), command, precision)
+
+
+def decoding_lines(short_rows):
+    """A sentence on the runs of this page that decoded JPEG with TensorFlow's fast DCT (code of before 2026-12-02,
+    which did not record it); nothing when every run decoded as the code does now."""
+    runs = [run for rows in (short_rows, *(collect_all_seeds(base, methods) for base, methods in (
+        (FLAGS.long_recipe_runs, long_recipe.METHODS), (FLAGS.bfloat16_runs, long_recipe.PRECISION_CHECK)) if base))
+            for method_runs in rows.values() for run in method_runs]
+    old = sum(run.get("jpeg_dct") is None for run in runs)
+    if not old:
+        return []
+    guide = os.path.relpath(DATA_GUIDE, os.path.dirname(os.path.abspath(FLAGS.results)))
+    return ["", f"{'Every run' if old == len(runs) else f'{old} of the {len(runs)} runs'} on this page decoded JPEG "
+            "with TensorFlow's fast DCT (code of before 2026-12-02); the code now decodes as PIL does, about one level "
+            f"per pixel apart ([data.md]({guide}#decoding)), so a rerun trains on slightly different pixels. Whether "
+            "that moves these figures has not been measured."]
 
 
 def seeds_of(rows):
@@ -212,6 +229,7 @@ def write_report(rows):
               f"{NO_MIXUP}`" + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
               f"that command with `--method=ce {NO_MIXUP} --model_dir=runs/ce`, then `python train.py "
               f"--flagfile={FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg --init_from=runs/ce --seed=<k> --data_dir=...`.",
+              *decoding_lines(rows),
               "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
               "them; not measured here):", "", PUBLISHED, "",
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "

@@ -168,7 +168,8 @@ class Runs:
 
 
 def load_run(base, method, seed):
-    """The finished run under `base` as its metrics.json with its seed and wall time; None if it has not finished.
+    """The finished run under `base` as its metrics.json with its seed, wall time and JPEG decoding (`jpeg_dct`,
+    None for runs of before it was recorded: TensorFlow's fast DCT); None if it has not finished.
 
     crt's images seen and wall time include the ce run its second stage starts from (under the same base):
     that is its training budget, to set against the single-stage methods'."""
@@ -178,6 +179,7 @@ def load_run(base, method, seed):
     metrics = read_json(os.path.join(directory, METRICS_FILE), None)
     metrics["wall_seconds"] = read_json(os.path.join(directory, TIMING_FILE), None)["wall_seconds"]
     metrics["seed"] = int(seed)
+    metrics["jpeg_dct"] = read_json(os.path.join(directory, CONFIG_FILE), {}).get("derived", {}).get("jpeg_dct")
     if "validation" in metrics:
         metrics["validation_overall"] = metrics["validation"]["overall"]
     if "validation_as_trained" in metrics:

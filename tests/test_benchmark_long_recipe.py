@@ -53,6 +53,8 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
                    "mixed_precision": "bfloat16" if base == bfloat16 else "off"}
         (directory / "metrics.json").write_text(json.dumps(metrics))
         (directory / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 7200}))
+        if base == long:  # runs of today's code record how they decoded JPEG
+            (directory / "config.json").write_text(json.dumps({"derived": {"jpeg_dct": "INTEGER_ACCURATE"}}))
     page = tmp_path / "results.md"
     command = [sys.executable, "-m", "benchmarks.accuracy", "--report_only", "--methods=ce", "--seeds=0",
                f"--metrics_dir={short}", f"--results={page}", "--readme=", f"--long_recipe_runs={long}",
@@ -69,6 +71,7 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
     assert "| ce | 0 | 57.00 | 56.50 | -0.50 |" in section and "raw runs `bfloat16/`" in section
+    assert "2 of the 5 runs on this page decoded JPEG with TensorFlow's fast DCT (code of before 2026-12-02)" in text
 
 
 def test_the_bfloat16_check_pairs_runs_by_seed_and_sets_the_mean_difference_against_the_float32_spread():

@@ -66,6 +66,9 @@ def test_a_two_stage_run_counts_the_budget_of_its_first_stage(tmp_path):
     crt = load_run(str(tmp_path), "crt", 1)
     assert (crt["images_seen"], crt["wall_seconds"], crt["seed"]) == (1100, 66.0, 1)
     assert load_run(str(tmp_path), "crt", 2) is None  # not finished
+    assert crt["jpeg_dct"] is None  # no config.json: a run of before the decoding was recorded
+    (tmp_path / "crt" / "seed1" / "config.json").write_text(json.dumps({"derived": {"jpeg_dct": "INTEGER_ACCURATE"}}))
+    assert load_run(str(tmp_path), "crt", 1)["jpeg_dct"] == "INTEGER_ACCURATE"
     (tmp_path / "ce" / "seed1" / "metrics.json").unlink()
     with pytest.raises(SystemExit, match=r"crt seed 1 is finished but its stage 1 \(ce\) has no metrics.json"):
         load_run(str(tmp_path), "crt", 1)

@@ -10,10 +10,14 @@ either way.
 
 import tensorflow as tf
 
+# How JPEG is decoded, recorded in every run's config.json ("derived"): runs without it were trained by
+# code of before 2026-12-02, which decoded with TensorFlow's default (fast) DCT.
+JPEG_DCT = "INTEGER_ACCURATE"
+
 
 def decode_rgb(data):
     """uint8 [H, W, 3] of one encoded image (a scalar string tensor); raises InvalidArgument if undecodable."""
     image = tf.cond(tf.io.is_jpeg(data),
-                    lambda: tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE"),
+                    lambda: tf.io.decode_jpeg(data, channels=3, dct_method=JPEG_DCT),
                     lambda: tf.io.decode_image(data, channels=3, expand_animations=False))
     return tf.ensure_shape(image, [None, None, 3])

@@ -15,6 +15,7 @@ import time
 import keras
 import tensorflow as tf
 
+from keras_auxlt.data.decoding import JPEG_DCT
 from keras_auxlt.data.loading import has_validation, load_split, make_source, summary
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, top1_groups, write_report
@@ -163,7 +164,7 @@ def resolved_config(config, train, val, steps_per_epoch, total_steps, num_replic
             "learning_rate": config.optim.scaled_learning_rate(config.pipeline.batch_size),
             "images_per_step": config.pipeline.batch_size * len(config.streams), "num_replicas": num_replicas,
             "aux_tasks": list(config.aux_tasks), "primary_loss": config.primary_loss, "train_summary": summary(train),
-            "val_summary": summary(val) if val is not None else None,
+            "val_summary": summary(val) if val is not None else None, "jpeg_dct": JPEG_DCT,
         },
     }
 

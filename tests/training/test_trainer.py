@@ -36,7 +36,7 @@ def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path, capsys):
         assert (run_dir / name).is_file(), name
     resolved = json.loads((run_dir / "config.json").read_text())
     assert resolved["derived"]["steps_per_epoch"] == 3 and resolved["derived"]["class_counts"] == [12, 6, 3]
-    assert resolved["derived"]["images_per_step"] == 16
+    assert resolved["derived"]["images_per_step"] == 16 and resolved["derived"]["jpeg_dct"] == "INTEGER_ACCURATE"
     written = json.loads((run_dir / "metrics.json").read_text())
     assert set(["overall", "many", "medium", "few", "per_class", "aux_heads_overall"]) <= set(written)
     assert written["steps"] == 3 and written["images_seen"] == 48
