@@ -153,7 +153,7 @@ def decoding_lines(short_rows):
     guide = os.path.relpath(DATA_GUIDE, os.path.dirname(os.path.abspath(FLAGS.results)))
     return ["", f"{'Every run' if old == len(runs) else f'{old} of the {len(runs)} runs'} on this page decoded JPEG "
             "with TensorFlow's fast DCT (code of before 2026-12-02); the code now decodes as PIL does, about one level "
-            f"per pixel apart ([data.md]({guide}#decoding)), so a rerun trains on slightly different pixels. Whether "
+            f"per pixel apart ([data.md]({guide}), \"Decoding\"), so a rerun trains on slightly different pixels. Whether "
             "that moves these figures has not been measured."]
 
 
