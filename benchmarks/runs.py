@@ -29,6 +29,7 @@ PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished r
 HEARTBEAT_SECONDS = 30
 # config.json entries a reused run may change: where it lives, and what happens after training.
 AFTER_TRAINING_KEYS = ("model_dir", "init_from", "inference_statistics", "inference_statistics_steps", "inference_head")
+CODE_KEYS = "derived.code."  # which code ran (keras_auxlt/provenance.py): a reused run's may be older
 
 
 def run_dir(base, method, seed):
@@ -139,7 +140,8 @@ class Runs:
         source, target = self._reused_source(method, seed), self.dir(method, seed)
         was, now = (flat(read_json(os.path.join(d, CONFIG_FILE), {})) for d in (source, target))
         differ = sorted(key for key in set(was) | set(now)
-                        if key.rsplit(".", 1)[-1] not in AFTER_TRAINING_KEYS and was.get(key) != now.get(key))
+                        if key.rsplit(".", 1)[-1] not in AFTER_TRAINING_KEYS and not key.startswith(CODE_KEYS)
+                        and was.get(key) != now.get(key))
         if differ:
             os.replace(os.path.join(target, TIMING_FILE), os.path.join(target, PARTIAL_TIMING))
             raise SystemExit(f"[benchmark] {method} seed {seed}: --reuse_training_from {source} was trained with "

@@ -1,6 +1,6 @@
 """The layout of a train.py run directory (the one place it is written down), and reading it back.
 
-    <model_dir>/config.json                 resolved configuration (+ "derived": class names, counts, ...)
+    <model_dir>/config.json                 resolved configuration (+ "derived": class names, counts, ..., "code")
     <model_dir>/checkpoints/last.keras      model + optimizer after the last epoch (or step checkpoint)
     <model_dir>/checkpoints/state.json      the step and epoch reached, the best validation score
     <model_dir>/checkpoints/best.keras      best on validation (only when the data has a val split)

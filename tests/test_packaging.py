@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+import keras_auxlt
 from tests.conftest import REPO_ROOT
 
 COMMANDS = {"auxlt-train": "keras_auxlt.commands.train:console",
@@ -35,6 +36,7 @@ def test_the_wheel_installs_keras_auxlt_and_its_commands_only(tmp_path):
             (source / name).write_bytes((REPO_ROOT / name).read_bytes())
     pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(source), cwd=tmp_path)
     wheel, = (tmp_path / "dist").glob("keras_auxlt-*.whl")
+    assert wheel.name.startswith(f"keras_auxlt-{keras_auxlt.__version__}-")  # pyproject.toml reads the version
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/")[0] for name in archive.namelist()}
         entry_points = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt"))).decode()

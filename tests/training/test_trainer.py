@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_auxlt.provenance import code_version
 from keras_auxlt.training.callbacks import NonFiniteLossError, ProgressReport, duration
 from keras_auxlt.training.config import OptimConfig
 from keras_auxlt.training.trainer import run
@@ -39,6 +40,7 @@ def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path, capsys):
     assert resolved["derived"]["images_per_step"] == 16 and resolved["derived"]["jpeg_dct"] == "INTEGER_ACCURATE"
     written = json.loads((run_dir / "metrics.json").read_text())
     assert set(["overall", "many", "medium", "few", "per_class", "aux_heads_overall"]) <= set(written)
+    assert written["code"] == resolved["derived"]["code"] == code_version()
     assert written["steps"] == 3 and written["images_seen"] == 48
     assert metrics["overall"] == written["overall"] and len(written["per_class"]) == 3
     assert list(written["aux_heads_overall"]) == ["random"]
