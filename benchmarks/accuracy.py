@@ -17,6 +17,7 @@ benchmarks/runs.py's: another recipe, such as the 200-epoch one, takes directori
 the page gives its command.
 """
 
+import functools
 import os
 import platform
 import time
@@ -87,14 +88,15 @@ FLAGS = flags.FLAGS
 
 REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
           "one only evaluated them, and a run's wall time is its training's plus that evaluation. ")
-RECIPE_NOTE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "experiments",
-                           "2026-12-01-better-recipe.md")  # issue 23's write-up, linked from the page
-DATA_GUIDE = os.path.join(os.path.dirname(RECIPE_NOTE), os.pardir, "data.md")  # docs/data.md: "Decoding"
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+RECIPE_NOTE = os.path.join(DOCS, "experiments", "2026-12-01-better-recipe.md")  # issue 23's write-up, linked from the page
+DATA_GUIDE = os.path.join(DOCS, "data.md")  # its "Decoding" paragraph, linked from the page
 README_MARKER = "<!-- results table: generated"
 
 
+@functools.cache
 def planned_runs():
-    """The benchmark's runs, as the flags place them."""
+    """The benchmark's runs, as the flags place them (built once: the flags do not change after parsing)."""
     return Runs(flagfile_base=FLAGS.flagfile_base, data_dir=FLAGS.data_dir, imbalance_ratio=FLAGS.imbalance_ratio,
                 output_dir=FLAGS.output_dir, metrics_dir=FLAGS.metrics_dir, extra_flags=tuple(FLAGS.extra_flags),
                 reuse_training_from=FLAGS.reuse_training_from)
@@ -123,17 +125,22 @@ def collect_all_seeds(base, methods):
     return rows
 
 
-def long_recipe_lines(short_rows):
-    """The "200-epoch recipe" section, with the bfloat16 check against `short_rows` (this report's float32 runs)."""
-    if not FLAGS.long_recipe_runs:
+def other_recipes():
+    """(200-epoch runs, bfloat16 runs) as {method: runs}, each None when its flag is empty."""
+    return tuple(collect_all_seeds(base, methods) if base else None for base, methods in (
+        (FLAGS.long_recipe_runs, long_recipe.METHODS), (FLAGS.bfloat16_runs, long_recipe.PRECISION_CHECK)))
+
+
+def long_recipe_lines(short_rows, rows, bfloat16):
+    """The "200-epoch recipe" section from its runs `rows`, with the check of the `bfloat16` runs against
+    `short_rows` (this report's float32 runs); see other_recipes()."""
+    if rows is None:
         return []
-    rows = collect_all_seeds(FLAGS.long_recipe_runs, long_recipe.METHODS)
     command = own_dirs_command("benchmark_200_epoch", long_recipe.FLAGFILE, rows or long_recipe.METHODS[:4],
                                seeds_of(rows), FLAGS.long_recipe_runs)
     page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
     precision = []
-    if FLAGS.bfloat16_runs:
-        bfloat16 = collect_all_seeds(FLAGS.bfloat16_runs, long_recipe.PRECISION_CHECK)
+    if bfloat16 is not None:
         precision = long_recipe.precision_lines(
             short_rows, bfloat16, os.path.relpath(FLAGS.bfloat16_runs, page_dir),
             own_dirs_command("benchmark_bfloat16", FLAGS.flagfile_base, long_recipe.PRECISION_CHECK, seeds_of(bfloat16),
@@ -141,12 +148,11 @@ def long_recipe_lines(short_rows):
     return long_recipe.section_lines(rows, os.path.relpath(FLAGS.long_recipe_runs, page_dir), command, precision)
 
 
-def decoding_lines(short_rows):
-    """A sentence on the runs of this page that decoded JPEG with TensorFlow's fast DCT (code of before 2026-12-02,
-    which did not record it); nothing when every run decoded as the code does now."""
-    runs = [run for rows in (short_rows, *(collect_all_seeds(base, methods) for base, methods in (
-        (FLAGS.long_recipe_runs, long_recipe.METHODS), (FLAGS.bfloat16_runs, long_recipe.PRECISION_CHECK)) if base))
-            for method_runs in rows.values() for run in method_runs]
+def decoding_lines(*row_sets):
+    """A sentence on the runs of this page (`row_sets`: {method: runs} or None) that decoded JPEG with TensorFlow's
+    fast DCT (code of before 2026-12-02, which did not record it); nothing when every run decoded as the code does
+    now."""
+    runs = [run for rows in row_sets if rows for method_runs in rows.values() for run in method_runs]
     old = sum(run.get("jpeg_dct") is None for run in runs)
     if not old:
         return []
@@ -170,6 +176,7 @@ def own_dirs_command(name, flagfile, methods, seeds, metrics_dir, *extra):
 
 
 def write_report(rows):
+    long_rows, bfloat16 = other_recipes()
     os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
     lines = [
         f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}",
@@ -229,7 +236,7 @@ def write_report(rows):
               f"{NO_MIXUP}`" + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
               f"that command with `--method=ce {NO_MIXUP} --model_dir=runs/ce`, then `python train.py "
               f"--flagfile={FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg --init_from=runs/ce --seed=<k> --data_dir=...`.",
-              *decoding_lines(rows),
+              *decoding_lines(rows, long_rows, bfloat16),
               "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
               "them; not measured here):", "", PUBLISHED, "",
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "
@@ -237,7 +244,7 @@ def write_report(rows):
               "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
               f"`{os.path.relpath(planned_runs().report_dir, os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/"
-              "seed<k>/metrics.json` (relative to this file).", "", *long_recipe_lines(rows)]
+              "seed<k>/metrics.json` (relative to this file).", "", *long_recipe_lines(rows, long_rows, bfloat16)]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
 

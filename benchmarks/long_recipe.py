@@ -20,15 +20,16 @@ CALIBRATION = ("ce", "CE", 3.0)  # our row, the published row, the largest gap t
 BAR = ("ce", 4.0)  # every AuxLT row against ce: the gain it must reach
 WHY_IT_MAY_DIFFER = (
     "Why figures here may differ from the published ones: the data is a JPEG copy of CIFAR-10 (decoded pixels "
-    "differ slightly from the PNG-exact originals, by about one level more with TensorFlow's fast DCT, which runs of "
-    "before 2026-12-02 decoded with: the count is below the short schedule's table); the long-tailed subset is the reference code's; checkpoints "
-    "and BatchNorm statistics are chosen on a validation split here and the test set is scored once, while the "
-    "reference code of the CE and LDAM-DRW rows (kaidic/LDAM-DRW, cifar_train.py) reports \"Best Prec@1\", the "
-    "highest test accuracy over all 200 epochs, i.e. an epoch chosen on test; the validation split takes 200 of "
-    "the head class's 5,000 training images; and single runs vary from seed to seed (the standard errors of the "
-    "table above). For ce, the choice of epoch explains little: the last epoch scores lower than the one chosen "
-    "on validation, and the JPEG data is the prime suspect, not yet proven "
-    "([2026-12-02-ce-200-epoch-gap.md](experiments/2026-12-02-ce-200-epoch-gap.md)).")
+    "differ slightly from the PNG-exact originals, by about one level more with TensorFlow's fast DCT, which runs "
+    "of before 2026-12-02 decoded with: the count is below the short schedule's table); the long-tailed subset is "
+    "the reference code's; checkpoints and BatchNorm statistics are chosen on a validation split here and the test "
+    "set is scored once, while the reference code of the CE and LDAM-DRW rows (kaidic/LDAM-DRW, cifar_train.py) "
+    "reports \"Best Prec@1\", the highest test accuracy over all 200 epochs, i.e. an epoch chosen on test; the "
+    "validation split takes 200 of the head class's 5,000 training images; and single runs vary from seed to seed "
+    "(the standard errors of the table above). For ce, the choice of epoch explains little: the last epoch scores "
+    "lower than the one chosen on validation, and the JPEG data is the prime suspect, not yet proven "
+    "([2026-12-02-ce-200-epoch-gap.md](experiments/2026-12-02-ce-200-epoch-gap.md))."
+)
 
 
 def precision_name(run):
