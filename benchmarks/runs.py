@@ -17,7 +17,14 @@ import sys
 import time
 
 from benchmarks.variants import STAGE_ONE, TRAINED_AS, VARIANTS
-from keras_auxlt.run_files import CONFIG_FILE, INFERENCE_CHECKPOINT, LAST_CHECKPOINT, METRICS_FILE, checkpoint_dir
+from keras_auxlt.run_files import (
+    CONFIG_FILE,
+    INFERENCE_CHECKPOINT,
+    LAST_CHECKPOINT,
+    METRICS_FILE,
+    checkpoint_dir,
+    write_json,
+)
 
 TIMING_FILE = "benchmark_timing.json"  # wall time and the train.py command of a finished run
 RUN_FILES = (METRICS_FILE, TIMING_FILE)  # a run with both is finished
@@ -27,9 +34,6 @@ KEPT_FILES = (*RUN_FILES, CONFIG_FILE)  # what --metrics_dir keeps of a run (con
 WHERE_FLAGS = ("--model_dir=", "--init_from=", "--data_dir=")
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
-# config.json entries a reused run may change: where it lives, and what happens after training.
-AFTER_TRAINING_KEYS = ("model_dir", "init_from", "inference_statistics", "inference_statistics_steps", "inference_head")
-CODE_KEYS = "derived.code."  # which code ran (keras_auxlt/provenance.py): a reused run's may be older
 
 
 def run_dir(base, method, seed):
@@ -97,9 +101,7 @@ class Runs:
         if self.reuse_training_from:
             self._reuse_training(method, seed)
         print(f"[benchmark] {method} seed {seed}: {' '.join(self.train_command(method, seed))}", flush=True)
-        self._timed_training(method, seed)
-        if self.reuse_training_from:
-            self._check_same_training(method, seed)
+        self._timed_training(method, seed)  # train.py refuses a reused run trained with other settings
 
     def keep_metrics(self, method, seed):
         """Copy a finished run's metrics, timing and config into metrics_dir (nothing to do if it is output_dir).
@@ -134,19 +136,6 @@ class Runs:
         write_json(os.path.join(target, PARTIAL_TIMING), read_json(os.path.join(source, TIMING_FILE), None))
         shutil.copytree(checkpoints, checkpoint_dir(target),
                         ignore=shutil.ignore_patterns(INFERENCE_CHECKPOINT + "*"))
-
-    def _check_same_training(self, method, seed):
-        """Refuse (and leave the run unfinished) if the reused run was trained with another configuration."""
-        source, target = self._reused_source(method, seed), self.dir(method, seed)
-        was, now = (flat(read_json(os.path.join(d, CONFIG_FILE), {})) for d in (source, target))
-        differ = sorted(key for key in set(was) | set(now)
-                        if key.rsplit(".", 1)[-1] not in AFTER_TRAINING_KEYS and not key.startswith(CODE_KEYS)
-                        and was.get(key) != now.get(key))
-        if differ:
-            os.replace(os.path.join(target, TIMING_FILE), os.path.join(target, PARTIAL_TIMING))
-            raise SystemExit(f"[benchmark] {method} seed {seed}: --reuse_training_from {source} was trained with "
-                             "another configuration: " + "; ".join(f"{key} {was.get(key)!r} there, {now.get(key)!r} "
-                                                                   "here" for key in differ))
 
     def _timed_training(self, method, seed):
         """Run train.py for one (method, seed) and record its wall time and command in benchmark_timing.json.
@@ -214,14 +203,6 @@ def refuse_other_command(directory, method, seed, command, flag):
                          f"({'; '.join(differ) or 'flag order'}): give this recipe its own {flag}")
 
 
-def flat(config, prefix=""):
-    """{"section.key": value} of a nested config.json."""
-    items = {}
-    for key, value in config.items():
-        items.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
-    return items
-
-
 def wait_forwarding_signals(command, heartbeat, every=HEARTBEAT_SECONDS):
     """Run `command`, calling heartbeat() every `every` seconds until it exits; its exit status.
 
@@ -250,10 +231,3 @@ def read_json(path, default):
         return default
     with open(path) as f:
         return json.load(f)
-
-
-def write_json(path, value):
-    """Write through a temporary file and a rename: a crash leaves the old file or the new one."""
-    with open(path + ".tmp", "w") as f:
-        json.dump(value, f)
-    os.replace(path + ".tmp", path)

@@ -1,7 +1,6 @@
 """Scoring the primary head on a (balanced) test split: overall, shot groups, per class, plots."""
 
 import functools
-import json
 import os
 
 import numpy as np
@@ -11,7 +10,7 @@ from tqdm.auto import tqdm
 from keras_auxlt.data.pipeline import eval_dataset
 from keras_auxlt.data.shots import FEW_SHOT_MAX, MANY_SHOT_MIN, TOP1_GROUPS, shot_group_masks
 from keras_auxlt.provenance import code_version
-from keras_auxlt.run_files import CONFUSION_MATRIX, CONFUSION_PLOT, METRICS_FILE, PER_CLASS_PLOT
+from keras_auxlt.run_files import CONFUSION_MATRIX, CONFUSION_PLOT, METRICS_FILE, PER_CLASS_PLOT, write_json
 
 CLASSIFIER_AUX_HEADS = ("random", "reweighted", "random_adjusted")  # auxiliary heads that predict the classes
 
@@ -81,8 +80,7 @@ def evaluate(model, split, train_counts, pipeline_config, progress=True):
 def write_report(directory, metrics, confusion, extra=None):
     """metrics.json plus per_class_accuracy.png and confusion_matrix.png in `directory`."""
     os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, METRICS_FILE), "w") as f:
-        json.dump({**metrics, **(extra or {}), "code": code_version()}, f, indent=2)
+    write_json(os.path.join(directory, METRICS_FILE), {**metrics, **(extra or {}), "code": code_version()})
     np.save(os.path.join(directory, CONFUSION_MATRIX), confusion)
     plot_per_class(metrics, os.path.join(directory, PER_CLASS_PLOT))
     plot_confusion(confusion, metrics["class_names"], os.path.join(directory, CONFUSION_PLOT))

@@ -52,6 +52,13 @@ def read_run_config(model_dir):
         raise RunDirError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from e
 
 
+def write_json(path, value, indent=2):
+    """Write through a temporary file and a rename: a crash leaves the old file or the new one, never half."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f, indent=indent)
+    os.replace(path + ".tmp", path)
+
+
 def checkpoint_path(model_dir, which="auto", as_trained=False):
     """(name, path) of the checkpoint to use. auto: the first there is of inference.keras (the model the
     run evaluated, when it re-estimated statistics), best.keras, last.keras; `as_trained`: never inference.keras."""

@@ -67,8 +67,8 @@ def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe
     other = benchmark(tmp_path, "other", f"--reuse_training_from={tmp_path / 'as_trained'}",
                       "--extra_flags=--learning_rate=0.5")
     assert other.returncode != 0
-    assert "was trained with another configuration: " in other.stderr
-    assert "optim.learning_rate 0.1 there, 0.5 here" in other.stderr
+    assert "this run was started with other settings than this command asks for" in other.stderr
+    assert "--learning_rate=0.1 there, --learning_rate=0.5 here" in other.stderr
     assert not (tmp_path / "other" / "balanced" / "seed0" / "benchmark_timing.json").exists()  # left unfinished
 
 

@@ -107,19 +107,3 @@ def test_wall_time_adds_up_over_an_interrupted_run_and_the_finished_run_records_
     timing = json.loads((run / "benchmark_timing.json").read_text())
     assert timing["resumed"] and stopped < timing["wall_seconds"] < stopped + 30.0
     assert timing["command"] == command[1:] and not (run / "benchmark_timing.partial.json").exists()
-
-
-def test_reused_training_may_come_from_other_code_but_not_from_another_configuration(tmp_path):
-    runs = make_runs(tmp_path, reuse_training_from=str(tmp_path / "earlier"))
-    config = {"optim": {"learning_rate": 0.1}, "model_dir": "a", "derived": {"code": {"git_commit": "abc"}}}
-    for base, changes in ((tmp_path / "earlier", {}), (tmp_path / "runs", {"model_dir": "b"})):
-        finish(base / "ce" / "seed0", 10, 1.0)
-        (base / "ce" / "seed0" / "config.json").write_text(json.dumps({**config, **changes}))
-    now = tmp_path / "runs" / "ce" / "seed0" / "config.json"
-    now.write_text(json.dumps({**config, "model_dir": "b", "derived": {"code": {"git_commit": "def"}}}))
-    runs._check_same_training("ce", 0)  # only where it lives and which code ran differ
-    now.write_text(json.dumps({**config, "optim": {"learning_rate": 0.5}}))
-    with pytest.raises(SystemExit, match=r"was trained with another configuration: optim.learning_rate 0.1 there, "
-                                         r"0.5 here"):
-        runs._check_same_training("ce", 0)
-    assert not (tmp_path / "runs" / "ce" / "seed0" / "benchmark_timing.json").exists()  # left unfinished

@@ -230,14 +230,15 @@ def misplaced_image_folder(directory, peek=5):
     images = [e for e in entries if e.lower().endswith(IMAGE_SUFFIXES)]
     layout = "an image folder is <root>/train/<class>/<image>, with test/ (and optionally val/) beside train/"
     if images:
-        return (f"{directory} holds image files directly ({', '.join(images[:3])}{', ...' if len(images) > 3 else ''}): "
-                f"{layout}")
+        return (f"{directory} holds {len(images)} image files directly ({', '.join(images[:3])}"
+                f"{', ...' if len(images) > 3 else ''}): {layout}")
     folders = [e for e in entries if os.path.isdir(os.path.join(directory, e))]
     with_images = [f for f in folders[:peek] if any(n.lower().endswith(IMAGE_SUFFIXES)
                                                     for n in os.listdir(os.path.join(directory, f)))]
     if with_images:
-        return (f"{directory} holds class folders of images ({', '.join(with_images[:3])}"
-                f"{', ...' if len(folders) > 3 else ''}) but no train/ folder: {layout}. If it is one split, "
+        shown = with_images[:3]
+        return (f"{directory} holds {len(folders)} folders, class folders of images ({', '.join(shown)}"
+                f"{', ...' if len(folders) > len(shown) else ''}), but no train/ folder: {layout}. If it is one split, "
                 "pass the folder above it")
     return None
 

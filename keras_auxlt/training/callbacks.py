@@ -8,7 +8,7 @@ import time
 
 import keras
 
-from keras_auxlt.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT, STATE_FILE
+from keras_auxlt.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT, STATE_FILE, write_json
 from keras_auxlt.training.stop_signals import TrainingInterrupted
 
 
@@ -32,10 +32,7 @@ def read_state(checkpoint_dir):
 
 
 def write_state(checkpoint_dir, state):
-    path = os.path.join(checkpoint_dir, STATE_FILE)
-    with open(path + ".tmp", "w") as f:
-        json.dump(state, f, indent=2)
-    os.replace(path + ".tmp", path)
+    write_json(os.path.join(checkpoint_dir, STATE_FILE), state)
 
 
 class TrainingCheckpoint(keras.callbacks.Callback):

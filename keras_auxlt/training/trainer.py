@@ -6,7 +6,6 @@ directory of their own, removed when they finish.
 """
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -29,6 +28,8 @@ from keras_auxlt.run_files import (
     LOG_DIR,
     METRICS_FILE,
     checkpoint_dir,
+    read_run_config,
+    write_json,
 )
 from keras_auxlt.saving import load_model
 from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES, with_statistics_from
@@ -42,6 +43,7 @@ from keras_auxlt.training.callbacks import (
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.head_fusion import fuse_heads
 from keras_auxlt.training.optimizers import TorchSGD
+from keras_auxlt.training.rerun import check_same_data, check_same_settings, rerun_record
 from keras_auxlt.training.run_summary import print_summary, summary_lines
 from keras_auxlt.training.schedules import WarmupSchedule
 from keras_auxlt.training.stop_signals import TrainingInterrupted, stop_on_signals
@@ -253,6 +255,11 @@ def run(config, progress=True):
 
 
 def _run(config, strategy, role, write_dir, progress):
+    last = os.path.join(checkpoint_dir(config.model_dir), LAST_CHECKPOINT)  # the chief's: every worker resumes from it
+    config_file = os.path.join(config.model_dir, CONFIG_FILE)
+    started = read_run_config(config.model_dir) if os.path.isfile(last) and os.path.isfile(config_file) else None
+    if started:  # a rerun: it must ask for the run its checkpoint holds
+        check_same_settings(started, config.to_dict(), config_file)
     train, val, test = load_data(config, progress=progress)
     if config.inference_statistics == "auto" and val is None:
         raise ConfigError("--inference_statistics=auto chooses the BatchNorm statistics on a validation split, and "
@@ -263,11 +270,10 @@ def _run(config, strategy, role, write_dir, progress):
                           f"{config.data.data_dir or config.data.dataset} has none: add --val_per_class=K")
     steps = config.steps_per_epoch(len(train))
     total_steps = steps * config.epochs
-    with open(os.path.join(write_dir, CONFIG_FILE), "w") as f:
-        json.dump(resolved_config(config, train, val, steps, total_steps, strategy.num_replicas_in_sync), f, indent=2)
-
+    resolved = resolved_config(config, train, val, steps, total_steps, strategy.num_replicas_in_sync)
+    if started:
+        check_same_data(started, resolved["derived"], config_file)
     checkpoints = checkpoint_dir(write_dir)
-    last = os.path.join(checkpoint_dir(config.model_dir), LAST_CHECKPOINT)  # the chief's: every worker resumes from it
     with strategy.scope():
         if os.path.isfile(last):
             model = load_model(last)
@@ -280,6 +286,7 @@ def _run(config, strategy, role, write_dir, progress):
         os.remove(stale)
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
     done_steps = int(model.optimizer.iterations.numpy())
+    write_json(os.path.join(write_dir, CONFIG_FILE), rerun_record(started, resolved, done_steps) if started else resolved)
     if role.is_chief:
         print_summary(summary_lines(config, train, val, test, model, steps, total_steps, strategy, done_steps))
     if done_steps >= total_steps:

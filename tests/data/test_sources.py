@@ -68,12 +68,13 @@ def test_a_split_or_a_folder_of_loose_images_given_as_data_dir_is_named_before_a
     """Not a TFDS data directory either: without these errors TFDS would try (and offline, after minutes of
     retries, fail) to download CIFAR-10 into it."""
     split = os.path.join(folder, "train")
-    with pytest.raises(DataError, match=rf"--data_dir {split} holds class folders of images \(class_00, class_01, "
-                                        r"class_02\) but no train/ folder: an image folder is <root>/train/<class>/"
+    with pytest.raises(DataError, match=rf"--data_dir {split} holds 3 folders, class folders of images \(class_00, "
+                                        r"class_01, class_02\), but no train/ folder: an image folder is <root>/train/<class>/"
                                         r"<image>.* If it is one split, pass the folder above it"):
         make_source(DataConfig(dataset="cifar10", data_dir=split, tfds_download=False))
     loose = os.path.join(split, "class_01")
-    with pytest.raises(DataError, match=rf"--data_dir {loose} holds image files directly \(0000.png, 0001.png, "
+    count = len(os.listdir(loose))
+    with pytest.raises(DataError, match=rf"--data_dir {loose} holds {count} image files directly \(0000.png, 0001.png, "
                                         r"0002.png\): an image folder is"):
         make_source(DataConfig(dataset="cifar10", data_dir=loose, tfds_download=False))
 
