@@ -36,7 +36,7 @@ from benchmarks.comparison import (
     statistics_sentence,
     verdict_lines,
 )
-from benchmarks.runs import Runs, load_run
+from benchmarks.runs import Runs, load_run, read_json
 from benchmarks.variants import (
     DEFAULT_METHODS,
     NO_MIXUP,
@@ -83,6 +83,9 @@ flags.DEFINE_string("long_recipe_runs", "docs/results/runs_200_epoch", "Finished
 flags.DEFINE_string("bfloat16_runs", "docs/results/runs_bfloat16", "Finished short-schedule runs in mixed bfloat16 "
                     f"(<method>/seed<k>/, methods {', '.join(long_recipe.PRECISION_CHECK)}), set against this report's "
                     "float32 runs in the \"200-epoch recipe\" section; empty: not shown.")
+flags.DEFINE_string("reference_runs", "docs/results/reference_200_epoch", "Summaries of the reference code run on the "
+                    f"200-epoch recipe (<method>/seed<k>/{long_recipe.REFERENCE_FILE}, written by "
+                    "benchmarks/reference_log.py), set beside the \"200-epoch recipe\" rows; empty: not shown.")
 FLAGS = flags.FLAGS
 
 
@@ -131,6 +134,18 @@ def other_recipes():
         (FLAGS.long_recipe_runs, long_recipe.METHODS), (FLAGS.bfloat16_runs, long_recipe.PRECISION_CHECK)))
 
 
+def collect_reference(base):
+    """{method: [reference summaries with "seed"]} under `base`/<method>/seed<k>/ (--reference_runs)."""
+    found = {}
+    for method in long_recipe.REFERENCE_METHODS:
+        directory = os.path.join(base, method)
+        for name in sorted(os.listdir(directory)) if base and os.path.isdir(directory) else []:
+            summary = read_json(os.path.join(directory, name, long_recipe.REFERENCE_FILE), None)
+            if name.startswith("seed") and name[len("seed"):].isdigit() and summary is not None:
+                found.setdefault(method, []).append({**summary, "seed": int(name[len("seed"):])})
+    return found
+
+
 def long_recipe_lines(short_rows, rows, bfloat16):
     """The "200-epoch recipe" section from its runs `rows`, with the check of the `bfloat16` runs against
     `short_rows` (this report's float32 runs); see other_recipes()."""
@@ -145,7 +160,10 @@ def long_recipe_lines(short_rows, rows, bfloat16):
             short_rows, bfloat16, os.path.relpath(FLAGS.bfloat16_runs, page_dir),
             own_dirs_command("benchmark_bfloat16", FLAGS.flagfile_base, long_recipe.PRECISION_CHECK, seeds_of(bfloat16),
                              FLAGS.bfloat16_runs, "--extra_flags=--mixed_precision=bfloat16"))
-    return long_recipe.section_lines(rows, os.path.relpath(FLAGS.long_recipe_runs, page_dir), command, precision)
+    reference = long_recipe.reference_lines(rows, collect_reference(FLAGS.reference_runs),
+                                            os.path.relpath(FLAGS.reference_runs or ".", page_dir))
+    return long_recipe.section_lines(rows, os.path.relpath(FLAGS.long_recipe_runs, page_dir), command, precision,
+                                     reference)
 
 
 def decoding_lines(*row_sets):

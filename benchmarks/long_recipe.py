@@ -113,9 +113,39 @@ def precision_lines(float32_rows, bfloat16_rows, runs_path, command):
     return lines
 
 
-def section_lines(rows, runs_path, command, precision=()):
+REFERENCE = "kaidic/LDAM-DRW `cifar_train.py`"
+REFERENCE_FILE = "reference.json"  # benchmarks/reference_log.py's summary of one reference run
+REFERENCE_METHODS = {"ce": "CE"}  # our row: the reference code's loss of the same method
+
+
+def reference_lines(rows, reference, runs_path):
+    """Our rows beside the reference code run here on the same data and schedule (`reference`: {method: [summaries
+    of benchmarks/reference_log.py with "seed"]}), paired by seed against its last epoch (nothing chosen) and its
+    best epoch on test (what the published figure is)."""
+    lines = []
+    for method, summaries in reference.items():
+        theirs = {r["seed"]: r for r in summaries}
+        ours = {r["seed"]: 100 * r["overall"] for r in rows.get(method, [])}
+        seeds = sorted(theirs)
+        last = [100 * theirs[s]["last"]["overall"] for s in seeds]
+        best = [100 * theirs[s]["best_on_test"]["overall"] for s in seeds]
+        line = (f"- The reference code's {REFERENCE_METHODS[method]} ({REFERENCE}, run here on the same decoded "
+                f"pixels and schedule; {seed_list(seeds)}; raw: `{runs_path}/{method}/`): {np.mean(last):.1f} at its "
+                f"last epoch, {np.mean(best):.1f} at its best epoch on test (how the published figures are taken).")
+        paired = sorted(ours.keys() & theirs.keys())
+        if paired:
+            gaps = [ours[s] - 100 * theirs[s]["last"]["overall"] for s in paired]
+            tolerance = CALIBRATION[2]
+            verdict = "within" if abs(float(np.mean(gaps))) <= tolerance else "outside"
+            line += (f" Our {method} against its last epoch: {np.mean(gaps):+.1f} points ({seed_list(paired)}"
+                     f"{spread(standard_error(gaps)) or ', one seed'}), {verdict} {tolerance:g} points.")
+        lines.append(line)
+    return lines
+
+
+def section_lines(rows, runs_path, command, precision=(), reference=()):
     """The section's markdown lines; `rows` may be empty (no run finished yet); `precision`: the lines of the
-    bfloat16 check (precision_lines), if any."""
+    bfloat16 check (precision_lines), if any; `reference`: those of the reference code run here (reference_lines)."""
     lines = ["## 200-epoch recipe", "",
              f"The published schedule, `{FLAGFILE}` (200 epochs, 5 warm-up epochs, learning rate ×0.01 at epoch "
              "160 and ×0.0001 at 180; crt's second stage `flags/cifar10_lt_crt.cfg`, 20 epochs), under the same "
@@ -129,7 +159,7 @@ def section_lines(rows, runs_path, command, precision=()):
                      "recipe, and any other AuxLT variant of the table above).")
     lines += ["", "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): "
               + ", ".join(f"{name} {value:.1f}" for name, value in PUBLISHED_RHO100.items()) + "."]
-    standing = standing_lines(rows)
+    standing = [*standing_lines(rows), *reference]
     if standing:
         lines += ["", *standing]
     lines += ["", WHY_IT_MAY_DIFFER, ""]

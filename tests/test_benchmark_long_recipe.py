@@ -55,10 +55,13 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
         (directory / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 7200}))
         if base == long:  # runs of today's code record how they decoded JPEG
             (directory / "config.json").write_text(json.dumps({"derived": {"jpeg_dct": "INTEGER_ACCURATE"}}))
+    reference = tmp_path / "reference" / "ce" / "seed0"
+    reference.mkdir(parents=True)
+    (reference / "reference.json").write_text(json.dumps(reference_summary(0.665, 0.672)))
     page = tmp_path / "results.md"
     command = [sys.executable, "-m", "benchmarks.accuracy", "--report_only", "--methods=ce", "--seeds=0",
                f"--metrics_dir={short}", f"--results={page}", "--readme=", f"--long_recipe_runs={long}",
-               f"--bfloat16_runs={bfloat16}"]
+               f"--bfloat16_runs={bfloat16}", f"--reference_runs={tmp_path / 'reference'}"]
     result = subprocess.run(command, cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     text = page.read_text()
@@ -72,6 +75,24 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
     assert "| ce | 0 | 57.00 | 56.50 | -0.50 |" in section and "raw runs `bfloat16/`" in section
     assert "2 of the 5 runs on this page decoded JPEG with TensorFlow's fast DCT (code of before 2026-12-02)" in text
+    assert ("seed 0; raw: `reference/ce/`): 66.5 at its last epoch, 67.2 at its best epoch on test (how the published "
+            "figures are taken). Our ce against its last epoch: +2.5 points (seed 0, one seed), within 3 points.") in section
+
+
+def reference_summary(last, best):
+    """benchmarks/reference_log.py's summary, reduced to what the section reads."""
+    return {"last": {"epoch": 200, "overall": last}, "best_on_test": {"epoch": 190, "overall": best}}
+
+
+def test_the_reference_code_run_here_is_set_beside_our_row_of_the_same_seed():
+    reference = {"ce": [{**reference_summary(0.70, 0.71), "seed": 0}, {**reference_summary(0.69, 0.70), "seed": 1}]}
+    lines = long_recipe.reference_lines({"ce": [run(0, 0.66)]}, reference, "results/reference_200_epoch")
+    assert lines == ["- The reference code's CE (kaidic/LDAM-DRW `cifar_train.py`, run here on the same decoded pixels "
+                     "and schedule; seeds 0, 1; raw: `results/reference_200_epoch/ce/`): 69.5 at its last epoch, 70.5 "
+                     "at its best epoch on test (how the published figures are taken). Our ce against its last epoch: "
+                     "-4.0 points (seed 0, one seed), outside 3 points."]
+    alone = long_recipe.reference_lines({}, reference, "r")  # no ce run yet: the reference figures alone
+    assert alone[0].endswith("(how the published figures are taken).")
 
 
 def test_the_bfloat16_check_pairs_runs_by_seed_and_sets_the_mean_difference_against_the_float32_spread():
