@@ -36,7 +36,7 @@ from benchmarks.comparison import (
     statistics_sentence,
     verdict_lines,
 )
-from benchmarks.runs import Runs, load_run, read_json
+from benchmarks.runs import CODE_FACTS, Runs, load_run, read_json
 from benchmarks.variants import (
     DEFAULT_METHODS,
     NO_MIXUP,
@@ -94,6 +94,7 @@ REUSED = ("Training reused from the runs of the --reuse_training_from benchmark 
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
 RECIPE_NOTE = os.path.join(DOCS, "experiments", "2026-12-01-better-recipe.md")  # issue 23's write-up, linked from the page
 DATA_GUIDE = os.path.join(DOCS, "data.md")  # its "Decoding" paragraph, linked from the page
+METHOD_GUIDE = os.path.join(DOCS, "method.md")  # its "Model details" section (the backbone), likewise
 README_MARKER = "<!-- results table: generated"
 
 
@@ -166,19 +167,25 @@ def long_recipe_lines(short_rows, rows, bfloat16):
                                      reference)
 
 
-def decoding_lines(*row_sets):
-    """A sentence on the runs of this page (`row_sets`: {method: runs} or None) that decoded JPEG with TensorFlow's
-    fast DCT (code of before 2026-12-02, which did not record it); nothing when every run decoded as the code does
-    now."""
+def code_revision_lines(*row_sets):
+    """A sentence on the runs of this page (`row_sets`: {method: runs} or None) trained by code of before 2026-12-02,
+    which decoded JPEG with TensorFlow's fast DCT and padded strided convolutions as TensorFlow's "same" does, and
+    recorded neither (CODE_FACTS); nothing when every run recorded both."""
     runs = [run for rows in row_sets if rows for method_runs in rows.values() for run in method_runs]
-    old = sum(run.get("jpeg_dct") is None for run in runs)
-    if not old:
+    old = {fact: sum(run.get(fact) is None for run in runs) for fact in CODE_FACTS}
+    if not any(old.values()):
         return []
-    guide = os.path.relpath(DATA_GUIDE, os.path.dirname(os.path.abspath(FLAGS.results)))
-    return ["", f"{'Every run' if old == len(runs) else f'{old} of the {len(runs)} runs'} on this page decoded JPEG "
-            "with TensorFlow's fast DCT (code of before 2026-12-02); the code now decodes as PIL does, about one level "
-            f"per pixel apart ([data.md]({guide}), \"Decoding\"), so a rerun trains on slightly different pixels. Whether "
-            "that moves these figures has not been measured."]
+    page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
+    data, models = (os.path.relpath(path, page_dir) for path in (DATA_GUIDE, METHOD_GUIDE))
+    what = {"jpeg_dct": f"decoded JPEG with TensorFlow's fast DCT, about one level per pixel from what the code now "
+                        f"decodes (PIL's pixels; [data.md]({data}), \"Decoding\")",
+            "strided_padding": "padded stride-2 convolutions as TensorFlow's \"same\" does, which centres their windows "
+                               "one pixel off the shortcut's and the reference code's (the code now pads as PyTorch "
+                               f"does; [method.md]({models}), \"Model details\")"}
+    counts = [f"{'every run' if n == len(runs) else f'{n} of the {len(runs)} runs'} on this page {what[fact]}"
+              for fact, n in old.items() if n]
+    return ["", f"Code of before 2026-12-02 trained differently: {'; '.join(counts)}. A rerun trains slightly "
+            "differently; whether that moves these figures has not been measured."]
 
 
 def seeds_of(rows):
@@ -254,7 +261,7 @@ def write_report(rows):
               f"{NO_MIXUP}`" + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
               f"that command with `--method=ce {NO_MIXUP} --model_dir=runs/ce`, then `python train.py "
               f"--flagfile={FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg --init_from=runs/ce --seed=<k> --data_dir=...`.",
-              *decoding_lines(rows, long_rows, bfloat16),
+              *code_revision_lines(rows, long_rows, bfloat16),
               "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
               "them; not measured here):", "", PUBLISHED, "",
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "

@@ -32,6 +32,9 @@ KEPT_FILES = (*RUN_FILES, CONFIG_FILE)  # what --metrics_dir keeps of a run (con
 # train.py flags that name where things live (the run, its first stage, the data), not what it trains: two commands
 # differing only there are the same recipe (the same data at another path, on another machine).
 WHERE_FLAGS = ("--model_dir=", "--init_from=", "--data_dir=")
+# What config.json's "derived" records of the code that trained, since 2026-12-02 (runs before lack them): how JPEG
+# was decoded (keras_auxlt/data/decoding.py) and how strided convolutions pad (keras_auxlt/models/backbones.py).
+CODE_FACTS = ("jpeg_dct", "strided_padding")
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
 
@@ -159,8 +162,9 @@ class Runs:
 
 
 def load_run(base, method, seed):
-    """The finished run under `base` as its metrics.json with its seed, wall time and JPEG decoding (`jpeg_dct`,
-    None for runs of before it was recorded: TensorFlow's fast DCT); None if it has not finished.
+    """The finished run under `base` as its metrics.json with its seed, wall time and the code facts its config.json
+    records (CODE_FACTS: JPEG decoding, strided padding; None for runs of before a fact was recorded); None if it
+    has not finished.
 
     crt's images seen and wall time include the ce run its second stage starts from (under the same base):
     that is its training budget, to set against the single-stage methods'."""
@@ -170,7 +174,8 @@ def load_run(base, method, seed):
     metrics = read_json(os.path.join(directory, METRICS_FILE), None)
     metrics["wall_seconds"] = read_json(os.path.join(directory, TIMING_FILE), None)["wall_seconds"]
     metrics["seed"] = int(seed)
-    metrics["jpeg_dct"] = read_json(os.path.join(directory, CONFIG_FILE), {}).get("derived", {}).get("jpeg_dct")
+    derived = read_json(os.path.join(directory, CONFIG_FILE), {}).get("derived", {})
+    metrics.update({fact: derived.get(fact) for fact in CODE_FACTS})
     if "validation" in metrics:
         metrics["validation_overall"] = metrics["validation"]["overall"]
     if "validation_as_trained" in metrics:

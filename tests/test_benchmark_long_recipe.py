@@ -54,7 +54,8 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
         (directory / "metrics.json").write_text(json.dumps(metrics))
         (directory / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 7200}))
         if base == long:  # runs of today's code record how they decoded JPEG
-            (directory / "config.json").write_text(json.dumps({"derived": {"jpeg_dct": "INTEGER_ACCURATE"}}))
+            (directory / "config.json").write_text(json.dumps({"derived": {"jpeg_dct": "INTEGER_ACCURATE",
+                                                                           "strided_padding": "symmetric"}}))
     reference = tmp_path / "reference" / "ce" / "seed0"
     reference.mkdir(parents=True)
     (reference / "reference.json").write_text(json.dumps(reference_summary(0.665, 0.672)))
@@ -74,7 +75,9 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
     assert "| ce | 0 | 57.00 | 56.50 | -0.50 |" in section and "raw runs `bfloat16/`" in section
-    assert "2 of the 5 runs on this page decoded JPEG with TensorFlow's fast DCT (code of before 2026-12-02)" in text
+    assert ("Code of before 2026-12-02 trained differently: 2 of the 5 runs on this page decoded JPEG with "
+            "TensorFlow's fast DCT") in text
+    assert "; 2 of the 5 runs on this page padded stride-2 convolutions as TensorFlow's \"same\" does" in text
     assert ("seed 0; raw: `reference/ce/`): 66.5 at its last epoch, 67.2 at its best epoch on test (how the published "
             "figures are taken). Our ce against its last epoch: +2.5 points (seed 0, one seed), within 3 points.") in section
 

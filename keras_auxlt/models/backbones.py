@@ -16,28 +16,41 @@ from keras_auxlt.models.layers import FusedBatchNormalization, ZeroPadShortcut, 
 CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
 
 
-def _conv(filters, kernel, stride, name):
-    return keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
-                               kernel_initializer=conv_init(), name=name)
+# How convolutions and pools that stride pad (recorded in every run's config.json, "derived"): as PyTorch pads
+# them, (kernel - 1) // 2 on every side. TensorFlow's "same" pads an even-sized input at the bottom and right
+# only, which centres a stride-2 3x3 window on odd input rows and columns, one pixel off the zero-padding
+# shortcut's even ones (and the reference code's); runs without the record were trained so, before 2026-12-02.
+STRIDED_PADDING = "symmetric"
+
+
+def _conv(x, filters, kernel, stride, name):
+    """A bias-free convolution; with a stride, padded symmetrically (STRIDED_PADDING)."""
+    padding = "same"
+    if stride > 1:
+        if kernel > 1:
+            x = keras.layers.ZeroPadding2D((kernel - 1) // 2, name=f"{name}_pad")(x)
+        padding = "valid"
+    return keras.layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False,
+                               kernel_initializer=conv_init(), name=name)(x)
 
 
 def _basic_block(x, filters, stride, name, shortcut, sync_bn):
     """Two 3x3 conv-BN pairs; shortcut "zero_pad" (CIFAR) or "projection" (ImageNet)."""
-    residual = _conv(filters, 3, stride, f"{name}_conv1")(x)
+    residual = _conv(x, filters, 3, stride, f"{name}_conv1")
     residual = keras.layers.ReLU(name=f"{name}_relu1")(batch_norm(f"{name}_bn1", sync_bn)(residual))
-    residual = batch_norm(f"{name}_bn2", sync_bn)(_conv(filters, 3, 1, f"{name}_conv2")(residual))
+    residual = batch_norm(f"{name}_bn2", sync_bn)(_conv(residual, filters, 3, 1, f"{name}_conv2"))
     in_channels = x.shape[-1]
     if stride != 1 or in_channels != filters:
         if shortcut == "zero_pad":
             x = ZeroPadShortcut(stride, filters - in_channels, name=f"{name}_shortcut")(x)
         else:
-            x = batch_norm(f"{name}_shortcut_bn", sync_bn)(_conv(filters, 1, stride, f"{name}_shortcut_conv")(x))
+            x = batch_norm(f"{name}_shortcut_bn", sync_bn)(_conv(x, filters, 1, stride, f"{name}_shortcut_conv"))
     return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([x, residual]))
 
 
 def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False):
     inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(16, 3, 1, "stem_conv")(inputs)))
+    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(inputs, 16, 3, 1, "stem_conv")))
     for stage, filters in enumerate((16, 32, 64)):
         for block in range(blocks_per_stage):
             stride = 2 if stage > 0 and block == 0 else 1
@@ -48,8 +61,9 @@ def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False):
 
 def resnet10(input_shape, name="resnet10", sync_bn=False):
     inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(64, 7, 2, "stem_conv")(inputs)))
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
+    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(inputs, 64, 7, 2, "stem_conv")))
+    x = keras.layers.ZeroPadding2D(1, name="stem_pool_pad")(x)  # after a ReLU, zeros pad a max pool as -inf does
+    x = keras.layers.MaxPooling2D(3, strides=2, padding="valid", name="stem_pool")(x)
     for stage, filters in enumerate((64, 128, 256, 512)):
         x = _basic_block(x, filters, 1 if stage == 0 else 2, f"stage{stage + 1}_block1", "projection", sync_bn)
     features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)

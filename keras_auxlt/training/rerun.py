@@ -7,7 +7,7 @@ raises ConfigError naming every flag that differs; `check_same_data`, once the d
 resolved to. A rerun may change where things are (data and run
 paths), how the run is shown or checkpointed, the devices, and what happens after training (BatchNorm
 statistics, head), and `--epochs` where no schedule depends on the step count. `rerun_record` is the
-config.json of a rerun: its settings, the first invocation's code and decoding, and one entry per rerun.
+config.json of a rerun: its settings, the first invocation's code, decoding and padding, and one entry per rerun.
 """
 
 import json
@@ -66,7 +66,7 @@ def rerun_record(started, rerun, done_steps):
     and JPEG decoding of the first invocation and every rerun listed under derived.reruns."""
     record = _as_json(rerun)
     first = started.get("derived") or {}
-    for key in ("code", "jpeg_dct"):
+    for key in ("code", "jpeg_dct", "strided_padding"):  # the checkpoint holds the first invocation's graph
         if key in first:
             record["derived"][key] = first[key]
         else:  # written by code that did not record it

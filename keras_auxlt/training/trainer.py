@@ -19,6 +19,7 @@ from keras_auxlt.data.loading import has_validation, load_split, make_source, su
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, top1_groups, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
+from keras_auxlt.models.backbones import STRIDED_PADDING
 from keras_auxlt.provenance import code_version
 from keras_auxlt.run_files import (
     BEST_CHECKPOINT,
@@ -168,6 +169,7 @@ def resolved_config(config, train, val, steps_per_epoch, total_steps, num_replic
             "images_per_step": config.pipeline.batch_size * len(config.streams), "num_replicas": num_replicas,
             "aux_tasks": list(config.aux_tasks), "primary_loss": config.primary_loss, "train_summary": summary(train),
             "val_summary": summary(val) if val is not None else None, "jpeg_dct": JPEG_DCT,
+            "strided_padding": STRIDED_PADDING,
             "code": code_version(),
         },
     }

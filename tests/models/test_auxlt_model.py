@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_auxlt.models import aux_tasks
+from keras_auxlt.models import aux_tasks, backbones
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.models.backbones import BACKBONES, build_backbone
 from tests.models.helpers import COUNTS, dual_batch, tiny_model
@@ -17,6 +17,29 @@ def test_resnet32_matches_the_reference_architecture():
     assert len(convs) == 31 and not any(c.use_bias for c in convs)  # 1 stem + 3 x 5 x 2, no projections
     bns = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert all(b.momentum == 0.9 and b.epsilon == 1e-5 for b in bns)
+
+
+@pytest.mark.parametrize("size, kernel", [(32, 3), (16, 3), (7, 3), (224, 7), (8, 1)])
+def test_a_strided_convolution_samples_the_pixels_the_shortcut_keeps(size, kernel):
+    """As PyTorch pads (the reference code): the window of output i is centred on input 2i, the pixel that the
+    zero-padding shortcut's x[::2] keeps. TensorFlow's "same" centres it on 2i + 1 for even sizes."""
+    inputs = keras.Input((size, size, 1))
+    model = keras.Model(inputs, backbones._conv(inputs, 1, kernel, 2, "c"))
+    centre = np.zeros((kernel, kernel, 1, 1), np.float32)
+    centre[kernel // 2, kernel // 2] = 1.0
+    model.get_layer("c").kernel.assign(centre)
+    x = np.random.default_rng(0).normal(size=(1, size, size, 1)).astype(np.float32)
+    np.testing.assert_array_equal(model(x).numpy(), x[:, ::2, ::2])
+
+
+def test_resnet10s_stem_pool_windows_are_centred_as_pytorchs():
+    """3x3 stride-2 max pool with one pixel of padding on every side (torchvision's ResNet stem)."""
+    backbone = build_backbone("resnet10", (64, 64, 3))
+    pool = keras.Model(backbone.get_layer("stem_pool_pad").input, backbone.get_layer("stem_pool").output)
+    x = np.zeros((1, 32, 32, 1), np.float32)
+    x[0, 2, 2] = 1.0  # in PyTorch's window of output 1 only (rows 1..3); "same" puts it in outputs 0 and 1
+    y = pool(np.repeat(x, 64, axis=-1)).numpy()[0, :, :, 0]
+    assert y[1, 1] == 1.0 and y.sum() == 1.0
 
 
 def test_he_normal_initialisation_scale():

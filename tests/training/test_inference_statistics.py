@@ -112,7 +112,7 @@ def test_auto_keeps_the_statistics_that_score_highest_on_validation(tmp_path, mo
     train, _, test = load_data(config, progress=False)
     best = load_model(str(tmp_path / "run" / "checkpoints" / "best.keras"))
     expected = best if winner == "as_trained" else with_statistics_from(
-        best, winner, train, config.pipeline, start_step=3, steps=3, progress=False)  # 3 steps: one epoch
+        best, winner, train, config.pipeline, start_step=metrics["steps"], steps=3, progress=False)  # after training
     assert metrics["overall"] == evaluate(expected, test, train.class_counts, config.pipeline, progress=False)[0]["overall"]
 
 

@@ -38,6 +38,7 @@ def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path, capsys):
     resolved = json.loads((run_dir / "config.json").read_text())
     assert resolved["derived"]["steps_per_epoch"] == 3 and resolved["derived"]["class_counts"] == [12, 6, 3]
     assert resolved["derived"]["images_per_step"] == 16 and resolved["derived"]["jpeg_dct"] == "INTEGER_ACCURATE"
+    assert resolved["derived"]["strided_padding"] == "symmetric"
     written = json.loads((run_dir / "metrics.json").read_text())
     assert set(["overall", "many", "medium", "few", "per_class", "aux_heads_overall"]) <= set(written)
     assert written["code"] == resolved["derived"]["code"] == code_version()
