@@ -4,10 +4,10 @@ were built, and a changed flag would not change them, only what config.json clai
 
 `check_same_settings` compares the settings a rerun asks for with those the run's config.json holds and
 raises ConfigError naming every flag that differs; `check_same_data`, once the data is read, what it
-resolved to. A rerun may change where things are (data and run
-paths), how the run is shown or checkpointed, the devices, and what happens after training (BatchNorm
-statistics, head), and `--epochs` where no schedule depends on the step count. `rerun_record` is the
-config.json of a rerun: its settings, the first invocation's code, decoding and padding, and one entry per rerun.
+resolved to. A rerun may change where things are (data and run paths), how the run is shown or
+checkpointed, the devices, what happens after training (BatchNorm statistics, head), and `--epochs`
+where no schedule depends on the step count. `rerun_record` is the config.json of a rerun: its settings,
+the first invocation's code, decoding and padding, and one entry per rerun.
 """
 
 import json
@@ -62,8 +62,8 @@ def _refuse(path, lines):
 
 
 def rerun_record(started, rerun, done_steps):
-    """config.json after a rerun that found `done_steps` already trained: the rerun's settings, with the code
-    and JPEG decoding of the first invocation and every rerun listed under derived.reruns."""
+    """config.json after a rerun that found `done_steps` already trained: the rerun's settings, with the code,
+    JPEG decoding and strided padding of the first invocation and every rerun listed under derived.reruns."""
     record = _as_json(rerun)
     first = started.get("derived") or {}
     for key in ("code", "jpeg_dct", "strided_padding"):  # the checkpoint holds the first invocation's graph
