@@ -36,7 +36,7 @@ from benchmarks.comparison import (
     statistics_sentence,
     verdict_lines,
 )
-from benchmarks.runs import CODE_FACTS, Runs, load_run, read_json
+from benchmarks.runs import CODE_FACTS, Runs, load_run, read_json, run_dir
 from benchmarks.variants import (
     DEFAULT_METHODS,
     NO_MIXUP,
@@ -120,10 +120,7 @@ def collect_all_seeds(base, methods):
     """{method: finished runs}, every seed found under `base`/<method>/ (e.g. --long_recipe_runs)."""
     rows = {}
     for method in methods:
-        directory = os.path.join(base, method)
-        seeds = sorted(int(name[len("seed"):]) for name in (os.listdir(directory) if os.path.isdir(directory) else [])
-                       if name.startswith("seed") and name[len("seed"):].isdigit())
-        runs = [run for run in (load_run(base, method, seed) for seed in seeds) if run is not None]
+        runs = [run for run in (load_run(base, method, seed) for seed in seeds_under(base, method)) if run is not None]
         if runs:
             rows[method] = runs
     return rows
@@ -138,13 +135,19 @@ def other_recipes():
 def collect_reference(base):
     """{method: [reference summaries with "seed"]} under `base`/<method>/seed<k>/ (--reference_runs)."""
     found = {}
-    for method in long_recipe.REFERENCE_METHODS:
-        directory = os.path.join(base, method)
-        for name in sorted(os.listdir(directory)) if base and os.path.isdir(directory) else []:
-            summary = read_json(os.path.join(directory, name, long_recipe.REFERENCE_FILE), None)
-            if name.startswith("seed") and name[len("seed"):].isdigit() and summary is not None:
-                found.setdefault(method, []).append({**summary, "seed": int(name[len("seed"):])})
+    for method in long_recipe.REFERENCE_METHODS if base else ():
+        for seed in seeds_under(base, method):
+            summary = read_json(os.path.join(run_dir(base, method, seed), long_recipe.REFERENCE_FILE), None)
+            if summary is not None:
+                found.setdefault(method, []).append({**summary, "seed": seed})
     return found
+
+
+def seeds_under(base, method):
+    """The k of every <base>/<method>/seed<k>/ directory, in order."""
+    directory = os.path.join(base, method)
+    names = os.listdir(directory) if os.path.isdir(directory) else []
+    return sorted(int(name[len("seed"):]) for name in names if name.startswith("seed") and name[len("seed"):].isdigit())
 
 
 def long_recipe_lines(short_rows, rows, bfloat16):
