@@ -39,7 +39,7 @@ from keras_auxlt.choices import (
 from keras_auxlt.keras_compat import build_optimizer_only, in_multi_worker_mode, unscale_loss_for_distribution
 from keras_auxlt.models import aux_tasks as tasks
 from keras_auxlt.models import mixup
-from keras_auxlt.models.backbones import build_backbone
+from keras_auxlt.models.backbones import LEGACY_STRIDED_PADDING, STRIDED_PADDING, build_backbone
 from keras_auxlt.models.layers import PixelNormalization, conv_init
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -52,7 +52,7 @@ class AuxLTModel(keras.Model):
                  lambda_schedule="constant", total_steps=0, aux_detach_features=False, class_counts=None,
                  weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
                  drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, stream_batch_norm="joint", mixup_alpha=0.0,
-                 mixup_streams=MIXUP_STREAMS, **kwargs):
+                 mixup_streams=MIXUP_STREAMS, strided_padding=STRIDED_PADDING, **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
@@ -62,7 +62,8 @@ class AuxLTModel(keras.Model):
 
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
-        self.backbone = build_backbone(backbone, (image_size, image_size, 3), sync_bn=sync_batch_norm)
+        self.backbone = build_backbone(backbone, (image_size, image_size, 3), sync_bn=sync_batch_norm,
+                                       strided_padding=strided_padding)
         self.backbone.trainable = not freeze_backbone  # frozen: no updates, BatchNorm in inference mode
         self.primary_head = self._linear(num_classes, "primary_head")
         self.aux_heads = {}
@@ -106,6 +107,7 @@ class AuxLTModel(keras.Model):
         self.std = tuple(std)
         self.seed = int(seed)
         self.sync_batch_norm = bool(sync_batch_norm)
+        self.strided_padding = strided_padding
         self.primary_loss = primary_loss
         self.drw_start_step = int(drw_start_step)
         self.logit_adjust_tau = float(logit_adjust_tau)
@@ -314,7 +316,13 @@ class AuxLTModel(keras.Model):
             "drw_start_step": self.drw_start_step, "logit_adjust_tau": self.logit_adjust_tau,
             "freeze_backbone": self.freeze_backbone, "stream_batch_norm": self.stream_batch_norm,
             "mixup_alpha": self.mixup_alpha, "mixup_streams": list(self.mixup_streams),
+            "strided_padding": self.strided_padding,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        # A model saved before strided_padding was recorded was built, and trained, with the legacy padding.
+        return super().from_config({"strided_padding": LEGACY_STRIDED_PADDING, **config})
 
 
 def _step_logs(logs):

@@ -16,17 +16,20 @@ from keras_auxlt.models.layers import FusedBatchNormalization, ZeroPadShortcut, 
 CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
 
 
-# How convolutions and pools that stride pad (recorded in every run's config.json, "derived"): as PyTorch pads
-# them, (kernel - 1) // 2 on every side. TensorFlow's "same" pads an even-sized input at the bottom and right
-# only, which centres a stride-2 3x3 window on odd input rows and columns, one pixel off the zero-padding
-# shortcut's even ones (and the reference code's); runs without the record were trained so, before 2026-12-02.
+# How convolutions and pools that stride pad. "symmetric", the default: as PyTorch pads them, (kernel - 1) // 2
+# on every side. "same": TensorFlow's, which pads an even-sized input at the bottom and right only and so centres
+# a stride-2 3x3 window on odd input rows and columns, one pixel off the zero-padding shortcut's even ones (and
+# the reference code's). Models saved before 2026-12-02 were built "same" and carry no record of it: loading one
+# rebuilds it so (LEGACY_STRIDED_PADDING, AuxLTModel.from_config), since its weights were trained that way.
+STRIDED_PADDINGS = ("symmetric", "same")
 STRIDED_PADDING = "symmetric"
+LEGACY_STRIDED_PADDING = "same"
 
 
-def _conv(x, filters, kernel, stride, name):
-    """A bias-free convolution; with a stride, padded symmetrically (STRIDED_PADDING)."""
+def _conv(x, filters, kernel, stride, name, strided_padding=STRIDED_PADDING):
+    """A bias-free convolution; with a stride, padded as `strided_padding` says."""
     padding = "same"
-    if stride > 1:
+    if stride > 1 and strided_padding == "symmetric":
         if kernel > 1:
             x = keras.layers.ZeroPadding2D((kernel - 1) // 2, name=f"{name}_pad")(x)
         padding = "valid"
@@ -34,9 +37,9 @@ def _conv(x, filters, kernel, stride, name):
                                kernel_initializer=conv_init(), name=name)(x)
 
 
-def _basic_block(x, filters, stride, name, shortcut, sync_bn):
+def _basic_block(x, filters, stride, name, shortcut, sync_bn, strided_padding):
     """Two 3x3 conv-BN pairs; shortcut "zero_pad" (CIFAR) or "projection" (ImageNet)."""
-    residual = _conv(x, filters, 3, stride, f"{name}_conv1")
+    residual = _conv(x, filters, 3, stride, f"{name}_conv1", strided_padding)
     residual = keras.layers.ReLU(name=f"{name}_relu1")(batch_norm(f"{name}_bn1", sync_bn)(residual))
     residual = batch_norm(f"{name}_bn2", sync_bn)(_conv(residual, filters, 3, 1, f"{name}_conv2"))
     in_channels = x.shape[-1]
@@ -44,33 +47,40 @@ def _basic_block(x, filters, stride, name, shortcut, sync_bn):
         if shortcut == "zero_pad":
             x = ZeroPadShortcut(stride, filters - in_channels, name=f"{name}_shortcut")(x)
         else:
-            x = batch_norm(f"{name}_shortcut_bn", sync_bn)(_conv(x, filters, 1, stride, f"{name}_shortcut_conv"))
+            x = batch_norm(f"{name}_shortcut_bn", sync_bn)(_conv(x, filters, 1, stride, f"{name}_shortcut_conv",
+                                                                  strided_padding))
     return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([x, residual]))
 
 
-def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False):
+def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False, strided_padding=STRIDED_PADDING):
     inputs = keras.Input(input_shape, name="image")
     x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(inputs, 16, 3, 1, "stem_conv")))
     for stage, filters in enumerate((16, 32, 64)):
         for block in range(blocks_per_stage):
             stride = 2 if stage > 0 and block == 0 else 1
-            x = _basic_block(x, filters, stride, f"stage{stage + 1}_block{block + 1}", "zero_pad", sync_bn)
+            x = _basic_block(x, filters, stride, f"stage{stage + 1}_block{block + 1}", "zero_pad", sync_bn,
+                             strided_padding)
     features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return keras.Model(inputs, features, name=name)
 
 
-def resnet10(input_shape, name="resnet10", sync_bn=False):
+def resnet10(input_shape, name="resnet10", sync_bn=False, strided_padding=STRIDED_PADDING):
     inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(inputs, 64, 7, 2, "stem_conv")))
-    x = keras.layers.ZeroPadding2D(1, name="stem_pool_pad")(x)  # after a ReLU, zeros pad a max pool as -inf does
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="valid", name="stem_pool")(x)
+    x = _conv(inputs, 64, 7, 2, "stem_conv", strided_padding)
+    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(x))
+    if strided_padding == "symmetric":
+        x = keras.layers.ZeroPadding2D(1, name="stem_pool_pad")(x)  # after a ReLU, zeros pad a max pool as -inf does
+    x = keras.layers.MaxPooling2D(3, strides=2, padding="valid" if strided_padding == "symmetric" else "same",
+                                  name="stem_pool")(x)
     for stage, filters in enumerate((64, 128, 256, 512)):
-        x = _basic_block(x, filters, 1 if stage == 0 else 2, f"stage{stage + 1}_block1", "projection", sync_bn)
+        x = _basic_block(x, filters, 1 if stage == 0 else 2, f"stage{stage + 1}_block1", "projection", sync_bn,
+                         strided_padding)
     features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return keras.Model(inputs, features, name=name)
 
 
-def resnet50(input_shape, name="resnet50", sync_bn=False):
+def resnet50(input_shape, name="resnet50", sync_bn=False, strided_padding=STRIDED_PADDING):
+    del strided_padding  # keras.applications pads its strided layers itself
     if sync_bn:
         raise ValueError("sync_batch_norm is not available for resnet50 (keras.applications); use resnet10")
     model = keras.applications.ResNet50(weights=None, include_top=False, pooling="avg", input_shape=input_shape,
@@ -79,15 +89,19 @@ def resnet50(input_shape, name="resnet50", sync_bn=False):
 
 
 def _cifar(depth_name):
-    return lambda input_shape, sync_bn=False: cifar_resnet(CIFAR_DEPTHS[depth_name], input_shape, depth_name, sync_bn)
+    return lambda input_shape, **options: cifar_resnet(CIFAR_DEPTHS[depth_name], input_shape, depth_name, **options)
 
 
 BACKBONES = {**{name: _cifar(name) for name in CIFAR_DEPTHS}, "resnet10": resnet10, "resnet50": resnet50}
 assert tuple(BACKBONES) == choices.BACKBONES, "keras_auxlt.choices.BACKBONES names every builder here"
 
 
-def build_backbone(name, input_shape, sync_bn=False):
-    """The backbone `name` for square inputs of `input_shape`; `sync_bn` = cross-replica BatchNorm."""
+def build_backbone(name, input_shape, sync_bn=False, strided_padding=STRIDED_PADDING):
+    """The backbone `name` for square inputs of `input_shape`; `sync_bn` = cross-replica BatchNorm;
+    `strided_padding`: one of STRIDED_PADDINGS."""
     if name not in BACKBONES:
         raise ValueError(f"Unknown backbone. Accepted: {', '.join(BACKBONES)}. Received: backbone={name!r}")
-    return BACKBONES[name](tuple(input_shape), sync_bn=sync_bn)
+    if strided_padding not in STRIDED_PADDINGS:
+        raise ValueError(f"Unknown strided_padding. Accepted: {', '.join(STRIDED_PADDINGS)}. "
+                         f"Received: strided_padding={strided_padding!r}")
+    return BACKBONES[name](tuple(input_shape), sync_bn=sync_bn, strided_padding=strided_padding)

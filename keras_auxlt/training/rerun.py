@@ -62,11 +62,12 @@ def _refuse(path, lines):
 
 
 def rerun_record(started, rerun, done_steps):
-    """config.json after a rerun that found `done_steps` already trained: the rerun's settings, with the code,
-    JPEG decoding and strided padding of the first invocation and every rerun listed under derived.reruns."""
+    """config.json after a rerun that found `done_steps` already trained: the rerun's settings, with the code and
+    JPEG decoding of the first invocation and every rerun listed under derived.reruns (the strided padding is
+    the checkpoint's own, which `rerun` already holds)."""
     record = _as_json(rerun)
     first = started.get("derived") or {}
-    for key in ("code", "jpeg_dct", "strided_padding"):  # the checkpoint holds the first invocation's graph
+    for key in ("code", "jpeg_dct"):  # what the checkpoint was trained with
         if key in first:
             record["derived"][key] = first[key]
         else:  # written by code that did not record it

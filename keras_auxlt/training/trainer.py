@@ -102,6 +102,7 @@ def load_data(config, progress=True):
 
 
 def build_model(config, train, steps_per_epoch, total_steps):
+    source = load_init_source(config.init_from) if config.init_from else None
     model = AuxLTModel(
         backbone=config.model.backbone, num_classes=train.num_classes, image_size=config.pipeline.image_size,
         aux_tasks=config.aux_tasks, aux_weights=config.model.aux_weights or None,
@@ -110,19 +111,23 @@ def build_model(config, train, steps_per_epoch, total_steps):
         weight_decay=config.optim.weight_decay, seed=config.seed, sync_batch_norm=config.model.sync_batch_norm,
         primary_loss=config.primary_loss, drw_start_step=config.drw_start_epoch * steps_per_epoch,
         freeze_backbone=bool(config.init_from), stream_batch_norm=config.model.stream_batch_norm,
-        mixup_alpha=config.model.mixup_alpha, mixup_streams=config.model.mixup_streams)
+        mixup_alpha=config.model.mixup_alpha, mixup_streams=config.model.mixup_streams,
+        strided_padding=source.strided_padding if source else STRIDED_PADDING)  # the reused weights' padding
     model.build((None, config.pipeline.image_size, config.pipeline.image_size, 3))
-    if config.init_from:
-        load_backbone_from(model, config.init_from)
+    if source:
+        copy_backbone(source, model, config.init_from)
     return model
 
 
-def load_backbone_from(model, run_dir):
-    """Copy the backbone weights of another run's last checkpoint (the first stage of crt)."""
+def load_init_source(run_dir):
+    """Another run's last checkpoint, whose backbone the first stage of crt reuses."""
     path = os.path.join(checkpoint_dir(run_dir), LAST_CHECKPOINT)
     if not os.path.isfile(path):
         raise ConfigError(f"--init_from {run_dir!r}: no checkpoint {path}")
-    source = load_model(path)
+    return load_model(path)
+
+
+def copy_backbone(source, model, run_dir):
     if source.backbone_name != model.backbone_name or source.num_classes != model.num_classes:
         raise ConfigError(f"--init_from {run_dir!r}: its model ({source.backbone_name}, {source.num_classes} classes) "
                          f"does not match this run ({model.backbone_name}, {model.num_classes} classes)")
@@ -169,7 +174,6 @@ def resolved_config(config, train, val, steps_per_epoch, total_steps, num_replic
             "images_per_step": config.pipeline.batch_size * len(config.streams), "num_replicas": num_replicas,
             "aux_tasks": list(config.aux_tasks), "primary_loss": config.primary_loss, "train_summary": summary(train),
             "val_summary": summary(val) if val is not None else None, "jpeg_dct": JPEG_DCT,
-            "strided_padding": STRIDED_PADDING,
             "code": code_version(),
         },
     }
@@ -288,6 +292,7 @@ def _run(config, strategy, role, write_dir, progress):
         os.remove(stale)
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
     done_steps = int(model.optimizer.iterations.numpy())
+    resolved["derived"]["strided_padding"] = model.strided_padding  # the model's: a checkpoint keeps its own
     write_json(os.path.join(write_dir, CONFIG_FILE), rerun_record(started, resolved, done_steps) if started else resolved)
     if role.is_chief:
         print_summary(summary_lines(config, train, val, test, model, steps, total_steps, strategy, done_steps))

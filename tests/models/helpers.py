@@ -1,5 +1,8 @@
 """Tiny models and batches for the model tests (16x16 images, ResNet-20)."""
 
+import json
+import zipfile
+
 import keras
 import numpy as np
 
@@ -23,3 +26,15 @@ def dual_batch(batch=8, seed=0):
     images = lambda: rng.uniform(0, 255, (batch, 16, 16, 3)).astype(np.float32)  # noqa: E731
     labels = lambda: rng.integers(0, NUM_CLASSES, batch).astype(np.int64)  # noqa: E731
     return (images(), labels()), (images(), labels())
+
+
+def without_strided_padding(path):
+    """The .keras file at `path` as code of before 2026-12-02 wrote it: no strided_padding in its config."""
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    del config["config"]["strided_padding"]
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)

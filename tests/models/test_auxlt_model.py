@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras_auxlt.models import aux_tasks, backbones
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.models.backbones import BACKBONES, build_backbone
-from tests.models.helpers import COUNTS, dual_batch, tiny_model
+from tests.models.helpers import COUNTS, dual_batch, tiny_model, without_strided_padding
 
 
 def test_resnet32_matches_the_reference_architecture():
@@ -84,6 +84,32 @@ def test_keras_save_load_restores_all_heads_and_optimizer_state(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     x = dual_batch()[0][0]
     np.testing.assert_allclose(model(x).numpy(), loaded(x).numpy(), atol=1e-6)
+
+
+def test_a_model_saved_before_the_padding_was_recorded_loads_with_the_padding_it_was_trained_with(tmp_path):
+    """Its weights were trained with TensorFlow's "same" padding; rebuilding it with today's symmetric padding
+    would load them without complaint and predict differently."""
+    old = tiny_model(strided_padding="same")
+    path = str(tmp_path / "old.keras")
+    old.save(path)
+    without_strided_padding(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.strided_padding == "same" and "stage2_block1_conv1_pad" not in [
+        layer.name for layer in loaded.backbone.layers]
+    x = dual_batch()[0][0]
+    np.testing.assert_allclose(loaded(x).numpy(), old(x).numpy(), atol=1e-5)
+    today = tiny_model()
+    today.set_weights(old.get_weights())  # same weights, the other padding: other predictions
+    assert np.abs(today(x).numpy() - old(x).numpy()).max() > 1e-3
+    path = str(tmp_path / "today.keras")
+    today.save(path)
+    assert keras.models.load_model(path).strided_padding == "symmetric"
+
+
+def test_an_unknown_strided_padding_is_refused():
+    with pytest.raises(ValueError, match="Unknown strided_padding. Accepted: symmetric, same. Received: "
+                                         "strided_padding='valid'"):
+        build_backbone("resnet20", (16, 16, 3), strided_padding="valid")
 
 
 def test_rotation_targets():

@@ -10,6 +10,7 @@ from keras_auxlt.provenance import code_version
 from keras_auxlt.training.callbacks import NonFiniteLossError, ProgressReport, duration
 from keras_auxlt.training.config import OptimConfig
 from keras_auxlt.training.trainer import run
+from tests.models.helpers import without_strided_padding
 from tests.training.helpers import tiny_run_config
 
 
@@ -133,6 +134,17 @@ def test_crt_retrains_a_fresh_classifier_on_a_frozen_backbone(tmp_path):
     with pytest.raises(ValueError, match="--init_from .*: no checkpoint"):
         run(tiny_run_config(tmp_path, method="crt", init_from=str(tmp_path / "nothing"),
                             model_dir=str(tmp_path / "crt2")), progress=False)
+
+
+def test_crt_keeps_the_padding_its_backbone_was_trained_with(tmp_path):
+    """A first stage saved before the padding was recorded ("same"): the second stage builds its backbone so."""
+    run(tiny_run_config(tmp_path, method="ce", epochs=1, model_dir=str(tmp_path / "ce")), progress=False)
+    without_strided_padding(str(tmp_path / "ce" / "checkpoints" / "last.keras"))
+    run(tiny_run_config(tmp_path, method="crt", epochs=1, init_from=str(tmp_path / "ce"),
+                        model_dir=str(tmp_path / "crt")), progress=False)
+    stage2, _ = weights_of(str(tmp_path / "crt"))
+    assert stage2.strided_padding == "same"
+    assert json.loads((tmp_path / "crt" / "config.json").read_text())["derived"]["strided_padding"] == "same"
 
 
 def test_unwritable_model_dir_fails_before_training(tmp_path):
