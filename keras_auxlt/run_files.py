@@ -6,6 +6,8 @@
     <model_dir>/checkpoints/best.keras      best on validation (only when the data has a val split)
     <model_dir>/checkpoints/inference.keras the selected one (best, else last) with BatchNorm statistics
                                             re-estimated after training (--inference_statistics other than as_trained)
+    <model_dir>/checkpoints/fingerprint.json what each checkpoint above predicted on fixed probe images when
+                                            training ended (keras_auxlt.fingerprint; export checks it)
     <model_dir>/logs/                       TensorBoard
     <model_dir>/metrics.json                the test report, with per_class_accuracy.png, confusion_matrix.png
                                             and confusion_matrix.npy beside it
@@ -27,6 +29,7 @@ BEST_CHECKPOINT = "best.keras"
 # The selected checkpoint with BatchNorm statistics re-estimated after training (--inference_statistics);
 # never resumed from.
 INFERENCE_CHECKPOINT = "inference.keras"
+FINGERPRINT_FILE = "fingerprint.json"
 CHECKPOINT_CHOICES = ("auto", "inference", "best", "last")
 CHECKPOINT_HELP = ("auto: inference.keras (statistics re-estimated by --inference_statistics) if there is one, "
                    "else best.keras (best on validation) if there is one, else last.keras.")

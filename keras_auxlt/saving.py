@@ -8,3 +8,13 @@ from keras_auxlt.training import optimizers, schedules  # noqa: F401
 
 def load_model(path):
     return keras.models.load_model(path)
+
+
+def load_float32(path):
+    """Load a checkpoint with float32 layers, whatever precision it was trained in (evaluation and export)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        return load_model(path)
+    finally:
+        keras.config.set_dtype_policy(previous)

@@ -2,6 +2,7 @@
 SIGTERM."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 
 from keras_auxlt.runtime import CUDA_PROBE_NOISE, has_gpu_device_node
 from tests.conftest import REPO_ROOT, repo_env, write_image_folder
+from tests.models.helpers import without_strided_padding
 
 
 def run_cli(args, timeout=600):
@@ -72,6 +74,16 @@ def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_and_export_follow(
     assert code == 0, (out + err)[-3000:]
     assert (tmp_path / "exports" / "smoke" / "1" / "saved_model.pb").is_file()
     assert (tmp_path / "exports" / "smoke-1.onnx").is_file()
+
+
+def test_evaluate_refuses_a_checkpoint_that_loads_as_another_network(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    without_strided_padding(str(run / "checkpoints" / "last.keras"))  # now loads with the legacy padding
+    code, out, err = run_cli(["evaluate.py", f"--model_dir={run}", f"--output_dir={tmp_path / 'eval'}"])
+    assert code == 1
+    assert "error: last.keras does not predict what it predicted when training ended" in err
+    assert not (tmp_path / "eval").exists()
 
 
 def test_multi_worker_without_tf_config_is_a_usage_error(tmp_path, monkeypatch):

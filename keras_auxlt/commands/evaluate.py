@@ -39,12 +39,13 @@ def data_config_for_run(resolved):
 
 def main(argv):
     del argv
+    from keras_auxlt import fingerprint
     from keras_auxlt.data.loading import load_split, make_source
     from keras_auxlt.data.pipeline import PipelineConfig
     from keras_auxlt.evaluation import evaluate, write_report
     from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
     from keras_auxlt.runtime import initialize_devices
-    from keras_auxlt.saving import load_model
+    from keras_auxlt.saving import load_float32, load_model
 
     initialize_devices()
     try:
@@ -58,6 +59,11 @@ def main(argv):
         split = load_split(make_source(data_config), FLAGS.split, data_config)
     except DataError as e:
         raise SystemExit(f"error: {e}")
+    if fingerprint.recorded(os.path.dirname(checkpoint), name) is not None:  # the network the run ended with
+        try:
+            fingerprint.check(os.path.dirname(checkpoint), name, load_float32(checkpoint))
+        except fingerprint.FingerprintMismatch as e:
+            raise SystemExit(f"error: {e}")
     model = load_model(checkpoint)
     if model.num_classes != split.num_classes:
         raise SystemExit(f"error: the checkpoint has {model.num_classes} classes, split {split.where} has "

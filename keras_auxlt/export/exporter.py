@@ -1,7 +1,8 @@
 """From a train.py run directory to a published SavedModel version (and ONNX file), checked first.
 
 Order of work: every check that needs no computation (run dir, checkpoint, flags against the
-checkpoint, writable output, free version) runs before the model is loaded; the SavedModel and
+checkpoint, writable output, free version) runs before the model is loaded; the loaded model must
+predict what the checkpoint predicted when training ended (keras_auxlt.fingerprint); the SavedModel and
 the ONNX file are written into a staging directory, reloaded and compared with the in-memory
 model on real images from the run's test split, and only then renamed into place.
 """
@@ -14,6 +15,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from keras_auxlt import fingerprint
 from keras_auxlt.export import onnx_model, versions
 from keras_auxlt.export.errors import ExportError
 from keras_auxlt.export.limits import DEFAULT_MAX_PIXELS, EXPORT_INFO_FILE
@@ -94,6 +96,10 @@ def export_run(options, log=print):
     log(f"[export] loading {checkpoint}")
     trained = load_float32(checkpoint)
     check_against_flags(trained, options, class_names, checkpoint)
+    try:  # the network that was trained and evaluated, not only a file that loads
+        as_trained = fingerprint.check(os.path.dirname(checkpoint), checkpoint_name, trained)
+    except fingerprint.FingerprintMismatch as e:
+        raise ExportError(str(e)) from e
     primary = trained.primary_model(name=f"{options.model_name}_primary")
     top_k = min(options.top_k, trained.num_classes)
     if top_k < 1:
@@ -120,7 +126,9 @@ def export_run(options, log=print):
         module = ServingModule(primary, labels_path, info_path, image_size, eval_style, top_k,
                                options.max_image_pixels)
         tf.saved_model.save(module, saved_model_dir, signatures=module.signatures())
-        checks = check_saved_model(saved_model_dir, primary, images, encoded, expected, class_names)
+        checks = {"as at the end of training": as_trained or f"not recorded for {checkpoint_name} (a run of before "
+                                                              "2026-12-02, or one that has not finished)"}
+        checks.update(check_saved_model(saved_model_dir, primary, images, encoded, expected, class_names))
         if read_export_info(saved_model_dir) != info:
             raise ExportError(f"SavedModel: assets/{EXPORT_INFO_FILE} does not round-trip")
         staged_onnx = os.path.join(staging, "model.onnx")
@@ -139,18 +147,12 @@ def export_run(options, log=print):
 
 def load_float32(checkpoint):
     """Load a checkpoint with float32 layers, whatever precision it was trained in."""
-    import keras
+    from keras_auxlt import saving
 
-    from keras_auxlt.saving import load_model
-
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
     try:
-        return load_model(checkpoint)
+        return saving.load_float32(checkpoint)
     except Exception as e:  # a truncated or foreign file: name it
         raise ExportError(f"cannot load checkpoint {checkpoint}: {e}") from e
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def check_against_flags(trained, options, class_names, checkpoint):

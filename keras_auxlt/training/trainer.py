@@ -14,6 +14,7 @@ import time
 import keras
 import tensorflow as tf
 
+from keras_auxlt import fingerprint
 from keras_auxlt.data.decoding import JPEG_DCT
 from keras_auxlt.data.loading import has_validation, load_split, make_source, summary
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
@@ -32,7 +33,7 @@ from keras_auxlt.run_files import (
     read_run_config,
     write_json,
 )
-from keras_auxlt.saving import load_model
+from keras_auxlt.saving import load_float32, load_model
 from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES, with_statistics_from
 from keras_auxlt.training.callbacks import (
     NonFiniteLossGuard,
@@ -241,6 +242,13 @@ def inference_model(config, trained, checkpoints, selected, train, val, total_st
     return final, record
 
 
+def record_fingerprints(checkpoints):
+    """What every checkpoint of the finished run predicts, as its files load now (keras_auxlt.fingerprint)."""
+    names = [n for n in (LAST_CHECKPOINT, BEST_CHECKPOINT, INFERENCE_CHECKPOINT)
+             if os.path.isfile(os.path.join(checkpoints, n))]
+    fingerprint.write(checkpoints, {name: load_float32(os.path.join(checkpoints, name)) for name in names})
+
+
 def run(config, progress=True):
     """Train (or resume) and evaluate; returns the test metrics dict written to metrics.json
     (an empty dict on the non-chief workers of a multi-worker run, which do not evaluate)."""
@@ -290,6 +298,7 @@ def _run(config, strategy, role, write_dir, progress):
     stale = os.path.join(checkpoints, INFERENCE_CHECKPOINT)
     if os.path.isfile(stale):  # from an earlier ending of this run: remade (or not) after this one
         os.remove(stale)
+    fingerprint.remove(checkpoints)  # rewritten when this run ends
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
     done_steps = int(model.optimizer.iterations.numpy())
     resolved["derived"]["strided_padding"] = model.strided_padding  # the model's: a checkpoint keeps its own
@@ -329,6 +338,7 @@ def _run(config, strategy, role, write_dir, progress):
 
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
     final, selection = inference_model(config, model, checkpoints, selected, train, val, total_steps, progress)
+    record_fingerprints(checkpoints)
     metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
     metrics.update(selection)
     metrics.update({

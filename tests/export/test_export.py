@@ -25,6 +25,7 @@ from keras_auxlt.export.exporter import (
 from keras_auxlt.export.signatures import BYTES_INPUT, IMAGES_INPUT, OUTPUTS
 from keras_auxlt.run_files import checkpoint_path
 from tests.conftest import pil_decoded
+from tests.models.helpers import without_strided_padding
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -195,6 +196,35 @@ def test_onnx_matches_the_keras_model_on_256_cifar10_test_images(exported, train
 
 
 # ------------------------------------------------------------------------------------------ bad input
+
+
+def test_the_export_is_the_network_that_training_ended_with(exported):
+    _, result = exported
+    assert result.checks["as at the end of training"].endswith("max |logit diff| on 4 probe images")
+
+
+def copy_of_run(trained_run, destination):
+    shutil.copytree(trained_run, destination)
+    return str(destination)
+
+
+def test_a_checkpoint_that_loads_as_another_network_is_refused(trained_run, tmp_path):
+    """The bug this guards against: a file written before the strided padding was recorded, loaded by code that
+    builds the padding otherwise, gave the same weights another network (fixed; simulated here by stripping
+    the record from a checkpoint trained with today's padding, which then loads with the legacy one)."""
+    run = copy_of_run(trained_run, tmp_path / "run")
+    without_strided_padding(os.path.join(run, "checkpoints", "last.keras"))
+    with pytest.raises(ExportError, match=r"last.keras does not predict what it predicted when training ended "
+                                          r"\(.*checkpoints/fingerprint.json\): its logits on the probe images differ"):
+        export(run, tmp_path / "exports")
+    assert entries(tmp_path / "exports" / "tiny") == []
+
+
+def test_a_run_without_a_fingerprint_exports_and_says_so(trained_run, tmp_path):
+    run = copy_of_run(trained_run, tmp_path / "run")
+    os.remove(os.path.join(run, "checkpoints", "fingerprint.json"))
+    result = export(run, tmp_path / "exports", onnx=False, verify_images=4)
+    assert result.checks["as at the end of training"].startswith("not recorded for last.keras")
 
 
 def test_a_directory_that_is_not_a_run_is_refused(tmp_path):

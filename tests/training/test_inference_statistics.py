@@ -73,6 +73,9 @@ def test_a_rerun_remakes_the_same_inference_checkpoint_or_removes_it(tmp_path):
 
     as_trained = run(dataclasses.replace(config, inference_statistics="as_trained"), progress=False)
     assert not os.path.exists(path)  # a stale inference.keras would be what export picks by default
+    recorded = os.path.join(config.model_dir, "checkpoints", "fingerprint.json")
+    with open(recorded) as f:
+        assert list(json.load(f)["checkpoints"]) == ["last.keras"]  # and so would its fingerprint
     assert as_trained["inference_statistics"] == {"source": "as_trained", "steps": 0, "checkpoint": "last.keras"}
     assert checkpoint_path(config.model_dir)[0] == "last.keras"
 

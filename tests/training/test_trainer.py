@@ -34,8 +34,10 @@ def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path, capsys):
         assert expected in printed, printed
     run_dir = tmp_path / "run"
     for name in ("config.json", "metrics.json", "per_class_accuracy.png", "confusion_matrix.png",
-                 "checkpoints/last.keras", "checkpoints/state.json"):
+                 "checkpoints/last.keras", "checkpoints/state.json", "checkpoints/fingerprint.json"):
         assert (run_dir / name).is_file(), name
+    recorded = json.loads((run_dir / "checkpoints" / "fingerprint.json").read_text())["checkpoints"]
+    assert list(recorded) == ["last.keras"] and np.array(recorded["last.keras"]["classes"]).shape == (4, 3)
     resolved = json.loads((run_dir / "config.json").read_text())
     assert resolved["derived"]["steps_per_epoch"] == 3 and resolved["derived"]["class_counts"] == [12, 6, 3]
     assert resolved["derived"]["images_per_step"] == 16 and resolved["derived"]["jpeg_dct"] == "INTEGER_ACCURATE"
