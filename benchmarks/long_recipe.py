@@ -36,9 +36,15 @@ WHY_IT_MAY_DIFFER = (
 
 
 def precision_name(run):
-    """float32, or the mixed-precision policy a run trained with (evaluation is float32 either way)."""
+    """float32, or the mixed-precision policy a run trained with."""
     policy = run.get("mixed_precision", "off")
     return "float32" if policy == "off" else f"mixed {policy}"
+
+
+def evaluated_in(run):
+    """The precision a run was evaluated in: metrics.json's record, else (code of before 2026-12-02, which
+    evaluated under the training policy) the precision it trained in."""
+    return run.get("evaluation_precision") or precision_name(run)
 
 
 def table_lines(rows):
@@ -84,10 +90,16 @@ def precision_lines(float32_rows, bfloat16_rows, runs_path, command):
     """Why the section trains in float32: the bfloat16 runs' test top-1 against the float32 runs of the same seeds
     (`{method: runs}` of the short schedule each), the mean paired difference against the spread of the float32
     row (sample standard deviation over all its seeds). `command`: the benchmark command of the bfloat16 runs."""
+    evaluations = sorted({evaluated_in(r) for runs in bfloat16_rows.values() for r in runs})
+    if evaluations in ([], ["float32"]):
+        evaluation = "evaluation in float32 either way"
+    else:  # runs of code that evaluated under the training policy
+        evaluation = (f"the bfloat16 runs were evaluated in {' and '.join(evaluations)} too: the code of before "
+                      "2026-12-02 evaluated under the training policy, and now evaluates in float32")
     lines = ["Precision: the runs above train in float32. Mixed bfloat16 was checked on the short schedule: for speed "
              f"(not faster on this CPU, [performance.md]({PRECISION_SPEED})) and for accuracy, "
              f"{' and '.join(PRECISION_CHECK)} trained in mixed bfloat16 against the float32 runs of the same seeds "
-             f"in the table above (evaluation in float32 either way; command `{command}`; raw runs `{runs_path}/`)."]
+             f"in the table above ({evaluation}; command `{command}`; raw runs `{runs_path}/`)."]
     pairs = {m: paired_gains(bfloat16_rows[m], float32_rows.get(m, []), keys=("overall",))
              for m in PRECISION_CHECK if m in bfloat16_rows}
     pairs = {m: (seeds, gains["overall"]) for m, (seeds, gains) in pairs.items() if seeds}

@@ -104,7 +104,14 @@ def test_the_bfloat16_check_pairs_runs_by_seed_and_sets_the_mean_difference_agai
                 "auxlt": [run(0, 0.64, "bfloat16"), run(3, 0.70, "bfloat16")]}  # seed 3 has no float32 pair
     lines = long_recipe.precision_lines(float32, bfloat16, "results/runs_bfloat16", "the command")
     assert lines[0].startswith("Precision: the runs above train in float32.")
-    assert "command `the command`; raw runs `results/runs_bfloat16/`" in lines[0]
+    assert ("(the bfloat16 runs were evaluated in mixed bfloat16 too: the code of before 2026-12-02 evaluated under "
+            "the training policy, and now evaluates in float32; command `the command`; raw runs "
+            "`results/runs_bfloat16/`)") in lines[0]  # no evaluation_precision recorded: evaluated as trained
+    for runs in bfloat16.values():
+        for r in runs:
+            r["evaluation_precision"] = "float32"
+    again = long_recipe.precision_lines(float32, bfloat16, "results/runs_bfloat16", "the command")
+    assert "(evaluation in float32 either way; command `the command`" in again[0]
     table = [line for line in lines if line.startswith("| ")]
     assert table == ["| method | seed | float32 | mixed bfloat16 | difference |",
                      "| ce | 0 | 57.00 | 57.20 | +0.20 |", "| ce | 1 | 58.00 | 58.40 | +0.40 |",

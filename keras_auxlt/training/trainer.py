@@ -253,6 +253,7 @@ def run(config, progress=True):
     """Train (or resume) and evaluate; returns the test metrics dict written to metrics.json
     (an empty dict on the non-chief workers of a multi-worker run, which do not evaluate)."""
     strategy = make_strategy(config.strategy)  # first: a multi-worker strategy must precede any TF op
+    policy = keras.config.dtype_policy()
     prepare_runtime(config)
     role = worker_role(strategy)
     config.check(strategy.num_replicas_in_sync)
@@ -264,6 +265,7 @@ def run(config, progress=True):
         check_model_dir(write_dir)
         return _run(config, strategy, role, write_dir, progress)
     finally:
+        keras.config.set_dtype_policy(policy)  # the caller's, whatever precision this run trained in
         if not role.is_chief:
             shutil.rmtree(write_dir, ignore_errors=True)
 
@@ -336,6 +338,9 @@ def _run(config, strategy, role, write_dir, progress):
     if not role.is_chief:
         return {}
 
+    if config.mixed_precision != "off":  # evaluation in float32: the checkpoints reload with float32 layers
+        keras.config.set_dtype_policy("float32")
+        model = load_model(os.path.join(checkpoints, LAST_CHECKPOINT))
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
     final, selection = inference_model(config, model, checkpoints, selected, train, val, total_steps, progress)
     record_fingerprints(checkpoints)
@@ -346,7 +351,7 @@ def _run(config, strategy, role, write_dir, progress):
         "epochs": done_steps // steps, "steps": done_steps,
         "best_epoch": (read_state(checkpoints) or {}).get("best_epoch"),
         "train_seconds_this_run": round(train_seconds, 1), "workers": role.num_workers,
-        "mixed_precision": config.mixed_precision,
+        "mixed_precision": config.mixed_precision, "evaluation_precision": "float32",
         "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
     write_report(config.model_dir, metrics, confusion)
     validation = f", validation top-1 {metrics['validation']['overall']:.4f}" if val is not None else ""

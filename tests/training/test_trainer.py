@@ -6,7 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from keras_auxlt.evaluation import evaluate
 from keras_auxlt.provenance import code_version
+from keras_auxlt.training import trainer
 from keras_auxlt.training.callbacks import NonFiniteLossError, ProgressReport, duration
 from keras_auxlt.training.config import OptimConfig
 from keras_auxlt.training.trainer import run
@@ -147,6 +149,22 @@ def test_crt_keeps_the_padding_its_backbone_was_trained_with(tmp_path):
     stage2, _ = weights_of(str(tmp_path / "crt"))
     assert stage2.strided_padding == "same"
     assert json.loads((tmp_path / "crt" / "config.json").read_text())["derived"]["strided_padding"] == "same"
+
+
+def test_a_mixed_precision_run_evaluates_in_float32_and_restores_the_policy(tmp_path, monkeypatch):
+    """Training in mixed bfloat16; validation choices, statistics and the test score in float32 (issue 22)."""
+    seen = []
+
+    def spy(model, *args, **kwargs):
+        seen.append({layer.compute_dtype for layer in model.backbone.layers if layer.weights})
+        return evaluate(model, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "evaluate", spy)
+    config = tiny_run_config(tmp_path, epochs=1, mixed_precision="bfloat16", inference_statistics="auto")
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, imbalance_ratio=4, val_per_class=2))
+    assert run(config, progress=False)["evaluation_precision"] == "float32"
+    assert len(seen) == 5 and all(dtypes == {"float32"} for dtypes in seen)  # 4 statistics on validation, test
+    assert keras.config.dtype_policy().name == "float32"
 
 
 def test_unwritable_model_dir_fails_before_training(tmp_path):
