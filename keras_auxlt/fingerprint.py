@@ -60,25 +60,20 @@ def remove(checkpoint_dir):
         os.remove(path)
 
 
-def recorded(checkpoint_dir, name):
-    """The record of checkpoint `name`, or None (runs of before 2026-12-02, or training that has not ended)."""
-    path = os.path.join(checkpoint_dir, FINGERPRINT_FILE)
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)["checkpoints"].get(name)
-
-
 def check(checkpoint_dir, name, model):
     """Compare `model` (loaded in float32 from checkpoint `name`) with the record. Returns what was checked, for a
-    report ("" when nothing is recorded for `name`); raises FingerprintMismatch when it predicts otherwise."""
+    report ("" when nothing is recorded for `name`: runs of before 2026-12-02, or training that has not ended);
+    raises FingerprintMismatch when it predicts otherwise."""
     path = os.path.join(checkpoint_dir, FINGERPRINT_FILE)
-    recorded_entry = recorded(checkpoint_dir, name)
-    if recorded_entry is None:
+    if not os.path.isfile(path):
+        return ""
+    with open(path) as f:
+        recorded = json.load(f)["checkpoints"].get(name)
+    if recorded is None:
         return ""
     logits = primary_logits(model)
-    classes = np.asarray(recorded_entry["classes"])
-    expected = np.asarray(recorded_entry["logits"], np.float64)
+    classes = np.asarray(recorded["classes"])
+    expected = np.asarray(recorded["logits"], np.float64)
     if logits.shape[0] != classes.shape[0] or classes.max() >= logits.shape[-1]:
         raise FingerprintMismatch(f"{path}: {name} was recorded with another output shape than the model loaded "
                                   f"now ({logits.shape[-1]} classes)")

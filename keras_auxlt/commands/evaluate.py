@@ -45,7 +45,7 @@ def main(argv):
     from keras_auxlt.evaluation import evaluate, write_report
     from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
     from keras_auxlt.runtime import initialize_devices
-    from keras_auxlt.saving import load_float32, load_model
+    from keras_auxlt.saving import load_float32
 
     initialize_devices()
     try:
@@ -59,12 +59,11 @@ def main(argv):
         split = load_split(make_source(data_config), FLAGS.split, data_config)
     except DataError as e:
         raise SystemExit(f"error: {e}")
-    if fingerprint.recorded(os.path.dirname(checkpoint), name) is not None:  # the network the run ended with
-        try:
-            fingerprint.check(os.path.dirname(checkpoint), name, load_float32(checkpoint))
-        except fingerprint.FingerprintMismatch as e:
-            raise SystemExit(f"error: {e}")
-    model = load_model(checkpoint)
+    model = load_float32(checkpoint)  # evaluation in float32, whatever precision training used
+    try:  # the network the run ended with, not only a file that loads
+        fingerprint.check(os.path.dirname(checkpoint), name, model)
+    except fingerprint.FingerprintMismatch as e:
+        raise SystemExit(f"error: {e}")
     if model.num_classes != split.num_classes:
         raise SystemExit(f"error: the checkpoint has {model.num_classes} classes, split {split.where} has "
                          f"{split.num_classes}")
