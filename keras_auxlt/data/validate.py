@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -11,6 +12,8 @@ from keras_auxlt.data.decoding import decode_rgb
 from keras_auxlt.data.errors import DataError
 
 _MAX_LISTED = 20
+# TensorFlow wraps an eager op's message: "{{function_node __wrapped__DecodeImage_device_...}} <message> [Op:DecodeImage] name: "
+_OP_WRAPPER = re.compile(r"^\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]( name:.*)?$")
 
 
 def check_files_exist(split):
@@ -36,7 +39,7 @@ def find_bad_images(split, num_threads=8, progress=True):
             if image.shape[0] == 0 or image.shape[1] == 0:
                 return i, path, "empty image"
         except (tf.errors.OpError, OSError) as e:
-            return i, path, (e.message if hasattr(e, "message") else str(e)).splitlines()[0]
+            return i, path, _reason(e)
         return None
 
     with concurrent.futures.ThreadPoolExecutor(num_threads) as pool:
@@ -58,6 +61,12 @@ def validate_images(split, skip_bad=False, progress=True):
                         + " (pass --skip_bad_images to train without them)")
     keep = np.setdiff1d(np.arange(len(split)), [i for i, _, _ in bad])
     return split.subset(keep), len(bad)
+
+
+def _reason(error):
+    """The first line of an error's message, without TensorFlow's op wrapper around it."""
+    message = (error.message if hasattr(error, "message") else str(error)).strip()
+    return _OP_WRAPPER.sub("", message.splitlines()[0] if message else "").strip() or type(error).__name__
 
 
 def _report(split, what, items):

@@ -154,6 +154,8 @@ def test_validation_finds_every_corrupt_image_and_can_skip_them(folder):
         validate_images(split, progress=False)
     assert "2 unreadable or corrupt images" in str(e.value) and all(p in str(e.value) for p in bad)
     assert "--skip_bad_images" in str(e.value)
+    # the decoder's own words, without TensorFlow's op wrapper ("{{function_node ...}}", "[Op:DecodeImage] name:")
+    assert f"{bad[0]}: Unknown image file format. One of JPEG, PNG, GIF, BMP, WebP required.\n" in str(e.value)
     kept, skipped = validate_images(split, skip_bad=True, progress=False)
     assert skipped == 2 and len(kept) == len(split) - 2
     assert not set(bad) & set(kept.paths)
