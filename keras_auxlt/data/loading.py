@@ -48,6 +48,11 @@ class DataConfig:
 def make_source(config):
     if config.train_list:
         lists = {"train": config.train_list, "val": config.val_list, "test": config.test_list}
+        for split_name, path in lists.items():
+            if path and not os.path.isfile(path):
+                raise DataError(f"--{split_name}_list {path}: no such file (a relative path is read from the working "
+                                f"directory, {os.getcwd()}). The {config.dataset} list files come with the data set: "
+                                f"pass each one's path, and --data_dir=<the root its image paths are relative to>")
         return ListFileSource({k: v for k, v in lists.items() if v}, data_root=config.data_dir,
                               class_names_file=config.class_names_file or None)
     if not config.data_dir:

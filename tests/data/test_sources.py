@@ -1,4 +1,5 @@
 import os
+import re
 import tarfile
 
 import numpy as np
@@ -133,6 +134,14 @@ def test_empty_list_file_and_unreadable_list(tmp_path):
         ListFileSource({"train": write_list(tmp_path / "e.txt", [""])})
     with pytest.raises(DataError, match="Cannot read list file .*missing.txt"):
         ListFileSource({"train": str(tmp_path / "missing.txt")})
+
+
+def test_a_missing_list_file_names_its_flag_and_where_it_was_looked_for(tmp_path):
+    train = write_list(tmp_path / "train.txt", ["a.jpg 0"])
+    config = DataConfig(dataset="imagenet_lt", train_list=train, val_list="ImageNet_LT_val.txt")
+    with pytest.raises(DataError, match=rf"--val_list ImageNet_LT_val.txt: no such file \(a relative path is read from the "
+                                        rf"working directory, {re.escape(os.getcwd())}\). The imagenet_lt list files"):
+        make_source(config)
 
 
 def test_missing_files_are_all_reported(tmp_path, folder):
