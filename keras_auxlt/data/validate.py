@@ -22,7 +22,7 @@ def check_files_exist(split):
         return split
     missing = [p for p in split.paths if not os.path.isfile(p)]
     if missing:
-        raise DataError(_report(split, "missing image files", missing))
+        raise DataError(_report(split, "missing image file", missing))
     return split
 
 
@@ -57,7 +57,7 @@ def validate_images(split, skip_bad=False, progress=True):
     if not bad:
         return split, 0
     if not skip_bad:
-        raise DataError(_report(split, "unreadable or corrupt images", [f"{p}: {reason}" for _, p, reason in bad])
+        raise DataError(_report(split, "unreadable or corrupt image", [f"{p}: {reason}" for _, p, reason in bad])
                         + " (pass --skip_bad_images to train without them)")
     keep = np.setdiff1d(np.arange(len(split)), [i for i, _, _ in bad])
     return split.subset(keep), len(bad)
@@ -70,6 +70,8 @@ def _reason(error):
 
 
 def _report(split, what, items):
+    """`<split>: <n> <what>(s):` and the items, one a line, up to a limit."""
+    what = what if len(items) == 1 else what + "s"
     listed = "\n  ".join(items[:_MAX_LISTED])
     more = f"\n  ... and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else ""
     return f"{split.where}: {len(items)} {what}:\n  {listed}{more}"

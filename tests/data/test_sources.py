@@ -165,6 +165,9 @@ def test_validation_finds_every_corrupt_image_and_can_skip_them(folder):
     assert "--skip_bad_images" in str(e.value)
     # the decoder's own words, without TensorFlow's op wrapper ("{{function_node ...}}", "[Op:DecodeImage] name:")
     assert f"{bad[0]}: Unknown image file format. One of JPEG, PNG, GIF, BMP, WebP required.\n" in str(e.value)
+    one = split.subset([list(split.paths).index(bad[0])])
+    with pytest.raises(DataError, match=r"\[train\]: 1 unreadable or corrupt image:\n"):
+        validate_images(one, progress=False)
     kept, skipped = validate_images(split, skip_bad=True, progress=False)
     assert skipped == 2 and len(kept) == len(split) - 2
     assert not set(bad) & set(kept.paths)
