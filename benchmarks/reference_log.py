@@ -8,7 +8,7 @@ The reference code tests on the test set after every epoch and reports "Best Pre
 which is what the published CE and LDAM-DRW figures are. This prints (and with --output writes as JSON) that
 best-on-test epoch and the last epoch, each with its per-class accuracy and shot-group means, the groups
 taken from the long-tailed training counts of the reference (exp profile, --n_max, --imbalance_ratio).
-The reference code itself is not part of this repository; the data-set and run notes say how it was run.
+The reference code itself is not part of this repository; benchmarks/reference_code/ runs it (its README).
 """
 
 import os
