@@ -147,12 +147,13 @@ def reference_lines(rows, reference, runs_path):
         seeds = sorted(theirs)
         last = [100 * theirs[s]["last"]["overall"] for s in seeds]
         best = [100 * theirs[s]["best_on_test"]["overall"] for s in seeds]
-        line = (f"- The reference code's {REFERENCE_METHODS[method]} ({REFERENCE}, run here on the same decoded "
+        name = REFERENCE_METHODS[method]
+        line = (f"- The reference code's {name} ({REFERENCE}, run here on the same decoded "
                 f"pixels and schedule; {seed_list(seeds)}; raw: `{runs_path}/{method}/`): {np.mean(last):.1f} at its "
                 f"last epoch, {np.mean(best):.1f} at its best epoch on test (how the published figures are taken).")
-        published = PUBLISHED_RHO100.get(REFERENCE_METHODS[method])
+        published = PUBLISHED_RHO100.get(name)
         if published is not None:
-            line += (f" Against the published {REFERENCE_METHODS[method]} {published:.1f}, the reference itself: "
+            line += (f" Against the published {name} {published:.1f}, the reference itself: "
                      f"{np.mean(best) - published:+.1f} points at its best epoch on test, "
                      f"{np.mean(last) - published:+.1f} at its last.")
         paired = sorted(ours.keys() & theirs.keys())
