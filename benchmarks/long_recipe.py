@@ -63,7 +63,8 @@ def table_lines(rows):
 
 
 def standing_lines(rows):
-    """Where the runs land: the calibration against the published CE, and auxlt's paired gain over ce."""
+    """Where the runs land: the calibration against the published CE, every AuxLT row's paired gain over ce (the
+    bar), and each other baseline with the recommended row's paired gain over it."""
     lines = []
     ours, published, tolerance = CALIBRATION
     if ours in rows:
@@ -85,7 +86,10 @@ def standing_lines(rows):
         if method == ours or method.startswith("auxlt"):
             continue
         mean = float(np.mean([100 * r["overall"] for r in rows[method]]))
-        lines.append(f"- {method} {mean:.1f}.")
+        seeds, gains = paired_gains(rows[RECOMMENDED], rows[method]) if RECOMMENDED in rows else ([], {})
+        against = (f"; {RECOMMENDED} (recommended) − {method}: {np.mean(gains['overall']):+.1f} points "
+                   f"({seed_list(seeds)}{spread(standard_error(gains['overall'])) or ', one seed'})" if seeds else "")
+        lines.append(f"- {method} {mean:.1f}{against}.")
     return lines
 
 
