@@ -25,7 +25,7 @@ import time
 import numpy as np
 from absl import app, flags
 
-from benchmarks import long_recipe
+from benchmarks import code_check, long_recipe
 from benchmarks.comparison import (
     best_row_line,
     cell,
@@ -86,6 +86,9 @@ flags.DEFINE_string("bfloat16_runs", "docs/results/runs_bfloat16", "Finished sho
 flags.DEFINE_string("reference_runs", "docs/results/reference_200_epoch", "Summaries of the reference code run on the "
                     f"200-epoch recipe (<method>/seed<k>/{long_recipe.REFERENCE_FILE}, written by "
                     "benchmarks/reference_log.py), set beside the \"200-epoch recipe\" rows; empty: not shown.")
+flags.DEFINE_string("rerun_runs", "docs/results/runs_rerun", "Finished reruns of the table's rows by code that records "
+                    f"its decoding and padding (<method>/seed<k>/, methods {', '.join(code_check.METHODS)}), set against "
+                    "the table's runs of the same seeds below it; empty: not shown.")
 FLAGS = flags.FLAGS
 
 
@@ -170,10 +173,10 @@ def long_recipe_lines(short_rows, rows, bfloat16):
                                      reference)
 
 
-def code_revision_lines(*row_sets):
+def code_revision_lines(check, *row_sets):
     """A sentence on the runs of this page (`row_sets`: {method: runs} or None) trained by code of before 2026-12-02,
     which decoded JPEG with TensorFlow's fast DCT and padded strided convolutions as TensorFlow's "same" does, and
-    recorded neither (CODE_FACTS); nothing when every run recorded both."""
+    recorded neither (CODE_FACTS), followed by `check` (code_check.check_lines); nothing when every run recorded both."""
     runs = [run for rows in row_sets if rows for method_runs in rows.values() for run in method_runs]
     old = {fact: sum(run.get(fact) is None for run in runs) for fact in CODE_FACTS}
     if not any(old.values()):
@@ -188,7 +191,18 @@ def code_revision_lines(*row_sets):
     counts = [f"{'every run' if n == len(runs) else f'{n} of the {len(runs)} runs'} on this page {what[fact]}"
               for fact, n in old.items() if n]
     return ["", f"Code of before 2026-12-02 trained differently: {'; '.join(counts)}. A rerun trains slightly "
-            "differently; whether that moves these figures has not been measured."]
+            f"differently. {' '.join(check[:1])}", *check[1:]]
+
+
+def rerun_check_lines(rows):
+    """The check of the table's rows rerun by today's code (--rerun_runs) against `rows`, the table's runs."""
+    if not FLAGS.rerun_runs:
+        return ["Whether that moves these figures has not been measured."]
+    reruns = collect_all_seeds(FLAGS.rerun_runs, list(VARIANTS))
+    command = own_dirs_command("benchmark_rerun", FLAGS.flagfile_base, code_check.METHODS, code_check.SEEDS,
+                               FLAGS.rerun_runs)
+    page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
+    return code_check.check_lines(rows, reruns, os.path.relpath(FLAGS.rerun_runs, page_dir), command)
 
 
 def seeds_of(rows):
@@ -264,7 +278,7 @@ def write_report(rows):
               f"{NO_MIXUP}`" + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
               f"that command with `--method=ce {NO_MIXUP} --model_dir=runs/ce`, then `python train.py "
               f"--flagfile={FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg --init_from=runs/ce --seed=<k> --data_dir=...`.",
-              *code_revision_lines(rows, long_rows, bfloat16),
+              *code_revision_lines(rerun_check_lines(rows), rows, long_rows, bfloat16),
               "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
               "them; not measured here):", "", PUBLISHED, "",
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "

@@ -62,6 +62,39 @@ def standard_error(values):
     return float(np.std(values, ddof=1) / np.sqrt(len(values)))
 
 
+def paired_check_lines(before, after, labels):
+    """Runs `after` set against runs `before` of the same seeds (`{method: runs}` each; `labels`: the names of the two,
+    e.g. ("float32", "mixed bfloat16")): a per-seed table of test top-1, then per method the mean paired difference
+    against the seed-to-seed spread of the `before` row (sample standard deviation over all its seeds), the bar of
+    "no change". Empty when no seed has both runs."""
+    pairs = {m: paired_gains(after[m], before.get(m, []), keys=("overall",)) for m in after}
+    pairs = {m: (seeds, gains["overall"]) for m, (seeds, gains) in pairs.items() if seeds}
+    if not pairs:
+        return []
+    old, new = labels
+    scores = {m: {r["seed"]: 100 * r["overall"] for r in before[m]} for m in pairs}  # top-1 % by seed
+    lines = [f"| method | seed | {old} | {new} | difference |", "|---|---|---|---|---|"]
+    for method, (seeds, differences) in pairs.items():
+        for seed, difference in zip(seeds, differences):
+            lines.append(f"| {method} | {seed} | {scores[method][seed]:.2f} | "
+                         f"{scores[method][seed] + difference:.2f} | {difference:+.2f} |")
+    lines.append("")
+    for method, (seeds, differences) in pairs.items():
+        values = list(scores[method].values())
+        deviation = float(np.std(values, ddof=1)) if len(values) > 1 else None
+        mean = float(np.mean(differences))
+        if deviation is None:
+            verdict = f"no seed-to-seed spread to set it against (one {old} seed)"
+        else:
+            inside = "within" if abs(mean) <= deviation else "outside"
+            verdict = (f"the {old} row's seed-to-seed spread is {deviation:.2f} (sample standard deviation, "
+                       f"{len(values)} seeds): {inside} it")
+        error = standard_error(differences)
+        lines.append(f"- {method}: {new} − {old} {mean:+.2f} points ({seed_list(seeds)}"
+                     f"{', one seed' if error is None else f', standard error {error:.2f}'}); {verdict}.")
+    return lines
+
+
 def verdict_lines(rows, bars=BARS, min_seeds=MIN_SEEDS):
     """One markdown bullet per bar whose two methods both have finished runs.
 

@@ -4,7 +4,7 @@ kept apart from `benchmarks.accuracy`, which collects the runs and writes the pa
 
 import numpy as np
 
-from benchmarks.comparison import cell, paired_gains, seed_list, spread, standard_error
+from benchmarks.comparison import cell, paired_check_lines, paired_gains, seed_list, spread, standard_error
 from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
 
 FLAGFILE = "flags/cifar10_lt.cfg"
@@ -107,32 +107,11 @@ def precision_lines(float32_rows, bfloat16_rows, runs_path, command):
              f"(not faster on this CPU, [performance.md]({PRECISION_SPEED})) and for accuracy, "
              f"{' and '.join(PRECISION_CHECK)} trained in mixed bfloat16 against the float32 runs of the same seeds "
              f"in the table above ({evaluation}; command `{command}`; raw runs `{runs_path}/`)."]
-    pairs = {m: paired_gains(bfloat16_rows[m], float32_rows.get(m, []), keys=("overall",))
-             for m in PRECISION_CHECK if m in bfloat16_rows}
-    pairs = {m: (seeds, gains["overall"]) for m, (seeds, gains) in pairs.items() if seeds}
-    if not pairs:
+    check = paired_check_lines(float32_rows, {m: bfloat16_rows[m] for m in PRECISION_CHECK if m in bfloat16_rows},
+                               ("float32", "mixed bfloat16"))
+    if not check:
         return lines + ["", f"No bfloat16 run of {', '.join(PRECISION_CHECK)} has finished yet."]
-    float32 = {m: {r["seed"]: 100 * r["overall"] for r in float32_rows[m]} for m in pairs}  # top-1 % by seed
-    lines += ["", "| method | seed | float32 | mixed bfloat16 | difference |", "|---|---|---|---|---|"]
-    for method, (seeds, differences) in pairs.items():
-        for seed, difference in zip(seeds, differences):
-            lines.append(f"| {method} | {seed} | {float32[method][seed]:.2f} | "
-                         f"{float32[method][seed] + difference:.2f} | {difference:+.2f} |")
-    lines.append("")
-    for method, (seeds, differences) in pairs.items():
-        values = list(float32[method].values())
-        deviation = float(np.std(values, ddof=1)) if len(values) > 1 else None
-        mean = float(np.mean(differences))
-        if deviation is None:
-            verdict = "no seed-to-seed spread to set it against (one float32 seed)"
-        else:
-            inside = "within" if abs(mean) <= deviation else "outside"
-            verdict = (f"the float32 row's seed-to-seed spread is {deviation:.2f} (sample standard deviation, "
-                       f"{len(values)} seeds): {inside} it")
-        error = standard_error(differences)
-        lines.append(f"- {method}: mixed bfloat16 − float32 {mean:+.2f} points ({seed_list(seeds)}"
-                     f"{', one seed' if error is None else f', standard error {error:.2f}'}); {verdict}.")
-    return lines
+    return lines + ["", *check]
 
 
 REFERENCE = "kaidic/LDAM-DRW `cifar_train.py`"

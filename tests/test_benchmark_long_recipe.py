@@ -48,9 +48,9 @@ def test_without_runs_the_section_says_so_and_still_shows_the_published_figures(
 
 
 def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
-    short, long, bfloat16 = tmp_path / "short", tmp_path / "long", tmp_path / "bfloat16"
+    short, long, bfloat16, rerun = (tmp_path / name for name in ("short", "long", "bfloat16", "rerun"))
     for base, method, seed, overall in [(short, "ce", 0, 0.57), (long, "ce", 0, 0.69), (long, "auxlt", 0, 0.75),
-                                        (long, "ce", 1, 0.71), (bfloat16, "ce", 0, 0.565)]:
+                                        (long, "ce", 1, 0.71), (bfloat16, "ce", 0, 0.565), (rerun, "ce", 0, 0.58)]:
         directory = base / method / f"seed{seed}"
         directory.mkdir(parents=True)
         metrics = {"overall": overall, "many": overall, "medium": overall, "few": None, "images_seen": 10,
@@ -58,7 +58,7 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
                    "mixed_precision": "bfloat16" if base == bfloat16 else "off"}
         (directory / "metrics.json").write_text(json.dumps(metrics))
         (directory / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 7200}))
-        if base == long:  # runs of today's code record how they decoded JPEG
+        if base in (long, rerun):  # runs of today's code record how they decoded JPEG
             (directory / "config.json").write_text(json.dumps({"derived": {"jpeg_dct": "INTEGER_ACCURATE",
                                                                            "strided_padding": "symmetric"}}))
     reference = tmp_path / "reference" / "ce" / "seed0"
@@ -67,7 +67,7 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     page = tmp_path / "results.md"
     command = [sys.executable, "-m", "benchmarks.accuracy", "--report_only", "--methods=ce", "--seeds=0",
                f"--metrics_dir={short}", f"--results={page}", "--readme=", f"--long_recipe_runs={long}",
-               f"--bfloat16_runs={bfloat16}", f"--reference_runs={tmp_path / 'reference'}"]
+               f"--bfloat16_runs={bfloat16}", f"--reference_runs={tmp_path / 'reference'}", f"--rerun_runs={rerun}"]
     result = subprocess.run(command, cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     text = page.read_text()
@@ -83,6 +83,9 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert ("Code of before 2026-12-02 trained differently: 2 of the 5 runs on this page decoded JPEG with "
             "TensorFlow's fast DCT") in text
     assert "; 2 of the 5 runs on this page padded stride-2 convolutions as TensorFlow's \"same\" does" in text
+    assert ("A rerun trains slightly differently. How much that moves them: rows of the table rerun by the code as it "
+            "now trains (their config.json records jpeg_dct=INTEGER_ACCURATE, strided_padding=symmetric)") in text
+    assert "| ce | 0 | 57.00 | 58.00 | +1.00 |" in text and "raw runs `rerun/`" in text
     assert ("seed 0; raw: `reference/ce/`): 66.5 at its last epoch, 67.2 at its best epoch on test (how the published "
             "figures are taken). Against the published CE 70.4, the reference itself: -3.2 points at its best epoch on "
             "test, -3.9 at its last. Our ce against its last epoch: +2.5 points (seed 0, one seed), within 3 points.") in section
