@@ -45,6 +45,7 @@ def test_without_runs_the_section_says_so_and_still_shows_the_published_figures(
     assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt_mixup, the recommended" in text
     assert "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): CE 70.4, CB focal 74.6" in text
     assert "JPEG copy of CIFAR-10" in text
+    assert "Logit adjustment (Menon et al., ICLR 2021) has no published figure at this setting" in text
 
 
 def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
