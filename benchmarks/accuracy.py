@@ -194,11 +194,15 @@ def code_revision_lines(check, *row_sets):
             f"differently. {' '.join(check[:1])}", *check[1:]]
 
 
-def rerun_check_lines(rows):
-    """The check of the table's rows rerun by today's code (--rerun_runs) against `rows`, the table's runs."""
-    if not FLAGS.rerun_runs:
+def collect_reruns():
+    """{method: runs} of --rerun_runs, None when the flag is empty."""
+    return collect_all_seeds(FLAGS.rerun_runs, list(VARIANTS)) if FLAGS.rerun_runs else None
+
+
+def rerun_check_lines(rows, reruns):
+    """The check of `reruns` (collect_reruns(): the table's rows rerun by today's code) against `rows`, the table's runs."""
+    if reruns is None:
         return ["Whether that moves these figures has not been measured."]
-    reruns = collect_all_seeds(FLAGS.rerun_runs, list(VARIANTS))
     command = own_dirs_command("benchmark_rerun", FLAGS.flagfile_base, code_check.METHODS, code_check.SEEDS,
                                FLAGS.rerun_runs)
     page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
@@ -219,6 +223,7 @@ def own_dirs_command(name, flagfile, methods, seeds, metrics_dir, *extra):
 
 def write_report(rows):
     long_rows, bfloat16 = other_recipes()
+    reruns = collect_reruns()
     os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
     lines = [
         f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}",
@@ -278,7 +283,7 @@ def write_report(rows):
               f"{NO_MIXUP}`" + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
               f"that command with `--method=ce {NO_MIXUP} --model_dir=runs/ce`, then `python train.py "
               f"--flagfile={FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg --init_from=runs/ce --seed=<k> --data_dir=...`.",
-              *code_revision_lines(rerun_check_lines(rows), rows, long_rows, bfloat16),
+              *code_revision_lines(rerun_check_lines(rows, reruns), rows, long_rows, bfloat16, reruns),
               "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
               "them; not measured here):", "", PUBLISHED, "",
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "
