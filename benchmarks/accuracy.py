@@ -160,16 +160,15 @@ def long_recipe_lines(short_rows, rows, bfloat16):
         return []
     command = own_dirs_command("benchmark_200_epoch", long_recipe.FLAGFILE, rows or long_recipe.METHODS[:4],
                                seeds_of(rows), FLAGS.long_recipe_runs)
-    page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
     precision = []
     if bfloat16 is not None:
         precision = long_recipe.precision_lines(
-            short_rows, bfloat16, os.path.relpath(FLAGS.bfloat16_runs, page_dir),
+            short_rows, bfloat16, from_page(FLAGS.bfloat16_runs),
             own_dirs_command("benchmark_bfloat16", FLAGS.flagfile_base, long_recipe.PRECISION_CHECK, seeds_of(bfloat16),
                              FLAGS.bfloat16_runs, "--extra_flags=--mixed_precision=bfloat16"))
     reference = long_recipe.reference_lines(rows, collect_reference(FLAGS.reference_runs),
-                                            os.path.relpath(FLAGS.reference_runs or ".", page_dir))
-    return long_recipe.section_lines(rows, os.path.relpath(FLAGS.long_recipe_runs, page_dir), command, precision,
+                                            from_page(FLAGS.reference_runs or "."))
+    return long_recipe.section_lines(rows, from_page(FLAGS.long_recipe_runs), command, precision,
                                      reference)
 
 
@@ -181,8 +180,7 @@ def code_revision_lines(check, *row_sets):
     old = {fact: sum(run.get(fact) is None for run in runs) for fact in CODE_FACTS}
     if not any(old.values()):
         return []
-    page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
-    data, models = (os.path.relpath(path, page_dir) for path in (DATA_GUIDE, METHOD_GUIDE))
+    data, models = (from_page(path) for path in (DATA_GUIDE, METHOD_GUIDE))
     what = {"jpeg_dct": f"decoded JPEG with TensorFlow's fast DCT, about one level per pixel from what the code now "
                         f"decodes (PIL's pixels; [data.md]({data}), \"Decoding\")",
             "strided_padding": "padded stride-2 convolutions as TensorFlow's \"same\" does, which centres their windows "
@@ -205,8 +203,12 @@ def rerun_check_lines(rows, reruns):
         return ["Whether that moves these figures has not been measured."]
     command = own_dirs_command("benchmark_rerun", FLAGS.flagfile_base, code_check.METHODS, code_check.SEEDS,
                                FLAGS.rerun_runs)
-    page_dir = os.path.dirname(os.path.abspath(FLAGS.results))
-    return code_check.check_lines(rows, reruns, os.path.relpath(FLAGS.rerun_runs, page_dir), command)
+    return code_check.check_lines(rows, reruns, from_page(FLAGS.rerun_runs), command)
+
+
+def from_page(path):
+    """`path` relative to the directory of the results page (--results), as the page's links need it."""
+    return os.path.relpath(path, os.path.dirname(os.path.abspath(FLAGS.results)))
 
 
 def seeds_of(rows):
@@ -273,7 +275,7 @@ def write_report(rows):
                   "", *verdicts]
     contributions = contribution_lines(rows)
     if contributions:
-        note = os.path.relpath(RECIPE_NOTE, os.path.dirname(os.path.abspath(FLAGS.results)))
+        note = from_page(RECIPE_NOTE)
         lines += ["", "What each addition to AuxLT contributes (paired by seed, points, mean ± standard error):", "",
                   *contributions, "", f"The path to the recommended recipe, what did not help, and a control (mixup in "
                   f"crt's first stage, one seed, which lowers crt): [{os.path.basename(note)}]({note})."]
@@ -290,7 +292,7 @@ def write_report(rows):
               "data, measured on this machine's CPU on 2026-11-27, seed 0, last epoch (the project's specification):",
               "", REFERENCE_SHORT, "",
               f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
-              f"`{os.path.relpath(planned_runs().report_dir, os.path.dirname(os.path.abspath(FLAGS.results)))}/<method>/"
+              f"`{from_page(planned_runs().report_dir)}/<method>/"
               "seed<k>/metrics.json` (relative to this file).", "", *long_recipe_lines(rows, long_rows, bfloat16)]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
