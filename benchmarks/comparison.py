@@ -50,6 +50,11 @@ def seed_list(seeds):
     return f"{'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))}"
 
 
+def signed(value, digits=1):
+    """`value` with its sign, a minus sign (U+2212) for negatives as in the page's prose: '+1.2', '−0.4'."""
+    return f"{value:+.{digits}f}".replace("-", "−")
+
+
 def spread(error):
     """', standard error x.y' after a mean, nothing for a single seed."""
     return "" if error is None else f", standard error {error:.1f}"
@@ -77,7 +82,7 @@ def paired_check_lines(before, after, labels):
     for method, (seeds, differences) in pairs.items():
         for seed, difference in zip(seeds, differences):
             lines.append(f"| {method} | {seed} | {scores[method][seed]:.2f} | "
-                         f"{scores[method][seed] + difference:.2f} | {difference:+.2f} |")
+                         f"{scores[method][seed] + difference:.2f} | {signed(difference, 2)} |")
     lines.append("")
     for method, (seeds, differences) in pairs.items():
         values = list(scores[method].values())
@@ -90,7 +95,7 @@ def paired_check_lines(before, after, labels):
             verdict = (f"the {old} row's seed-to-seed spread is {deviation:.2f} (sample standard deviation, "
                        f"{len(values)} seeds): {inside} it")
         error = standard_error(differences)
-        lines.append(f"- {method}: {new} − {old} {mean:+.2f} points ({seed_list(seeds)}"
+        lines.append(f"- {method}: {new} − {old} {signed(mean, 2)} points ({seed_list(seeds)}"
                      f"{', one seed' if error is None else f', standard error {error:.2f}'}); {verdict}.")
     return lines
 
@@ -116,10 +121,10 @@ def verdict_lines(rows, bars=BARS, min_seeds=MIN_SEEDS):
             verdict = "**meets the bar**" if mean >= bar else "**below the bar**"
             if error is not None and abs(mean - bar) < error:
                 verdict += " on the mean, but the bar is within one standard error of it; more seeds would settle it"
-        per_seed = ", ".join(f"{g:+.1f}" for g in gains["overall"])
-        by_group = "; ".join(f"{group} {np.mean(gains[group]):+.1f}" for group in GROUPS[1:] if gains[group])
+        per_seed = ", ".join(signed(g) for g in gains["overall"])
+        by_group = "; ".join(f"{group} {signed(np.mean(gains[group]))}" for group in GROUPS[1:] if gains[group])
         groups = f" — {by_group}." if by_group else "."
-        lines.append(f"- {method} − {baseline}: overall {mean:+.1f} points{spread(error)} ({seed_list(seeds)}: "
+        lines.append(f"- {method} − {baseline}: overall {signed(mean)} points{spread(error)} ({seed_list(seeds)}: "
                      f"{per_seed}; bar ≥ +{bar:g}){groups} {verdict[0].upper() + verdict[1:]}.")
     return lines
 
@@ -140,7 +145,7 @@ def standing_line(rows, method="auxlt"):
     if not gains:
         return None
     gains.sort()
-    listed = ", ".join(f"{other} {gain:+.1f} ({n} seed{'s' if n > 1 else ''})" for gain, other, n in gains)
+    listed = ", ".join(f"{other} {signed(gain)} ({n} seed{'s' if n > 1 else ''})" for gain, other, n in gains)
     ahead = [other for gain, other, _ in gains if gain < 0]
     verdict = f"Methods ahead of {method}: {', '.join(ahead)}." if ahead else f"{method} is ahead of every one."
     return f"- {method} against each method (overall, paired by seed): {listed}. {verdict}"
@@ -151,7 +156,7 @@ def _mean_gain(gains, group):
     if not values:
         return None
     error = standard_error(values)
-    return f"{np.mean(values):+.1f}" + ("" if error is None else f" ± {error:.1f}")
+    return signed(np.mean(values)) + ("" if error is None else f" ± {error:.1f}")
 
 
 def contribution_lines(rows, steps=RECIPE_STEPS):
@@ -195,7 +200,7 @@ def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR, min_seeds=BEST_RO
         why.append(f"no runs of {', '.join(missing)} yet")
     if thin:
         why.append(f"seeds of baseline rows short of {min_seeds}: {', '.join(thin)}")
-    return (f"- Best AuxLT-based row against the best baseline row: {ours} − {theirs} overall {mean:+.1f} points"
+    return (f"- Best AuxLT-based row against the best baseline row: {ours} − {theirs} overall {signed(mean)} points"
             f"{spread(error)} ({seed_list(seeds)}; bar ≥ +{bar:g}): "
             f"{verdict}" + (f" ({'; '.join(why)})" if why and verdict != "**below the bar**" else "") + ".")
 

@@ -4,7 +4,7 @@ kept apart from `benchmarks.accuracy`, which collects the runs and writes the pa
 
 import numpy as np
 
-from benchmarks.comparison import cell, paired_check_lines, paired_gains, seed_list, spread, standard_error
+from benchmarks.comparison import cell, paired_check_lines, paired_gains, seed_list, signed, spread, standard_error
 from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
 
 FLAGFILE = "flags/cifar10_lt.cfg"
@@ -77,7 +77,7 @@ def standing_lines(rows):
         gap = mean - PUBLISHED_RHO100[published]
         verdict = "within" if abs(gap) <= tolerance else "outside"
         lines.append(f"- {ours} {mean:.1f} against the published {published} {PUBLISHED_RHO100[published]:.1f}: "
-                     f"{gap:+.1f} points, {verdict} the {tolerance:g} points that count as reproducing it.")
+                     f"{signed(gap)} points, {verdict} the {tolerance:g} points that count as reproducing it.")
     baseline, bar = BAR
     for method in [m for m in rows if m.startswith("auxlt")] if baseline in rows else []:
         seeds, gains = paired_gains(rows[method], rows[baseline])
@@ -85,14 +85,14 @@ def standing_lines(rows):
             mean = float(np.mean(gains["overall"]))
             error = standard_error(gains["overall"])
             verdict = "meets" if mean >= bar else "misses"
-            lines.append(f"- {method} − {baseline}: {mean:+.1f} points ({seed_list(seeds)}"
+            lines.append(f"- {method} − {baseline}: {signed(mean)} points ({seed_list(seeds)}"
                          f"{spread(error) or ', one seed'}; bar ≥ +{bar:g}): {verdict} the bar.")
     for method in rows:
         if method == ours or method.startswith("auxlt"):
             continue
         mean = float(np.mean([100 * r["overall"] for r in rows[method]]))
         seeds, gains = paired_gains(rows[RECOMMENDED], rows[method]) if RECOMMENDED in rows else ([], {})
-        against = (f"; {RECOMMENDED} (recommended) − {method}: {np.mean(gains['overall']):+.1f} points "
+        against = (f"; {RECOMMENDED} (recommended) − {method}: {signed(np.mean(gains['overall']))} points "
                    f"({seed_list(seeds)}{spread(standard_error(gains['overall'])) or ', one seed'})" if seeds else "")
         lines.append(f"- {method} {mean:.1f}{against}.")
     return lines
@@ -142,14 +142,14 @@ def reference_lines(rows, reference, runs_path):
         published = PUBLISHED_RHO100.get(name)
         if published is not None:
             line += (f" Against the published {name} {published:.1f}, the reference itself: "
-                     f"{np.mean(best) - published:+.1f} points at its best epoch on test, "
-                     f"{np.mean(last) - published:+.1f} at its last.")
+                     f"{signed(np.mean(best) - published)} points at its best epoch on test, "
+                     f"{signed(np.mean(last) - published)} at its last.")
         paired = sorted(ours.keys() & theirs.keys())
         if paired:
             gaps = [ours[s] - 100 * theirs[s]["last"]["overall"] for s in paired]
             tolerance = CALIBRATION[2]
             verdict = "within" if abs(float(np.mean(gaps))) <= tolerance else "outside"
-            line += (f" Our {method} against its last epoch: {np.mean(gaps):+.1f} points ({seed_list(paired)}"
+            line += (f" Our {method} against its last epoch: {signed(np.mean(gaps))} points ({seed_list(paired)}"
                      f"{spread(standard_error(gaps)) or ', one seed'}), {verdict} {tolerance:g} points.")
         lines.append(line)
     return lines

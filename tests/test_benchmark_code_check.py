@@ -35,11 +35,11 @@ def test_reruns_are_paired_by_seed_with_the_table_and_set_against_its_seed_to_se
     assert [line for line in lines if line.startswith("| ")] == [
         "| method | seed | table | rerun | difference |",
         "| ce | 0 | 57.00 | 58.50 | +1.50 |", "| ce | 1 | 58.00 | 59.00 | +1.00 |",
-        "| auxlt_mixup | 0 | 73.00 | 70.00 | -3.00 |"]
+        "| auxlt_mixup | 0 | 73.00 | 70.00 | −3.00 |"]
     # ce: +1.25 (standard error 0.25) against the table's sample standard deviation of 0.50 over 3 seeds.
     assert lines[-2] == ("- ce: rerun − table +1.25 points (seeds 0, 1, standard error 0.25); the table row's "
                          "seed-to-seed spread is 0.50 (sample standard deviation, 3 seeds): outside it.")
-    assert lines[-1] == ("- auxlt_mixup: rerun − table -3.00 points (seed 0, one seed); the table row's seed-to-seed "
+    assert lines[-1] == ("- auxlt_mixup: rerun − table −3.00 points (seed 0, one seed); the table row's seed-to-seed "
                          "spread is 1.00 (sample standard deviation, 3 seeds): outside it.")
     within = code_check.check_lines(TABLE, {"ce": [run(0, 0.574, CURRENT)]}, "r", "c")
     assert within[-1].endswith("+0.40 points (seed 0, one seed); the table row's seed-to-seed spread is 0.50 (sample "

@@ -59,7 +59,7 @@ def test_a_bar_within_one_standard_error_is_flagged_either_side():
     rows["balanced"].append(run(2, 0.642))
     (line,) = verdict_lines(rows)
     assert line.startswith("- auxlt − balanced: overall +0.9 points, standard error 0.8 "
-                           "(seeds 0, 1, 2: +2.1, +1.1, -0.6; bar ≥ +1.5). ")
+                           "(seeds 0, 1, 2: +2.1, +1.1, −0.6; bar ≥ +1.5). ")
     assert "**below the bar** on the mean, but the bar is within one standard error" in line
     # Far from the bar on either side: a plain verdict.
     rows = {"auxlt": [run(0, 0.66), run(1, 0.67)], "ce": [run(0, 0.58), run(1, 0.58)]}
@@ -84,7 +84,7 @@ def test_the_standing_names_every_baseline_ahead_of_the_method():
     rows = {"ce": [run(0, 0.55), run(1, 0.57)], "auxlt": [run(0, 0.66), run(1, 0.67)],
             "logit_adjust": [run(0, 0.69)], "drw": [run(1, 0.60)]}
     line = standing_line(rows)
-    assert line == ("- auxlt against each method (overall, paired by seed): logit_adjust -3.0 (1 seed), "
+    assert line == ("- auxlt against each method (overall, paired by seed): logit_adjust −3.0 (1 seed), "
                     "drw +7.0 (1 seed), ce +10.5 (2 seeds). Methods ahead of auxlt: logit_adjust.")
     del rows["logit_adjust"]
     assert standing_line(rows).endswith("(2 seeds). auxlt is ahead of every one.")
@@ -130,7 +130,7 @@ def test_each_recipe_step_shows_its_paired_gain_per_group():
             "auxlt_mixup_fused": [run(1, 0.73, 0.72, 0.75)]}
     assert contribution_lines(rows) == [
         "- auxlt_mixup over auxlt: overall +4.5 ± 0.5, many +2.5 ± 0.5, medium +8.0 ± 2.0 (seeds 0, 1).",
-        "- auxlt_mixup_fused over auxlt_mixup: overall +1.0, many -1.0, medium +5.0 (seed 1)."]
+        "- auxlt_mixup_fused over auxlt_mixup: overall +1.0, many −1.0, medium +5.0 (seed 1)."]
     assert contribution_lines({"auxlt": rows["auxlt"]}) == []
 
 

@@ -26,7 +26,7 @@ def test_the_standing_says_whether_ce_reproduces_the_published_figure_and_auxlt_
     """...and sets the recommended row against every other baseline, paired by seed."""
     rows = {"ce": [run(0, 0.68)], "auxlt": [run(0, 0.715)], "crt": [run(0, 0.73)]}
     lines = long_recipe.standing_lines(rows)
-    assert lines[0] == ("- ce 68.0 against the published CE 70.4: -2.4 points, within the 3 points that count as "
+    assert lines[0] == ("- ce 68.0 against the published CE 70.4: −2.4 points, within the 3 points that count as "
                         "reproducing it.")
     assert lines[1] == "- auxlt − ce: +3.5 points (seed 0, one seed; bar ≥ +4): misses the bar."
     assert lines[2] == "- crt 73.0."
@@ -35,7 +35,7 @@ def test_the_standing_says_whether_ce_reproduces_the_published_figure_and_auxlt_
     assert recommended[0] == "- crt 71.0; auxlt_mixup (recommended) − crt: +5.5 points (seeds 0, 1, standard error 0.5)."
     assert recommended[1] == "- logit_adjust 70.0; auxlt_mixup (recommended) − logit_adjust: +8.0 points (seed 1, one seed)."
     far = long_recipe.standing_lines({"ce": [run(0, 0.66)], "auxlt": [run(0, 0.72)]})
-    assert "-4.4 points, outside the 3 points" in far[0] and "+6.0 points (seed 0, one seed" in far[1] and "meets" in far[1]
+    assert "−4.4 points, outside the 3 points" in far[0] and "+6.0 points (seed 0, one seed" in far[1] and "meets" in far[1]
 
 
 def test_without_runs_the_section_says_so_and_still_shows_the_published_figures():
@@ -80,7 +80,7 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert "| auxlt | 1 | 75.0 |" in section
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
-    assert "| ce | 0 | 57.00 | 56.50 | -0.50 |" in section and "raw runs `bfloat16/`" in section
+    assert "| ce | 0 | 57.00 | 56.50 | −0.50 |" in section and "raw runs `bfloat16/`" in section
     assert ("Code of before 2026-12-02 trained differently: 2 of the 6 runs on this page decoded JPEG with "
             "TensorFlow's fast DCT") in text
     assert "; 2 of the 6 runs on this page padded stride-2 convolutions as TensorFlow's \"same\" does" in text
@@ -88,8 +88,8 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
             "now trains (their config.json records jpeg_dct=INTEGER_ACCURATE, strided_padding=symmetric)") in text
     assert "| ce | 0 | 57.00 | 58.00 | +1.00 |" in text and "raw runs `rerun/`" in text
     assert ("seed 0; raw: `reference/ce/`): 66.5 at its last epoch, 67.2 at its best epoch on test (how the published "
-            "figures are taken). Against the published CE 70.4, the reference itself: -3.2 points at its best epoch on "
-            "test, -3.9 at its last. Our ce against its last epoch: +2.5 points (seed 0, one seed), within 3 points.") in section
+            "figures are taken). Against the published CE 70.4, the reference itself: −3.2 points at its best epoch on "
+            "test, −3.9 at its last. Our ce against its last epoch: +2.5 points (seed 0, one seed), within 3 points.") in section
 
 
 def reference_summary(last, best):
@@ -103,10 +103,10 @@ def test_the_reference_code_run_here_is_set_beside_our_row_of_the_same_seed():
     assert lines == ["- The reference code's CE (kaidic/LDAM-DRW `cifar_train.py`, run here on the same decoded pixels "
                      "and schedule; seeds 0, 1; raw: `results/reference_200_epoch/ce/`): 69.5 at its last epoch, 70.5 "
                      "at its best epoch on test (how the published figures are taken). Against the published CE 70.4, "
-                     "the reference itself: +0.1 points at its best epoch on test, -0.9 at its last. Our ce against its "
-                     "last epoch: -4.0 points (seed 0, one seed), outside 3 points."]
+                     "the reference itself: +0.1 points at its best epoch on test, −0.9 at its last. Our ce against its "
+                     "last epoch: −4.0 points (seed 0, one seed), outside 3 points."]
     alone = long_recipe.reference_lines({}, reference, "r")  # no ce run yet: the reference figures alone
-    assert alone[0].endswith("-0.9 at its last.") and "Our ce" not in alone[0]
+    assert alone[0].endswith("−0.9 at its last.") and "Our ce" not in alone[0]
 
 
 def test_the_bfloat16_check_pairs_runs_by_seed_and_sets_the_mean_difference_against_the_float32_spread():
@@ -126,11 +126,11 @@ def test_the_bfloat16_check_pairs_runs_by_seed_and_sets_the_mean_difference_agai
     table = [line for line in lines if line.startswith("| ")]
     assert table == ["| method | seed | float32 | mixed bfloat16 | difference |",
                      "| ce | 0 | 57.00 | 57.20 | +0.20 |", "| ce | 1 | 58.00 | 58.40 | +0.40 |",
-                     "| auxlt | 0 | 68.00 | 64.00 | -4.00 |"]
+                     "| auxlt | 0 | 68.00 | 64.00 | −4.00 |"]
     # ce: mean +0.30 (standard error 0.10) against a float32 sample standard deviation of 0.50 over 3 seeds.
     assert lines[-2] == ("- ce: mixed bfloat16 − float32 +0.30 points (seeds 0, 1, standard error 0.10); the float32 "
                          "row's seed-to-seed spread is 0.50 (sample standard deviation, 3 seeds): within it.")
-    assert lines[-1] == ("- auxlt: mixed bfloat16 − float32 -4.00 points (seed 0, one seed); the float32 row's "
+    assert lines[-1] == ("- auxlt: mixed bfloat16 − float32 −4.00 points (seed 0, one seed); the float32 row's "
                          "seed-to-seed spread is 1.41 (sample standard deviation, 2 seeds): outside it.")
 
 
