@@ -3,12 +3,12 @@ keras_auxlt/data/decoding.py and docs/data.md ("Decoding").
 
     ./run python -m benchmarks.jpeg_decoding --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz
 
-Decodes every --stride-th image of the split three ways (PIL; `tf.io.decode_image`, TensorFlow's
+First it prints how the split's files were encoded (benchmarks/jpeg_encoding.py): their chroma subsampling
+and the IJG quality whose standard luminance table each file carries. Then it decodes every --stride-th
+image of the split three ways (PIL; `tf.io.decode_image`, TensorFlow's
 default, the fast integer DCT; `keras_auxlt.data.decoding.decode_rgb`, what the project uses) and
 prints each one's per-channel mean and standard deviation (pixels in [0, 1]) and its difference from
 PIL's pixels: mean and largest absolute difference in levels (0-255), and the share of pixels that differ.
-First it prints how those files were encoded (benchmarks/jpeg_encoding.py): their chroma subsampling and the IJG quality
-whose standard luminance table each file carries.
 Those figures do not depend on what else the machine is doing. With --timing it also prints the decode
 rate of both TensorFlow decoders, best of 3, alternated in one process, and their ratio: a timing, so only
 on an otherwise idle machine.

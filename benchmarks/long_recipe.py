@@ -24,10 +24,10 @@ PRECISION_SPEED = "performance.md#mixed-bfloat16-against-float32"  # the speed m
 CALIBRATION = ("ce", "CE", 3.0)  # our row, the published row, the largest gap that counts as reproduced
 BAR = ("ce", 4.0)  # every AuxLT row against ce: the gain it must reach
 WHY_IT_MAY_DIFFER = (
-    "Why figures here may differ from the published ones: the data is a JPEG copy of CIFAR-10 (quality 75, "
-    "its colour stored at 16×16, i.e. 4:2:0 chroma subsampling: decoded pixels differ from the PNG-exact originals, "
-    "by about one level more with TensorFlow's fast DCT, which runs "
-    "of before 2026-12-02 decoded with: the count is below the short schedule's table); the long-tailed subset is "
+    "Why figures here may differ from the published ones: the data is a JPEG copy of CIFAR-10 (quality 75, its "
+    "colour stored at 16×16, i.e. 4:2:0 chroma subsampling: decoded pixels differ from the PNG-exact originals, by "
+    "about one level more with TensorFlow's fast DCT, which runs of before 2026-12-02 decoded with: the count is "
+    "below the short schedule's table); the long-tailed subset is "
     "the reference code's; checkpoints and BatchNorm statistics are chosen on a validation split here and the test "
     "set is scored once, while the reference code of the CE and LDAM-DRW rows (kaidic/LDAM-DRW, cifar_train.py) "
     "reports \"Best Prec@1\", the highest test accuracy over all 200 epochs, i.e. an epoch chosen on test; the "
