@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.variants import STAGE_ONE, TRAINED_AS, VARIANTS
+from benchmarks.variants import OWN_RECIPE, STAGE_ONE, TRAINED_AS, VARIANTS
 from keras_auxlt.run_files import (
     CONFIG_FILE,
     INFERENCE_CHECKPOINT,
@@ -71,14 +71,14 @@ class Runs:
         return run_dir(self.output_dir, method, seed)
 
     def flagfile_for(self, method):
-        """The recipe a variant trains with: a second stage (crt) has its own flagfile beside the base one,
-        `<base>_<its --method>.cfg`, which holds that stage's schedule."""
-        if method not in STAGE_ONE:
+        """The recipe a variant trains with: a method of OWN_RECIPE (crt's second stage, bbn) has its own flagfile
+        beside the base one, `<base>_<its --method>.cfg`, which holds its schedule."""
+        trains = VARIANTS[method][0].removeprefix("--method=")
+        if trains not in OWN_RECIPE:
             return self.flagfile_base
-        stage = VARIANTS[method][0].removeprefix("--method=")
-        path = self.flagfile_base[:-len(".cfg")] + f"_{stage}.cfg"
+        path = self.flagfile_base[:-len(".cfg")] + f"_{trains}.cfg"
         if not os.path.isfile(path):
-            raise SystemExit(f"[benchmark] {method} needs its second-stage flagfile {path} beside --flagfile_base")
+            raise SystemExit(f"[benchmark] {method} needs its flagfile {path} beside --flagfile_base")
         return path
 
     def train_command(self, method, seed):

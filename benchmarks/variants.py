@@ -22,9 +22,19 @@ VARIANTS = {
     # Candidates of a better recipe (issue 23); auxlt_mixup won on validation and is the recommended recipe.
     "auxlt_fused": ["--method=auxlt", "--aux_tasks=random", "--inference_head=fused", NO_MIXUP],
     "auxlt_adjusted": ["--method=auxlt", "--aux_tasks=random_adjusted", NO_MIXUP],
-    # Controls: does mixup lift the strongest baseline as much? (MiSLAS: mixup in cRT's first stage.)
+    # Controls: does mixup lift the strongest baseline as much? (issue 23: our mixup in cRT's first stage.)
     "ce_mixup": ["--method=ce", MIXUP],
-    "crt_mixup": ["--method=crt", NO_MIXUP],  # on ce_mixup: only the first stage mixes
+    "crt_ce_mixup": ["--method=crt", NO_MIXUP],  # on ce_mixup: only the first stage mixes
+    # The leading baselines at the 200-epoch schedule (issue 38), each as its authors' code trains CIFAR-10-LT.
+    # LDAM-DRW (kaidic/LDAM-DRW): LDAM on a cosine classifier, DRW from --drw_start_epoch (160; 24 short).
+    "ldam_drw": ["--method=ldam_drw", NO_MIXUP],
+    # cRT as MiSLAS (dvlab-research/MiSLAS, config/cifar10/cifar10_imb001_stage*.yaml) trains it: stage 1 is CE
+    # with mixup alpha 1 and lr x0.1 / x0.01 at the milestones (160, 180); stage 2 our cRT stage with its
+    # label-aware smoothing (0.3 for the head class to 0.0 for the rarest; its CIFAR-10 config shifts no BatchNorm).
+    "ce_mislas": ["--method=ce", "--mixup_alpha=1.0", "--lr_factors=0.1,0.01"],
+    "crt_mixup": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0"],
+    # BBN (megvii-research/BBN): conventional + reversed-sampling branches, its schedule in <base>_bbn.cfg.
+    "bbn": ["--method=bbn", NO_MIXUP, "--balanced_sampler=reversed"],
     "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=primary,auxiliary"],
     "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=primary,auxiliary",
                           "--inference_head=fused"],
@@ -38,4 +48,7 @@ TRAINED_AS = {"auxlt_fused": "auxlt", "auxlt_mixup_fused": "auxlt_mixup"}
 # recommended recipe (issue 23).
 DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt", "auxlt_mixup", "auxlt_mixup_fused"]
 # Two-stage variant -> the run its second stage starts from (and whose budget it adds).
-STAGE_ONE = {"crt": "ce", "crt_mixup": "ce_mixup"}
+STAGE_ONE = {"crt": "ce", "crt_ce_mixup": "ce_mixup", "crt_mixup": "ce_mislas"}
+# train.py methods whose recipe depends on the schedule: a variant of one trains with `<base>_<method>.cfg`,
+# beside the base flagfile (crt: the second stage's schedule; bbn: BBN's milestones).
+OWN_RECIPE = ("crt", "bbn")

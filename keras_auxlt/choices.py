@@ -4,6 +4,9 @@ the code that dispatches on a name all read these."""
 # Training methods: the stream(s) each draws from, whether auxiliary tasks train, and the primary
 # head's loss (AuxLTModel.primary_task_loss). crt is classifier re-training, stage 2: the backbone of a
 # trained run (--init_from) frozen, a fresh primary head trained with class-balanced sampling.
+# ldam_drw (Cao et al. 2019): LDAM loss on a cosine classifier, deferred re-weighting. bbn (Zhou et al.
+# 2020): a conventional (instance) and a re-balancing (--balanced_sampler, reversed in its recipe) branch
+# over a shared trunk, mixed by the cumulative-learning alpha (keras_auxlt.models.bbn_model).
 METHODS = {
     "auxlt": {"streams": ("balanced", "instance"), "aux": True, "primary_loss": "ce"},
     "ce": {"streams": ("instance",), "aux": False, "primary_loss": "ce"},
@@ -11,9 +14,14 @@ METHODS = {
     "cb_loss": {"streams": ("instance",), "aux": False, "primary_loss": "class_balanced"},
     "drw": {"streams": ("instance",), "aux": False, "primary_loss": "drw"},
     "logit_adjust": {"streams": ("instance",), "aux": False, "primary_loss": "logit_adjust"},
+    "ldam_drw": {"streams": ("instance",), "aux": False, "primary_loss": "ldam_drw", "classifier": "cosine"},
     "crt": {"streams": ("balanced",), "aux": False, "primary_loss": "ce", "init_from": True},
+    "bbn": {"streams": ("balanced", "instance"), "aux": False, "primary_loss": "ce", "model": "bbn"},
 }
-PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust")
+PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust", "ldam_drw")
+# The primary head: a linear layer, or LDAM's cosine classifier (unit-norm features and class weights,
+# logits scaled by LDAM's s = 30).
+CLASSIFIERS = ("linear", "cosine")
 AUX_TASKS = ("random", "random_shared", "reweighted", "rotation", "random_adjusted")
 CLASS_COUNT_TASKS = ("reweighted", "random_adjusted")  # the tasks that need the training class counts
 LAMBDA_SCHEDULES = ("constant", "cumulative")
@@ -22,7 +30,8 @@ STREAM_BATCH_NORMS = ("joint", "separate")
 # Mixup (keras_auxlt.models.mixup): the batch the primary head learns from, and the random stream of the
 # auxiliary heads (two-stream methods only).
 MIXUP_STREAMS = ("primary", "auxiliary")
-BACKBONES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "resnet10", "resnet50")
+CIFAR_BACKBONES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
+BACKBONES = (*CIFAR_BACKBONES, "resnet10", "resnet50")
 
 SAMPLERS = ("instance", "balanced", "sqrt", "reversed")
 BALANCED_SAMPLERS = ("balanced", "sqrt", "reversed")  # what AuxLT's class-aware stream may use

@@ -102,6 +102,9 @@ def define_train_flags():
     flags.DEFINE_list("mixup_streams", list(model.mixup_streams), f"Streams mixed when --mixup_alpha > 0, any of "
                       f"{', '.join(MIXUP_STREAMS)} (primary: the batch the primary head learns from; auxiliary: "
                       "AuxLT's random stream). A stream the method does not have is ignored.")
+    flags.DEFINE_list("label_aware_smoothing", [str(e) for e in model.label_aware_smoothing], "head,tail: MiSLAS's "
+                      "label-aware smoothing of the ce loss, eps from `head` for the most frequent class to `tail` for "
+                      "the rarest (0,0: off).")
     # Optimiser.
     flags.DEFINE_float("learning_rate", optim.learning_rate, "Base learning rate.")
     flags.DEFINE_integer("lr_reference_batch", optim.lr_reference_batch, "If > 0, scale the learning rate by "
@@ -117,7 +120,7 @@ def define_train_flags():
                       "base lr.")
     # Run.
     flags.DEFINE_enum("method", d.method, list(METHODS), "Training method.")
-    flags.DEFINE_integer("drw_start_epoch", d.drw_start_epoch, "Method drw: epoch from which effective-number "
+    flags.DEFINE_integer("drw_start_epoch", d.drw_start_epoch, "Methods drw and ldam_drw: epoch from which effective-number "
                          "weights apply.")
     flags.DEFINE_string("init_from", d.init_from, "Method crt: run directory of the trained (e.g. ce) model whose "
                         "backbone is frozen and reused.")
@@ -166,7 +169,8 @@ def run_config_from_flags():
                           aux_weights=_numbers("aux_weights", FLAGS.aux_weights, float),
                           lambda_schedule=FLAGS.lambda_schedule, aux_detach_features=FLAGS.aux_detach_features,
                           sync_batch_norm=FLAGS.sync_batch_norm, stream_batch_norm=FLAGS.stream_batch_norm,
-                          mixup_alpha=FLAGS.mixup_alpha, mixup_streams=tuple(FLAGS.mixup_streams)),
+                          mixup_alpha=FLAGS.mixup_alpha, mixup_streams=tuple(FLAGS.mixup_streams),
+                          label_aware_smoothing=_numbers("label_aware_smoothing", FLAGS.label_aware_smoothing, float)),
         optim=OptimConfig(learning_rate=FLAGS.learning_rate, lr_reference_batch=FLAGS.lr_reference_batch,
                           momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay, warmup_epochs=FLAGS.warmup_epochs,
                           schedule=FLAGS.lr_schedule, lr_milestones=_numbers("lr_milestones", FLAGS.lr_milestones, int),

@@ -3,11 +3,13 @@
 what each variant trains on top of the shared recipe."""
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
+from benchmarks.runs import Runs
 from benchmarks.variants import STAGE_ONE, VARIANTS
 from keras_auxlt.saving import load_model
 from tests.conftest import REPO_ROOT, repo_env, write_image_folder
@@ -90,17 +92,21 @@ print(json.dumps(out))
 def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     """flags/cifar10_lt_short.cfg trains the recommended recipe (mixup on both streams): the baselines, AuxLT
     as published and every second stage must switch it off, or the page would compare other methods."""
-    jobs = [[name, "flags/cifar10_lt_short_crt.cfg" if name in STAGE_ONE else "flags/cifar10_lt_short.cfg", *flags]
-            for name, flags in VARIANTS.items()]
+    base = Runs(flagfile_base=os.path.join(REPO_ROOT, "flags", "cifar10_lt_short.cfg"), data_dir="", imbalance_ratio=100,
+                output_dir="")
+    jobs = [[name, base.flagfile_for(name), *flags] for name, flags in VARIANTS.items()]
     out = subprocess.run([sys.executable, "-c", _RESOLVE_VARIANTS, json.dumps(jobs)], cwd=REPO_ROOT, env=repo_env(),
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     configs = json.loads(out.stdout.strip().splitlines()[-1])
     mixing = {name: c["mixed"] for name, c in configs.items() if c["mixed"]}
     assert mixing == {"ce_mixup": ["primary"], "auxlt_mixup": ["primary", "auxiliary"],
-                      "auxlt_mixup_fused": ["primary", "auxiliary"]}
-    assert {configs[name]["alpha"] for name in mixing} == {0.5}
-    assert {name: configs[name]["method"] for name in STAGE_ONE} == {"crt": "crt", "crt_mixup": "crt"}
+                      "auxlt_mixup_fused": ["primary", "auxiliary"], "ce_mislas": ["primary"]}
+    assert {name: configs[name]["alpha"] for name in mixing} == {
+        "ce_mixup": 0.5, "auxlt_mixup": 0.5, "auxlt_mixup_fused": 0.5, "ce_mislas": 1.0}  # MiSLAS's CIFAR alpha
+    assert {name: configs[name]["method"] for name in STAGE_ONE} == {"crt": "crt", "crt_ce_mixup": "crt",
+                                                                     "crt_mixup": "crt"}
+    assert configs["bbn"]["method"] == "bbn" and configs["ldam_drw"]["method"] == "ldam_drw"
 
 
 FORWARDING = """

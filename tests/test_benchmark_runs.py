@@ -35,9 +35,10 @@ def test_a_second_stage_trains_with_its_own_flagfile_from_the_first_stage_of_the
     assert f"--model_dir={tmp_path / 'runs' / 'crt' / 'seed3'}" in command and "--imbalance_ratio=100" in command
 
 
-def test_a_missing_second_stage_flagfile_is_named(tmp_path):
-    with pytest.raises(SystemExit, match=r"crt needs its second-stage flagfile .*recipe_crt\.cfg beside --flagfile_base"):
-        make_runs(tmp_path).train_command("crt", 0)
+@pytest.mark.parametrize("variant, recipe", [("crt", "crt"), ("crt_mixup", "crt"), ("bbn", "bbn")])
+def test_a_missing_flagfile_of_a_method_with_its_own_recipe_is_named(tmp_path, variant, recipe):
+    with pytest.raises(SystemExit, match=rf"{variant} needs its flagfile .*recipe_{recipe}\.cfg beside --flagfile_base"):
+        make_runs(tmp_path).train_command(variant, 0)
 
 
 def test_only_where_a_run_lives_may_differ_between_commands_of_one_recipe(tmp_path):

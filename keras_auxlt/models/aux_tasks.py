@@ -1,4 +1,4 @@
-"""The auxiliary tasks of method.md: names, head sizes and their fixed ingredients."""
+"""The auxiliary tasks of method.md and the baselines' class-aware losses: their fixed ingredients."""
 
 import keras
 import numpy as np
@@ -6,6 +6,9 @@ import tensorflow as tf
 
 NUM_ROTATIONS = 4
 EFFECTIVE_NUMBER_BETA = 0.9999
+# LDAM (Cao et al. 2019), as kaidic/LDAM-DRW's CIFAR runs: the largest margin and the logit scale s.
+LDAM_MAX_MARGIN = 0.5
+LDAM_SCALE = 30.0
 
 
 def effective_number_weights(class_counts, beta=EFFECTIVE_NUMBER_BETA):
@@ -19,6 +22,21 @@ def log_prior(class_counts):
     """log(n_c / N): the training prior that logit adjustment adds or removes (float64)."""
     counts = np.asarray(class_counts, np.float64)
     return np.log(counts / counts.sum())
+
+
+def ldam_margins(class_counts, max_margin=LDAM_MAX_MARGIN):
+    """LDAM's per-class margins m_c proportional to n_c^(-1/4), the largest (the rarest class's) = max_margin."""
+    margins = 1.0 / np.sqrt(np.sqrt(np.asarray(class_counts, np.float64)))
+    return margins * (max_margin / margins.max())
+
+
+def label_aware_smoothing(class_counts, head, tail):
+    """MiSLAS's label-aware smoothing factors ("concave" shape): eps_c = tail + (head - tail) *
+    sin(pi / 2 * (n_c - n_min) / (n_max - n_min)), so the most frequent class gets `head`, the rarest `tail`."""
+    counts = np.asarray(class_counts, np.float64)
+    span = counts.max() - counts.min()
+    position = (counts - counts.min()) / span if span else np.ones_like(counts)
+    return tail + (head - tail) * np.sin(position * np.pi / 2)
 
 
 def rotation_targets(batch, seed, step):

@@ -31,6 +31,7 @@ import tensorflow as tf
 from keras_auxlt.choices import (
     AUX_TASKS,
     CLASS_COUNT_TASKS,
+    CLASSIFIERS,
     LAMBDA_SCHEDULES,
     MIXUP_STREAMS,
     PRIMARY_LOSSES,
@@ -40,7 +41,7 @@ from keras_auxlt.keras_compat import build_optimizer_only, in_multi_worker_mode,
 from keras_auxlt.models import aux_tasks as tasks
 from keras_auxlt.models import mixup
 from keras_auxlt.models.backbones import LEGACY_STRIDED_PADDING, STRIDED_PADDING, build_backbone
-from keras_auxlt.models.layers import PixelNormalization, conv_init
+from keras_auxlt.models.layers import CosineDense, PixelNormalization, conv_init
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
@@ -52,20 +53,22 @@ class AuxLTModel(keras.Model):
                  lambda_schedule="constant", total_steps=0, aux_detach_features=False, class_counts=None,
                  weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
                  drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, stream_batch_norm="joint", mixup_alpha=0.0,
-                 mixup_streams=MIXUP_STREAMS, strided_padding=STRIDED_PADDING, **kwargs):
+                 mixup_streams=MIXUP_STREAMS, strided_padding=STRIDED_PADDING, classifier="linear",
+                 label_smoothing=(0.0, 0.0), **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
         mixup_streams = tuple(mixup_streams)
+        label_smoothing = tuple(float(e) for e in label_smoothing)
         _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
-                         primary_loss, stream_batch_norm, mixup_alpha, mixup_streams)
+                         primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing)
 
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
-        self.backbone = build_backbone(backbone, (image_size, image_size, 3), sync_bn=sync_batch_norm,
-                                       strided_padding=strided_padding)
+        self.backbone = self._build_backbone(backbone, image_size, sync_batch_norm, strided_padding)
         self.backbone.trainable = not freeze_backbone  # frozen: no updates, BatchNorm in inference mode
-        self.primary_head = self._linear(num_classes, "primary_head")
+        self.primary_head = (CosineDense(num_classes, tasks.LDAM_SCALE, name="primary_head") if classifier == "cosine"
+                             else self._linear(num_classes, "primary_head"))
         self.aux_heads = {}
         if "random" in aux_tasks:
             self.aux_heads["random"] = self._linear(num_classes, "aux_head")
@@ -80,7 +83,16 @@ class AuxLTModel(keras.Model):
         self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), floatx)
                                if needs_counts else None)
         self._log_prior = tf.constant(tasks.log_prior(class_counts), floatx) if needs_counts else None
+        # LDAM: s * m_c, subtracted from the true class's logit (the cosine head's logits are s * cos).
+        self._ldam_offsets = (tf.constant(tasks.LDAM_SCALE * tasks.ldam_margins(class_counts), floatx)
+                              if primary_loss == "ldam_drw" else None)
+        self._smoothing = (tf.constant(tasks.label_aware_smoothing(class_counts, *label_smoothing), floatx)
+                           if any(label_smoothing) else None)
         self._ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        # Class-weighted CE as PyTorch's CrossEntropyLoss(weight=w): divided by the batch's sum of weights.
+        self._weighted_ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                       reduction="mean_with_sample_weight")
+        self._soft_ce = keras.losses.CategoricalCrossentropy(from_logits=True)
 
         # Loss and accuracy trackers: one Mean per loss.
         self._trackers = {"loss": keras.metrics.Mean(name="loss"),
@@ -115,6 +127,13 @@ class AuxLTModel(keras.Model):
         self.stream_batch_norm = stream_batch_norm
         self.mixup_alpha = float(mixup_alpha)
         self.mixup_streams = mixup_streams
+        self.classifier = classifier
+        self.label_smoothing = label_smoothing
+
+    @staticmethod
+    def _build_backbone(name, image_size, sync_batch_norm, strided_padding):
+        return build_backbone(name, (image_size, image_size, 3), sync_bn=sync_batch_norm,
+                              strided_padding=strided_padding)
 
     @staticmethod
     def _linear(units, name):
@@ -236,12 +255,25 @@ class AuxLTModel(keras.Model):
     def primary_task_loss(self, labels, logits):
         """The primary head's training loss (method.md's CE, or a baseline's variant of it).
 
-        ce: cross-entropy. class_balanced: CE weighted by effective-number class weights.
-        drw: plain CE, then those weights from `drw_start_step` on. logit_adjust: CE of
+        ce: cross-entropy; with `label_smoothing` (head, tail), MiSLAS's label-aware smoothing: CE
+        against (1 - eps_y) one_hot(y) + eps_y / C. class_balanced: CE weighted by effective-number
+        class weights. drw: plain CE, then those weights from `drw_start_step` on. logit_adjust: CE of
         logits + tau * log(class prior) (balanced softmax at tau = 1); inference uses raw logits.
+        ldam_drw: LDAM (the true class's logit lowered by s * m_y) with DRW's weights from
+        `drw_start_step` on, the weighted mean taken over the batch's weights as the reference does.
         """
         if self.primary_loss == "ce":
-            return self._ce(labels, logits)
+            if self._smoothing is None:
+                return self._ce(labels, logits)
+            eps = tf.gather(self._smoothing, labels)[:, None]
+            one_hot = tf.one_hot(labels, self.num_classes, dtype=eps.dtype)
+            return self._soft_ce((1.0 - eps) * one_hot + eps / self.num_classes, logits)
+        if self.primary_loss == "ldam_drw":
+            one_hot = tf.one_hot(labels, self.num_classes, dtype=self._ldam_offsets.dtype)
+            adjusted = tf.cast(logits, self._ldam_offsets.dtype) - one_hot * self._ldam_offsets
+            weights = tf.gather(self._class_weights, labels)
+            weights = tf.where(self._step() >= self.drw_start_step, weights, tf.ones_like(weights))
+            return self._weighted_ce(labels, adjusted, sample_weight=weights)
         if self.primary_loss == "logit_adjust":
             adjusted = tf.cast(logits, keras.config.floatx()) + self.logit_adjust_tau * self._log_prior
             return self._ce(labels, adjusted)
@@ -316,7 +348,8 @@ class AuxLTModel(keras.Model):
             "drw_start_step": self.drw_start_step, "logit_adjust_tau": self.logit_adjust_tau,
             "freeze_backbone": self.freeze_backbone, "stream_batch_norm": self.stream_batch_norm,
             "mixup_alpha": self.mixup_alpha, "mixup_streams": list(self.mixup_streams),
-            "strided_padding": self.strided_padding,
+            "strided_padding": self.strided_padding, "classifier": self.classifier,
+            "label_smoothing": list(self.label_smoothing),
         }
 
     @classmethod
@@ -339,7 +372,7 @@ def _is_dual_stream(data):
 
 
 def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
-                     primary_loss, stream_batch_norm, mixup_alpha, mixup_streams):
+                     primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing):
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
     unknown = [t for t in aux_tasks if t not in AUX_TASKS]
@@ -371,6 +404,17 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
                          f"Received: stream_batch_norm={stream_batch_norm!r}")
     if not mixup_alpha >= 0 or not np.isfinite(mixup_alpha):
         raise ValueError(f"mixup_alpha must be finite and >= 0 (0: no mixup). Received: mixup_alpha={mixup_alpha!r}")
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"Unknown classifier. Accepted: {', '.join(CLASSIFIERS)}. Received: classifier={classifier!r}")
+    if (primary_loss == "ldam_drw") != (classifier == "cosine"):
+        raise ValueError(f"The ldam_drw loss goes with the cosine classifier, and only it. Received: "
+                         f"primary_loss={primary_loss!r}, classifier={classifier!r}")
+    if len(label_smoothing) != 2 or not all(0 <= e < 1 for e in label_smoothing):
+        raise ValueError(f"label_smoothing is (head, tail), each in [0, 1). Received: "
+                         f"label_smoothing={list(label_smoothing)!r}")
+    if any(label_smoothing) and (primary_loss != "ce" or class_counts is None):
+        raise ValueError(f"Label-aware smoothing applies to the ce primary loss and needs class_counts. Received: "
+                         f"primary_loss={primary_loss!r}, class_counts={class_counts!r}")
     unknown = [s for s in mixup_streams if s not in MIXUP_STREAMS]
     if unknown or len(set(mixup_streams)) != len(mixup_streams):
         raise ValueError(f"Unknown or repeated mixup stream. Accepted: {', '.join(MIXUP_STREAMS)}. "

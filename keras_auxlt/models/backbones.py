@@ -52,16 +52,45 @@ def _basic_block(x, filters, stride, name, shortcut, sync_bn, strided_padding):
     return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([x, residual]))
 
 
-def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False, strided_padding=STRIDED_PADDING):
-    inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(inputs, 16, 3, 1, "stem_conv")))
+def _cifar_blocks(x, blocks_per_stage, sync_bn, strided_padding, last_block=True):
+    """The stem and the three stages of a CIFAR ResNet on `x`; without the very last basic block if not
+    `last_block` (BBN's trunk)."""
+    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(x, 16, 3, 1, "stem_conv")))
     for stage, filters in enumerate((16, 32, 64)):
-        for block in range(blocks_per_stage):
+        for block in range(blocks_per_stage if stage < 2 or last_block else blocks_per_stage - 1):
             stride = 2 if stage > 0 and block == 0 else 1
             x = _basic_block(x, filters, stride, f"stage{stage + 1}_block{block + 1}", "zero_pad", sync_bn,
                              strided_padding)
+    return x
+
+
+def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False, strided_padding=STRIDED_PADDING):
+    inputs = keras.Input(input_shape, name="image")
+    x = _cifar_blocks(inputs, blocks_per_stage, sync_bn, strided_padding)
     features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return keras.Model(inputs, features, name=name)
+
+
+BBN_BRANCHES = ("conventional", "rebalancing")
+
+
+def bbn_cifar_resnet(name, input_shape, sync_bn=False, strided_padding=STRIDED_PADDING):
+    """A CIFAR ResNet split as BBN splits it (megvii-research/BBN, `BBN_ResNet_Cifar`): a trunk of every layer
+    but the last basic block, and one copy of that block per branch (BBN_BRANCHES), each followed by global
+    average pooling. Returns (trunk: image -> feature map, {branch: feature map -> 64-d feature})."""
+    if name not in CIFAR_DEPTHS:
+        raise ValueError(f"BBN splits the CIFAR ResNets only. Accepted: {', '.join(CIFAR_DEPTHS)}. "
+                         f"Received: backbone={name!r}")
+    inputs = keras.Input(input_shape, name="image")
+    trunk = keras.Model(inputs, _cifar_blocks(inputs, CIFAR_DEPTHS[name], sync_bn, strided_padding, last_block=False),
+                        name=f"{name}_trunk")
+    branches = {}
+    for branch in BBN_BRANCHES:
+        maps = keras.Input(trunk.output_shape[1:], name=f"{branch}_maps")
+        x = _basic_block(maps, 64, 1, f"{branch}_block", "zero_pad", sync_bn, strided_padding)
+        branches[branch] = keras.Model(maps, keras.layers.GlobalAveragePooling2D(name=f"{branch}_pool")(x),
+                                       name=f"{name}_{branch}")
+    return trunk, branches
 
 
 def resnet10(input_shape, name="resnet10", sync_bn=False, strided_padding=STRIDED_PADDING):

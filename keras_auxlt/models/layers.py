@@ -110,3 +110,39 @@ class PixelNormalization(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mean": list(self.mean), "std": list(self.std)}
+
+
+@keras.saving.register_keras_serializable(package="keras_auxlt")
+class CosineDense(keras.layers.Layer):
+    """`scale * cos(x, w_c)` for every class c: LDAM's normalised linear classifier (no bias).
+
+    As kaidic/LDAM-DRW's `NormedLinear`: the feature rows and the class columns of the kernel are
+    divided by their L2 norms (at least 1e-12), the kernel starts uniform in [-1, 1]. The reference
+    layer returns the cosines and its loss multiplies them by s; here the layer does, so the logits
+    it serves are the ones the loss trained (softmax of s * cos) and argmax is unchanged.
+    """
+
+    def __init__(self, units, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.scale = float(scale)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel",
+                                      initializer=keras.initializers.RandomUniform(-1.0, 1.0))
+
+    def call(self, x):
+        kernel = ops.cast(self.kernel, x.dtype)
+        return self.scale * ops.matmul(_unit(x, axis=-1), _unit(kernel, axis=0))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "scale": self.scale}
+
+
+def _unit(x, axis):
+    """x / max(||x||_2, 1e-12) along `axis`, as torch.nn.functional.normalize."""
+    norm = ops.sqrt(ops.sum(ops.square(x), axis=axis, keepdims=True))
+    return x / ops.maximum(norm, 1e-12)

@@ -12,6 +12,7 @@ import math
 from keras_auxlt.choices import (
     AUX_TASKS,
     BACKBONES,
+    CIFAR_BACKBONES,
     FUSABLE_HEADS,
     INFERENCE_HEADS,
     INFERENCE_STATISTICS,
@@ -43,6 +44,8 @@ class ModelConfig:
     stream_batch_norm: str = "joint"  # two-stream step: one BatchNorm batch [x_b; x_r], or "separate" per stream
     mixup_alpha: float = 0.0  # > 0: input mixup with lam ~ Beta(alpha, alpha) on the streams below
     mixup_streams: tuple = MIXUP_STREAMS  # those of the method's streams that are mixed
+    # (head, tail) > 0: MiSLAS's label-aware smoothing of the ce primary loss (e.g. in crt's stage)
+    label_aware_smoothing: tuple = (0.0, 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +139,18 @@ class RunConfig:
             bad("lr_factors", list(self.optim.lr_factors), "one factor per --lr_milestones entry")
         if list(self.optim.lr_milestones) != sorted(self.optim.lr_milestones):
             bad("lr_milestones", list(self.optim.lr_milestones), "must be increasing")
-        if self.method == "drw" and not 0 <= self.drw_start_epoch < self.epochs:
+        smoothing = self.model.label_aware_smoothing
+        if len(smoothing) != 2 or not all(0 <= e < 1 for e in smoothing):
+            bad("label_aware_smoothing", ",".join(map(str, smoothing)), "two values, head and tail, each in [0, 1)")
+        if any(smoothing) and self.primary_loss != "ce":
+            bad("label_aware_smoothing", ",".join(map(str, smoothing)), f"applies to methods with the ce loss, not "
+                f"{self.method}")
+        if self.model_kind == "bbn":
+            if self.model.mixup_alpha:
+                bad("mixup_alpha", self.model.mixup_alpha, "method bbn does not mix (0)")
+            if self.model.backbone not in CIFAR_BACKBONES:
+                bad("backbone", self.model.backbone, f"method bbn splits a CIFAR ResNet: {', '.join(CIFAR_BACKBONES)}")
+        if self.method in ("drw", "ldam_drw") and not 0 <= self.drw_start_epoch < self.epochs:
             bad("drw_start_epoch", self.drw_start_epoch, f"must be in [0, --epochs={self.epochs})")
         if METHODS[self.method].get("init_from") and not self.init_from:
             bad("init_from", self.init_from, f"method {self.method} needs the run directory of a trained model")
@@ -166,6 +180,15 @@ class RunConfig:
     @property
     def primary_loss(self):
         return METHODS[self.method]["primary_loss"]
+
+    @property
+    def classifier(self):
+        return METHODS[self.method].get("classifier", "linear")
+
+    @property
+    def model_kind(self):
+        """"auxlt" (AuxLTModel, every method but bbn) or "bbn" (BBNModel)."""
+        return METHODS[self.method].get("model", "auxlt")
 
     @property
     def mixed_streams(self):

@@ -21,6 +21,7 @@ from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
 from keras_auxlt.evaluation import evaluate, top1_groups, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.models.backbones import STRIDED_PADDING
+from keras_auxlt.models.bbn_model import BBNModel
 from keras_auxlt.provenance import code_version
 from keras_auxlt.run_files import (
     BEST_CHECKPOINT,
@@ -104,7 +105,10 @@ def load_data(config, progress=True):
 
 def build_model(config, train, steps_per_epoch, total_steps):
     source = load_init_source(config.init_from) if config.init_from else None
-    model = AuxLTModel(
+    model_class, extra = AuxLTModel, {}
+    if config.model_kind == "bbn":
+        model_class, extra = BBNModel, {"steps_per_epoch": steps_per_epoch}
+    model = model_class(
         backbone=config.model.backbone, num_classes=train.num_classes, image_size=config.pipeline.image_size,
         aux_tasks=config.aux_tasks, aux_weights=config.model.aux_weights or None,
         lambda_schedule=config.model.lambda_schedule, total_steps=total_steps,
@@ -113,7 +117,8 @@ def build_model(config, train, steps_per_epoch, total_steps):
         primary_loss=config.primary_loss, drw_start_step=config.drw_start_epoch * steps_per_epoch,
         freeze_backbone=bool(config.init_from), stream_batch_norm=config.model.stream_batch_norm,
         mixup_alpha=config.model.mixup_alpha, mixup_streams=config.model.mixup_streams,
-        strided_padding=source.strided_padding if source else STRIDED_PADDING)  # the reused weights' padding
+        strided_padding=source.strided_padding if source else STRIDED_PADDING,  # the reused weights' padding
+        classifier=config.classifier, label_smoothing=config.model.label_aware_smoothing, **extra)
     model.build((None, config.pipeline.image_size, config.pipeline.image_size, 3))
     if source:
         copy_backbone(source, model, config.init_from)

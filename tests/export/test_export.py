@@ -313,3 +313,31 @@ def test_a_bfloat16_trained_checkpoint_exports_in_float32(trained_run, tmp_path,
     logits = serve(images=images)["logits"].numpy()
     assert logits.dtype == np.float32
     assert np.max(np.abs(logits - expected)) <= saved_model_bound(expected)
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("method", ["bbn", "ldam_drw"])
+def test_the_baselines_networks_export_and_match_in_both_formats(method, trained_run, tmp_path):
+    """BBN (split backbone, both branches at test) and LDAM-DRW (cosine head) go through the same export and
+    its checks: the SavedModel and the ONNX file against the Keras model on the run's images."""
+    from keras_auxlt.models.auxlt_model import AuxLTModel
+    from keras_auxlt.models.bbn_model import BBNModel
+
+    run = tmp_path / f"{method}_run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(os.path.join(trained_run, "config.json"), run / "config.json")
+    common = dict(backbone="resnet20", num_classes=3, image_size=32, aux_tasks=(), class_counts=[12, 6, 3])
+    if method == "bbn":
+        model = BBNModel(total_steps=4, steps_per_epoch=2, **common)
+    else:
+        model = AuxLTModel(primary_loss="ldam_drw", classifier="cosine", **common)
+    model.build((None, 32, 32, 3))
+    model.save(run / "checkpoints" / "last.keras")
+    result = export(str(run), tmp_path / "exports", verify_images=8)
+    assert os.path.isfile(result.onnx_path)
+    variables = exported_variables(result.saved_model_dir)
+    assert len(variables) == len(model.primary_model().weights) == len(model.weights)  # no auxiliary head
+    session = onnx_model.session(result.onnx_path)
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    logits = onnx_model.run(session, images)["logits"]
+    assert np.max(np.abs(logits - model.primary_model()(images).numpy())) <= ONNX_TOLERANCE

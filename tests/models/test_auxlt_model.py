@@ -151,7 +151,7 @@ def test_l2_gradient_is_weight_decay_times_weight():
     (dict(aux_tasks=("reweighted",), class_counts=None), "need class_counts with one positive count per class (5)"),
     (dict(aux_tasks=("random_adjusted",), class_counts=None), "The reweighted and random_adjusted tasks and the "
                                                               "class-aware primary losses need class_counts"),
-    (dict(primary_loss="focal"), "Accepted: ce, class_balanced, drw, logit_adjust. Received: primary_loss='focal'"),
+    (dict(primary_loss="focal"), "Accepted: ce, class_balanced, drw, logit_adjust, ldam_drw. Received: primary_loss='focal'"),
     (dict(backbone="vgg16"), "Unknown backbone. Accepted: " + ", ".join(BACKBONES) + ". Received: backbone='vgg16'"),
     (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
     (dict(stream_batch_norm="ghost"), "Accepted: joint, separate. Received: stream_batch_norm='ghost'"),

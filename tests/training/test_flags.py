@@ -15,7 +15,7 @@ from tests.conftest import REPO_ROOT, repo_env
 @pytest.mark.parametrize("change, message", [
     (dict(method="crt"), "--init_from: method crt needs the run directory of a trained model"),
     (dict(method="ce", init_from="runs/x"), "--init_from: only method crt starts from another run"),
-    (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced, cb_loss, drw, logit_adjust, crt. "
+    (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced, cb_loss, drw, logit_adjust, ldam_drw, crt, bbn. "
                            "Received: --method='focal'"),
     (dict(method="drw", epochs=30, drw_start_epoch=30), "--drw_start_epoch: must be in [0, --epochs=30)"),
     (dict(model=ModelConfig(backbone="vgg16")), "--backbone: accepted values: resnet20, resnet32"),
@@ -63,7 +63,7 @@ def test_train_py_rejects_bad_flags_before_loading_data(tmp_path):
         (["--backbone=vgg16"], "flag --backbone=vgg16: value should be one of <resnet20|resnet32|resnet44|resnet56|"
                                "resnet110|resnet10|resnet50>"),
         (["--method=focal"], "flag --method=focal: value should be one of <auxlt|ce|balanced|cb_loss|drw|"
-                             "logit_adjust|crt>"),
+                             "logit_adjust|ldam_drw|crt|bbn>"),
         (["--inference_statistics=best"], "value should be one of <as_trained|joint|balanced|instance|auto>"),
         (["--aux_weights=1,x"], "--aux_weights: expected a comma-separated list of floats"),
         (["--imbalance_ratio=0.5"], "--imbalance_ratio: must be >= 1"),

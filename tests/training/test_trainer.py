@@ -100,6 +100,35 @@ def test_single_stream_baselines_train_the_primary_head_only(tmp_path, method, p
     assert model.drw_start_step == 3 * 1  # drw_start_epoch x steps_per_epoch
 
 
+def test_ldam_drw_trains_a_cosine_primary_head_with_its_margins_and_drw_epoch(tmp_path):
+    metrics = run(tiny_run_config(tmp_path, method="ldam_drw", epochs=2, drw_start_epoch=1), progress=False)
+    assert metrics["aux_heads_overall"] == {}
+    model, _ = weights_of(str(tmp_path / "run"))
+    assert model.primary_loss == "ldam_drw" and model.classifier == "cosine" and model.drw_start_step == 3
+    assert float(np.abs(model(np.zeros((2, 16, 16, 3), np.float32))).max()) <= 30 + 1e-4  # s * cos
+
+
+def test_bbn_trains_both_branches_from_its_two_samplers_and_reports_alpha_one_half(tmp_path):
+    config = tiny_run_config(tmp_path, method="bbn", epochs=2)
+    config = dataclasses.replace(config, pipeline=dataclasses.replace(config.pipeline, balanced_sampler="reversed"))
+    metrics = run(config, progress=False)
+    model, _ = weights_of(str(tmp_path / "run"))
+    assert type(model).__name__ == "BBNModel" and model.steps_per_epoch == 3 and model.total_steps == 6
+    resolved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert resolved["derived"]["images_per_step"] == 16 and resolved["pipeline"]["balanced_sampler"] == "reversed"
+    assert 0 <= metrics["overall"] <= 1 and metrics["aux_heads_overall"] == {}
+
+
+def test_crt_with_label_aware_smoothing_trains_its_head_with_it(tmp_path):
+    run(tiny_run_config(tmp_path, method="ce", epochs=1, model_dir=str(tmp_path / "ce")), progress=False)
+    config = tiny_run_config(tmp_path, method="crt", epochs=1, init_from=str(tmp_path / "ce"),
+                             model_dir=str(tmp_path / "crt"))
+    run(dataclasses.replace(config, model=dataclasses.replace(config.model, label_aware_smoothing=(0.3, 0.0))),
+        progress=False)
+    stage2, _ = weights_of(str(tmp_path / "crt"))
+    assert stage2.label_smoothing == (0.3, 0.0)
+
+
 def test_validation_split_selects_the_best_checkpoint_for_the_test_report(tmp_path):
     run(tiny_run_config(tmp_path, splits=("train", "val", "test"), epochs=2), progress=False)
     state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())

@@ -1,0 +1,101 @@
+"""The baselines' losses against their reference formulas, written out in NumPy as the public code computes
+them: LDAM-DRW (kaidic/LDAM-DRW losses.py, cifar_train.py) and MiSLAS's label-aware smoothing
+(dvlab-research/MiSLAS methods.py)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_auxlt.models import aux_tasks as tasks
+from keras_auxlt.models.layers import CosineDense
+from tests.models.helpers import COUNTS, NUM_CLASSES, tiny_model
+
+
+def log_softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def torch_weighted_ce(logits, labels, weights=None):
+    """torch.nn.functional.cross_entropy(logits, labels, weight=weights): the weighted mean over the batch's weights."""
+    nll = -log_softmax(logits)[np.arange(len(labels)), labels]
+    w = np.ones(len(labels)) if weights is None else weights[labels]
+    return float((w * nll).sum() / w.sum())
+
+
+def drw_weights(counts):
+    """cifar_train.py's DRW weights after the switch: (1 - beta) / (1 - beta^n), summing to the class count."""
+    w = (1 - 0.9999) / (1 - np.power(0.9999, np.asarray(counts, np.float64)))
+    return w / w.sum() * len(counts)
+
+
+def test_ldam_margins_are_the_reference_ones():
+    counts = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+    m = 1.0 / np.sqrt(np.sqrt(counts))
+    np.testing.assert_allclose(tasks.ldam_margins(counts), m * (0.5 / m.max()))
+    assert tasks.ldam_margins(counts)[-1] == pytest.approx(0.5) and tasks.LDAM_SCALE == 30
+
+
+def test_cosine_classifier_is_scaled_cosine_similarity():
+    layer = CosineDense(4, 30.0)
+    x = np.random.default_rng(0).normal(size=(6, 8)).astype(np.float32)
+    logits = layer(x).numpy()
+    w = layer.kernel.numpy()
+    cos = (x / np.linalg.norm(x, axis=1, keepdims=True)) @ (w / np.linalg.norm(w, axis=0, keepdims=True))
+    np.testing.assert_allclose(logits, 30 * cos, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer(7.0 * x).numpy(), logits, rtol=1e-5, atol=1e-5)  # the feature's norm is gone
+    assert np.abs(logits).max() <= 30 + 1e-4 and not any("bias" in v.path for v in layer.weights)
+
+
+@pytest.mark.parametrize("after_drw", [False, True])
+def test_ldam_drw_loss_is_the_reference_loss_before_and_after_the_switch(after_drw):
+    model = tiny_model(aux_tasks=(), primary_loss="ldam_drw", classifier="cosine", drw_start_step=3)
+    model.optimizer.iterations.assign(3 if after_drw else 2)
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, NUM_CLASSES, 16)
+    logits = rng.uniform(-30, 30, (16, NUM_CLASSES)).astype(np.float32)  # s * cos
+    cos = logits / 30.0
+    margins = tasks.ldam_margins(COUNTS)
+    output = np.where(np.eye(NUM_CLASSES)[labels] > 0, cos - margins[labels][:, None], cos)
+    expected = torch_weighted_ce(30 * output, labels, drw_weights(COUNTS) if after_drw else None)
+    got = float(model.primary_task_loss(tf.constant(labels), tf.constant(logits)))
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_ldam_drw_trains_a_cosine_head_without_bias_and_round_trips(tmp_path):
+    model = tiny_model(aux_tasks=(), primary_loss="ldam_drw", classifier="cosine")
+    assert isinstance(model.primary_head, CosineDense) and len(model.primary_head.weights) == 1
+    path = str(tmp_path / "ldam.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    x = np.random.default_rng(2).uniform(0, 255, (3, 16, 16, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-5)
+    assert loaded.get_config()["classifier"] == "cosine"
+
+
+def test_label_aware_smoothing_factors_and_loss_are_mislas():
+    eps = tasks.label_aware_smoothing(COUNTS, 0.3, 0.0)
+    n = np.asarray(COUNTS, np.float64)
+    np.testing.assert_allclose(eps, 0.3 * np.sin((n - n.min()) * np.pi / (2 * (n.max() - n.min()))))
+    assert eps[0] == pytest.approx(0.3) and eps[-1] == 0.0
+    model = tiny_model(aux_tasks=(), label_smoothing=(0.3, 0.0))
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, NUM_CLASSES, 12)
+    logits = rng.normal(size=(12, NUM_CLASSES)).astype(np.float32)
+    logp = log_softmax(logits.astype(np.float64))
+    e = eps[labels]
+    expected = np.mean((1 - e) * -logp[np.arange(12), labels] + e * -logp.mean(-1))
+    assert float(model.primary_task_loss(tf.constant(labels), tf.constant(logits))) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(primary_loss="ldam_drw"), "goes with the cosine classifier"),
+    (dict(classifier="cosine"), "goes with the cosine classifier"),
+    (dict(classifier="arc"), "Unknown classifier"),
+    (dict(label_smoothing=(0.3, 0.0), primary_loss="drw"), "applies to the ce primary loss"),
+    (dict(label_smoothing=(1.2, 0.0)), r"each in \[0, 1\)"),
+])
+def test_bad_combinations_name_the_argument(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_model(aux_tasks=(), **kwargs)
