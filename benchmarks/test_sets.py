@@ -1,0 +1,117 @@
+"""Score finished runs on both test sets of the shared CIFAR-10: the originals and the JPEG copy.
+
+    ./run python -m benchmarks.test_sets --runs=$HOME/auxlt/png200/runs/ce/seed0[,...]
+
+The PNG copy (../shared/data/cifar10/cifar10_png.tar.gz) holds the first 1,000 original test images, the
+JPEG copy all 10,000 as JPEG q75 under the same names (test/<class>/NNNN.png is the original of NNNN.jpg).
+A run trained on the PNG copy was scored on its 1,000 originals when training ended (metrics.json); this
+scores the same network, the checkpoint that metrics.json names, on the 10,000 JPEG test images too, and
+on the 1,000 images that exist in both copies, PNG against JPEG, paired by image: the shift that testing
+on JPEG pixels costs. Each run gets `test_sets.json` (TEST_SETS_FILE); nothing is chosen here, and the
+originals' score must equal the one metrics.json recorded (the same network on the same images).
+"""
+
+import os
+
+import numpy as np
+from absl import app, flags
+
+from benchmarks.runs import read_json
+from keras_auxlt.run_files import METRICS_FILE, checkpoint_dir, read_run_config, write_json
+
+TEST_SETS_FILE = "test_sets.json"
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "cifar10")
+
+flags.DEFINE_list("runs", [], "Finished run directories (trained on the PNG copy) to score.")
+flags.DEFINE_string("png", os.path.join(SHARED, "cifar10_png.tar.gz"), "The PNG copy (folder or archive).")
+flags.DEFINE_string("jpeg", os.path.join(SHARED, "cifar10_jpg.tar.gz"), "The JPEG copy (folder or archive).")
+flags.DEFINE_bool("overwrite", False, "Score runs that already have test_sets.json again.")
+FLAGS = flags.FLAGS
+
+
+def standard_error(correct):
+    """Standard error of a mean of 0/1 (or paired -1/0/1) outcomes: sample std / sqrt(n)."""
+    correct = np.asarray(correct, np.float64)
+    return float(correct.std(ddof=1) / np.sqrt(len(correct))) if len(correct) > 1 else None
+
+
+def image_keys(split):
+    """`<class folder>/<file stem>` of every image of an image-folder split: the name both copies share."""
+    return [os.path.join(os.path.basename(os.path.dirname(p)), os.path.splitext(os.path.basename(p))[0])
+            for p in split.paths]
+
+
+def paired_shift(keys_a, correct_a, keys_b, correct_b):
+    """Top-1 on the images named in both lists, a and b, and a - b paired by image, with its standard error."""
+    index_b = {key: i for i, key in enumerate(keys_b)}
+    both = [(i, index_b[key]) for i, key in enumerate(keys_a) if key in index_b]
+    if not both:
+        raise ValueError("the two test sets share no image name")
+    a = np.asarray([correct_a[i] for i, _ in both], np.float64)
+    b = np.asarray([correct_b[j] for _, j in both], np.float64)
+    return {"n": len(both), "png": float(a.mean()), "jpeg": float(b.mean()), "shift": float(a.mean() - b.mean()),
+            "se": standard_error(a - b)}
+
+
+def scored(labels, predictions, report):
+    correct = labels == predictions
+    return {"n": int(len(labels)), "top1": float(correct.mean()), "se": standard_error(correct),
+            "many": report["many"], "medium": report["medium"], "few": report["few"]}, correct
+
+
+def score_run(run_dir, png_source, jpeg_source, log=print):
+    """test_sets.json of one finished run (written into it and returned)."""
+    from keras_auxlt import fingerprint
+    from keras_auxlt.data.loading import DataConfig, load_split
+    from keras_auxlt.data.pipeline import PipelineConfig
+    from keras_auxlt.evaluation import accuracy_report, predict_heads
+    from keras_auxlt.saving import load_float32
+
+    metrics = read_json(os.path.join(run_dir, METRICS_FILE), None)
+    resolved = read_run_config(run_dir)
+    name = metrics["inference_statistics"]["checkpoint"]
+    model = load_float32(os.path.join(checkpoint_dir(run_dir), name))
+    fingerprint.check(checkpoint_dir(run_dir), name, model)  # the network the run ended with
+    pipeline = PipelineConfig(**resolved["pipeline"])
+    counts = resolved["derived"]["class_counts"]
+    result, correct, keys = {"checkpoint": name}, {}, {}
+    for label, source in (("originals", png_source), ("jpeg", jpeg_source)):
+        split = load_split(source, "test", DataConfig(data_dir=source.origin, validate_images=False), progress=False)
+        if list(split.class_names) != resolved["derived"]["class_names"]:
+            raise SystemExit(f"{source.origin}: classes {list(split.class_names)} are not the run's")
+        labels, predictions = predict_heads(model, split, pipeline, progress=False)
+        report, _ = accuracy_report(labels, predictions["primary"], counts, split.class_names)
+        result[label], correct[label] = scored(labels, predictions["primary"], report)
+        keys[label] = image_keys(split)
+    if abs(result["originals"]["top1"] - metrics["overall"]) > 1e-9:
+        raise SystemExit(f"{run_dir}: {name} scores {result['originals']['top1']:.4f} on the originals, "
+                         f"metrics.json says {metrics['overall']:.4f}: not the network or the images it was scored on")
+    result["pairs"] = paired_shift(keys["originals"], correct["originals"], keys["jpeg"], correct["jpeg"])
+    write_json(os.path.join(run_dir, TEST_SETS_FILE), result)
+    pairs = result["pairs"]
+    log(f"[test_sets] {run_dir}: originals {result['originals']['top1']:.4f} (n={result['originals']['n']}), "
+        f"JPEG {result['jpeg']['top1']:.4f} (n={result['jpeg']['n']}); on the {pairs['n']} pairs PNG {pairs['png']:.4f} "
+        f"- JPEG {pairs['jpeg']:.4f} = {pairs['shift']:+.4f} ± {pairs['se']:.4f}")
+    return result
+
+
+def main(argv):
+    del argv
+    from keras_auxlt.data.sources import ImageFolderSource
+    from keras_auxlt.runtime import initialize_devices
+
+    if not FLAGS.runs:
+        raise app.UsageError("--runs: give at least one finished run directory")
+    initialize_devices()
+    png, jpeg = ImageFolderSource(FLAGS.png), ImageFolderSource(FLAGS.jpeg)
+    for run_dir in FLAGS.runs:
+        if not os.path.isfile(os.path.join(run_dir, METRICS_FILE)):
+            raise SystemExit(f"{run_dir}: no {METRICS_FILE}: not a finished run")
+        if os.path.isfile(os.path.join(run_dir, TEST_SETS_FILE)) and not FLAGS.overwrite:
+            print(f"[test_sets] {run_dir}: scored already ({TEST_SETS_FILE})")
+            continue
+        score_run(run_dir, png, jpeg)
+
+
+if __name__ == "__main__":
+    app.run(main)
