@@ -25,7 +25,7 @@ import time
 import numpy as np
 from absl import app, flags
 
-from benchmarks import code_check, long_recipe
+from benchmarks import code_check, headline, long_recipe
 from benchmarks.comparison import (
     best_row_line,
     cell,
@@ -80,6 +80,9 @@ flags.DEFINE_string("reuse_training_from", "", "--output_dir of an earlier bench
 flags.DEFINE_string("long_recipe_runs", "docs/results/runs_200_epoch", "Finished runs of the 200-epoch recipe "
                     f"(<method>/seed<k>/, methods {', '.join(long_recipe.METHODS)}) that the page's \"200-epoch recipe\" "
                     "section is built from; empty: no such section.")
+flags.DEFINE_string("headline_runs", "docs/results/200_epoch/png", "Finished, scored runs of the 200-epoch recipe on "
+                    f"the original pixels (<method>/seed<k>/ with test_sets.json; rows {', '.join(headline.METHODS)}) "
+                    "that the page's headline is built from; empty: no headline.")
 flags.DEFINE_string("bfloat16_runs", "docs/results/runs_bfloat16", "Finished short-schedule runs in mixed bfloat16 "
                     f"(<method>/seed<k>/, methods {', '.join(long_recipe.PRECISION_CHECK)}), set against this report's "
                     "float32 runs in the \"200-epoch recipe\" section; empty: not shown.")
@@ -168,8 +171,15 @@ def long_recipe_lines(short_rows, rows, bfloat16):
                              FLAGS.bfloat16_runs, "--extra_flags=--mixed_precision=bfloat16"))
     reference = long_recipe.reference_lines(rows, collect_reference(FLAGS.reference_runs),
                                             from_page(FLAGS.reference_runs or "."))
+    data_effect = headline.data_effect_lines(headline_rows(), rows)
     return long_recipe.section_lines(rows, from_page(FLAGS.long_recipe_runs), command, precision,
-                                     reference)
+                                     reference, data_effect)
+
+
+@functools.cache
+def headline_rows():
+    """{method: scored runs} of --headline_runs ({} when the flag is empty)."""
+    return headline.collect(FLAGS.headline_runs) if FLAGS.headline_runs else {}
 
 
 def code_revision_lines(check, *row_sets):
@@ -229,6 +239,9 @@ def write_report(rows):
     os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
     lines = [
         f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}",
+        "",
+        *(headline.section_lines(headline_rows(), from_page(FLAGS.headline_runs)) if FLAGS.headline_runs else []),
+        "## 30 epochs, JPEG copy (the CPU proxy)",
         "",
         f"Generated {time.strftime('%Y-%m-%d')} by `python -m benchmarks.accuracy "
         f"--flagfile_base={FLAGS.flagfile_base} --methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"

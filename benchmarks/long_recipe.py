@@ -156,10 +156,13 @@ def reference_lines(rows, reference, runs_path):
     return lines
 
 
-def section_lines(rows, runs_path, command, precision=(), reference=()):
+def section_lines(rows, runs_path, command, precision=(), reference=(), data_effect=()):
     """The section's markdown lines; `rows` may be empty (no run finished yet); `precision`: the lines of the
-    bfloat16 check (precision_lines), if any; `reference`: those of the reference code run here (reference_lines)."""
+    bfloat16 check (precision_lines), if any; `reference`: those of the reference code run here (reference_lines);
+    `data_effect`: PNG − JPEG training of the rows the headline shares (headline.data_effect_lines)."""
     lines = ["## 200-epoch recipe", "",
+             "On the JPEG copy of CIFAR-10, before the original pixels were available: the headline above supersedes "
+             "these runs, kept for the effect of the data (below the table). "
              f"The published schedule, `{FLAGFILE}` (200 epochs, 5 warm-up epochs, learning rate ×0.01 at epoch "
              "160 and ×0.0001 at 180; crt's second stage `flags/cifar10_lt_crt.cfg`, 20 epochs), under the same "
              f"validation protocol as the table above. Command: `{command}` (run and metrics directories of its own, "
@@ -175,6 +178,8 @@ def section_lines(rows, runs_path, command, precision=(), reference=()):
     standing = [*standing_lines(rows), *reference]
     if standing:
         lines += ["", *standing]
+    if data_effect:
+        lines += ["", *data_effect]
     lines += ["", WHY_IT_MAY_DIFFER, ""]
     if precision:
         lines += [*precision, ""]

@@ -11,7 +11,9 @@ on JPEG pixels costs. Each run gets `test_sets.json` (TEST_SETS_FILE); nothing i
 originals' score must equal the one metrics.json recorded (the same network on the same images).
 """
 
+import hashlib
 import os
+import shutil
 
 import numpy as np
 from absl import app, flags
@@ -26,6 +28,8 @@ flags.DEFINE_list("runs", [], "Finished run directories (trained on the PNG copy
 flags.DEFINE_string("png", os.path.join(SHARED, "cifar10_png.tar.gz"), "The PNG copy (folder or archive).")
 flags.DEFINE_string("jpeg", os.path.join(SHARED, "cifar10_jpg.tar.gz"), "The JPEG copy (folder or archive).")
 flags.DEFINE_bool("overwrite", False, "Score runs that already have test_sets.json again.")
+flags.DEFINE_string("keep_into", "", "If set, copy each scored run's kept files (metrics.json, config.json, its timing, "
+                    "test_sets.json) into <keep_into>/<method>/seed<k>/, as the results page reads them.")
 FLAGS = flags.FLAGS
 
 
@@ -53,10 +57,15 @@ def paired_shift(keys_a, correct_a, keys_b, correct_b):
             "se": standard_error(a - b)}
 
 
-def scored(labels, predictions, report):
+def scored(labels, predictions, report, keys):
+    """A test set's entry: top-1 with its standard error over the images, the shot groups, and which images the
+    network got right ("correct": a 0/1 string in the order of `keys`, whose sha256 is "keys_sha256"), so that
+    two runs can be compared image by image."""
     correct = labels == predictions
     return {"n": int(len(labels)), "top1": float(correct.mean()), "se": standard_error(correct),
-            "many": report["many"], "medium": report["medium"], "few": report["few"]}, correct
+            "many": report["many"], "medium": report["medium"], "few": report["few"],
+            "correct": "".join("1" if c else "0" for c in correct),
+            "keys_sha256": hashlib.sha256("\n".join(keys).encode()).hexdigest()}, correct
 
 
 def score_run(run_dir, png_source, jpeg_source, log=print):
@@ -81,8 +90,8 @@ def score_run(run_dir, png_source, jpeg_source, log=print):
             raise SystemExit(f"{source.origin}: classes {list(split.class_names)} are not the run's")
         labels, predictions = predict_heads(model, split, pipeline, progress=False)
         report, _ = accuracy_report(labels, predictions["primary"], counts, split.class_names)
-        result[label], correct[label] = scored(labels, predictions["primary"], report)
         keys[label] = image_keys(split)
+        result[label], correct[label] = scored(labels, predictions["primary"], report, keys[label])
     if abs(result["originals"]["top1"] - metrics["overall"]) > 1e-9:
         raise SystemExit(f"{run_dir}: {name} scores {result['originals']['top1']:.4f} on the originals, "
                          f"metrics.json says {metrics['overall']:.4f}: not the network or the images it was scored on")
@@ -111,6 +120,23 @@ def main(argv):
             print(f"[test_sets] {run_dir}: scored already ({TEST_SETS_FILE})")
             continue
         score_run(run_dir, png, jpeg)
+    for run_dir in FLAGS.runs if FLAGS.keep_into else ():
+        print(f"[test_sets] kept: {keep(run_dir, FLAGS.keep_into)}")
+
+
+def keep(run_dir, base):
+    """Copy a finished, scored run's KEPT_FILES and test_sets.json into base/<method>/seed<k>/ (from its path)."""
+    from benchmarks.runs import KEPT_FILES, is_finished
+
+    if not is_finished(run_dir) or not os.path.isfile(os.path.join(run_dir, TEST_SETS_FILE)):
+        raise SystemExit(f"{run_dir}: not a finished, scored run (needs {', '.join(KEPT_FILES)}, {TEST_SETS_FILE})")
+    seed, method = os.path.basename(os.path.normpath(run_dir)), os.path.basename(os.path.dirname(os.path.normpath(run_dir)))
+    target = os.path.join(base, method, seed)
+    os.makedirs(target, exist_ok=True)
+    for name in (*KEPT_FILES, TEST_SETS_FILE):
+        if os.path.isfile(os.path.join(run_dir, name)):
+            shutil.copyfile(os.path.join(run_dir, name), os.path.join(target, name))
+    return target
 
 
 if __name__ == "__main__":

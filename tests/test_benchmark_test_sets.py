@@ -41,3 +41,5 @@ def test_a_run_is_scored_on_both_copies_with_its_own_checkpoint(tmp_path):
     assert result["pairs"]["shift"] == pytest.approx(result["pairs"]["png"] - result["pairs"]["jpeg"])
     assert result["pairs"]["png"] == pytest.approx(metrics["overall"])
     assert result["checkpoint"] == metrics["inference_statistics"]["checkpoint"]
+    correct = result["originals"]["correct"]
+    assert len(correct) == 21 and correct.count("1") / 21 == pytest.approx(metrics["overall"])

@@ -1,0 +1,186 @@
+"""The results page's headline: the 200-epoch recipe trained on the original CIFAR-10 pixels (issue 38).
+
+Every run trained on the PNG copy (../shared/data/cifar10/cifar10_png.tar.gz) and was scored once on its
+1,000 original test images when training ended; benchmarks/test_sets.py scored the same network on the
+10,000 JPEG test images and kept which originals it got right (test_sets.json). Pure functions over
+finished runs `{method: [run dicts]}` (runs.load_run's, with "test_sets"), kept apart from
+`benchmarks.accuracy`, which collects them and writes the page.
+"""
+
+import os
+
+import numpy as np
+
+from benchmarks.comparison import seed_list, signed, standard_error
+from benchmarks.runs import load_run, read_json, run_dir
+from benchmarks.test_sets import TEST_SETS_FILE
+from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
+
+FLAGFILE = "flags/cifar10_lt.cfg"
+# The rows, in the order issue 38 trains them; the AuxLT rows are those named auxlt*.
+METHODS = (("ce", RECOMMENDED, "crt", "crt_mixup", "ldam_drw", "logit_adjust", PUBLISHED_AUXLT, "bbn"))
+# The published figure each row stands beside (ResNet-32, CIFAR-10-LT rho=100, 200 epochs; method.md).
+PUBLISHED = {"ce": ("CE", 70.4), "ldam_drw": ("LDAM-DRW", 77.0), "bbn": ("BBN", 79.8), "crt_mixup": ("MiSLAS", 82.5)}
+CALIBRATION = ("ce", 3.0)  # our ce must land within this many points of the published CE
+LEAD_BAR = 1.5  # the leading AuxLT row over the best baseline, paired by seed, on every seed
+LEAD_SEEDS = 2  # seeds the verdict waits for
+
+
+def is_auxlt(method):
+    return method.startswith("auxlt")
+
+
+def collect(base, methods=METHODS):
+    """{method: [finished runs with their test_sets.json]} under `base`/<method>/seed<k>/; runs not yet scored on
+    both test sets are left out (they have no row's worth of figures)."""
+    rows = {}
+    for method in methods:
+        directory = os.path.join(base, method)
+        seeds = sorted(int(n[4:]) for n in os.listdir(directory) if n.startswith("seed") and n[4:].isdigit()) \
+            if os.path.isdir(directory) else []
+        for seed in seeds:
+            run = load_run(base, method, seed)
+            test_sets = read_json(os.path.join(run_dir(base, method, seed), TEST_SETS_FILE), None)
+            if run is not None and test_sets is not None:
+                rows.setdefault(method, []).append({**run, "test_sets": test_sets})
+    return rows
+
+
+def originals(run):
+    return np.asarray([c == "1" for c in run["test_sets"]["originals"]["correct"]], np.float64)
+
+
+def mean_cell(values, digits=1):
+    """'mean ± standard error over seeds', the mean alone for one value."""
+    error = standard_error(values)
+    return f"{np.mean(values):.{digits}f}" + ("" if error is None else f" ± {error:.{digits}f}")
+
+
+def table_lines(rows):
+    lines = ["| method | seeds | originals | ± images | JPEG test | validation | many | medium | wall time |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for method, runs in rows.items():
+        sets = [r["test_sets"] for r in runs]
+        image_error = 100 * np.sqrt(np.mean([s["originals"]["se"] ** 2 for s in sets]) / len(sets))
+        cells = [mean_cell([100 * s["originals"]["top1"] for s in sets]), f"{image_error:.1f}",
+                 mean_cell([100 * s["jpeg"]["top1"] for s in sets]),
+                 mean_cell([100 * r["validation_overall"] for r in runs]),
+                 mean_cell([100 * s["originals"]["many"] for s in sets]),
+                 mean_cell([100 * s["originals"]["medium"] for s in sets]),
+                 f"{np.mean([r['wall_seconds'] for r in runs]) / 3600:.1f} h"]
+        lines.append(f"| {method} | {len(runs)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def paired_difference(runs_a, runs_b):
+    """a − b on the originals, in points, paired by seed and by image: (seeds, mean, standard error, kind). With one
+    shared seed the error is over the 1,000 images; with more, over the seeds' differences."""
+    a, b = ({r["seed"]: r for r in runs} for runs in (runs_a, runs_b))
+    seeds = sorted(a.keys() & b.keys())
+    if not seeds:
+        return seeds, None, None, None
+    per_seed = [100 * (originals(a[s]) - originals(b[s])) for s in seeds]
+    if len(seeds) == 1:
+        return seeds, float(per_seed[0].mean()), standard_error(per_seed[0]), "over images"
+    means = [float(d.mean()) for d in per_seed]
+    return seeds, float(np.mean(means)), standard_error(means), "over seeds"
+
+
+def best(rows, keep):
+    """The row with the highest mean top-1 on the originals among those `keep` accepts, or None."""
+    scored = {m: np.mean([r["test_sets"]["originals"]["top1"] for r in runs]) for m, runs in rows.items() if keep(m)}
+    return max(scored, key=scored.get) if scored else None
+
+
+def lead_line(rows):
+    """Which row leads: the best AuxLT row against the best baseline, paired by seed and image."""
+    aux, base = best(rows, is_auxlt), best(rows, lambda m: not is_auxlt(m))
+    if aux is None or base is None:
+        return None
+    seeds, mean, error, kind = paired_difference(rows[aux], rows[base])
+    if not seeds:
+        return f"- Leading: not yet comparable ({aux} and {base} share no seed)."
+    leader, other, gap = (aux, base, mean) if mean >= 0 else (base, aux, -mean)
+    line = (f"- **{leader} leads** {other} by {gap:.1f} ± {error:.1f} points on the originals ({seed_list(seeds)}, "
+            f"paired by {'seed' if kind == 'over seeds' else 'image'}; standard error {kind}).")
+    if len(seeds) < LEAD_SEEDS:
+        return line + f" The verdict waits for {LEAD_SEEDS} seeds of both."
+    per_seed = [100 * float((originals(a) - originals(b)).mean())
+                for a, b in zip(sorted(rows[aux], key=lambda r: r["seed"]), sorted(rows[base], key=lambda r: r["seed"]))
+                if a["seed"] in seeds and b["seed"] in seeds]
+    holds = mean >= 0 and all(d >= LEAD_BAR for d in per_seed)
+    return line + (f" {aux} clears +{LEAD_BAR:g} on every seed: it stays the recommended recipe." if holds else
+                   f" {aux} does not clear +{LEAD_BAR:g} on every seed ({', '.join(signed(d) for d in per_seed)}).")
+
+
+def calibration_line(rows):
+    method, tolerance = CALIBRATION
+    if method not in rows:
+        return None
+    name, figure = PUBLISHED[method]
+    mean = np.mean([100 * r["test_sets"]["originals"]["top1"] for r in rows[method]])
+    gap = mean - figure
+    return (f"- {method} {mean:.1f} against the published {name} {figure:.1f}: {signed(gap)} points, "
+            f"{'within' if abs(gap) <= tolerance else 'outside'} the {tolerance:g} that count as reproducing it.")
+
+
+def published_gain_line(rows):
+    """Each baseline's published gain over CE next to ours (paired by seed and image on the originals)."""
+    if "ce" not in rows:
+        return None
+    parts = []
+    for method, (name, figure) in PUBLISHED.items():
+        if method == "ce" or method not in rows:
+            continue
+        seeds, mean, error, _ = paired_difference(rows[method], rows["ce"])
+        if seeds:
+            parts.append(f"{name} {signed(figure - PUBLISHED['ce'][1])} published, {method} {signed(mean)} ± "
+                         f"{error:.1f} here")
+    return f"- Gain over CE: {'; '.join(parts)}." if parts else None
+
+
+def shift_line(rows):
+    shifts = [100 * r["test_sets"]["pairs"]["shift"] for runs in rows.values() for r in runs]
+    errors = [100 * r["test_sets"]["pairs"]["se"] for runs in rows.values() for r in runs]
+    if not shifts:
+        return None
+    return (f"- Testing on JPEG pixels costs {np.mean(shifts):.1f} points: the same network on the 1,000 test images "
+            f"in both copies, PNG − JPEG paired by image ({len(shifts)} runs, from {min(shifts):.1f} to "
+            f"{max(shifts):.1f}, each ± about {np.mean(errors):.1f}).")
+
+
+def pending_line(rows, methods=METHODS):
+    missing = [m for m in methods if m not in rows]
+    return f"- Not finished yet: {', '.join(missing)}." if missing else None
+
+
+def section_lines(rows, runs_path):
+    lines = ["## 200 epochs, original pixels", ""]
+    if not rows:
+        return lines + [f"No run of this table has finished yet (rows: {', '.join(METHODS)}).", ""]
+    bullets = [line for line in (lead_line(rows), calibration_line(rows), published_gain_line(rows), shift_line(rows),
+                                 pending_line(rows)) if line]
+    return lines + [*table_lines(rows), "", *bullets[:5], "",
+                    f"Top-1 %, CIFAR-10-LT ρ=100, ResNet-32, `{FLAGFILE}` (200 epochs), trained on the PNG copy. "
+                    "`originals`: the 1,000 original test images (mean over seeds ± standard error over seeds; "
+                    "`± images`: the standard error from the 1,000 images). `JPEG test`: the 10,000 JPEG test images. "
+                    f"Raw runs: `{runs_path}/`.", ""]
+
+
+def data_effect_lines(png_rows, jpeg_rows):
+    """Trained on PNG − trained on JPEG, both scored on the 10,000 JPEG test images, paired by seed, for the rows
+    that have both (`jpeg_rows`: the 200-epoch runs on the JPEG copy, metrics.json with "seed")."""
+    lines = []
+    for method in [m for m in png_rows if m in (jpeg_rows or {})]:
+        png = {r["seed"]: 100 * r["test_sets"]["jpeg"]["top1"] for r in png_rows[method]}
+        jpeg = {r["seed"]: 100 * r["overall"] for r in jpeg_rows[method]}
+        seeds = sorted(png.keys() & jpeg.keys())
+        if seeds:
+            gains = [png[s] - jpeg[s] for s in seeds]
+            error = standard_error(gains)
+            lines.append(f"- {method}: {signed(np.mean(gains))} points{'' if error is None else f' ± {error:.1f}'} "
+                         f"({seed_list(seeds)}).")
+    if not lines:
+        return []
+    return ["Training on the original pixels instead of the JPEG copy, both runs scored on the 10,000 JPEG test "
+            "images (PNG − JPEG, paired by seed):", "", *lines]

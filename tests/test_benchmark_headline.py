@@ -1,0 +1,83 @@
+"""The results page's headline (benchmarks.headline): the 200-epoch table on the original pixels, which row leads
+(paired by seed and image), the calibration, the published gains over CE, the JPEG shift and the data effect."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import headline
+
+
+def correct_string(n_right, n=1000, offset=0):
+    """A 0/1 string with `n_right` ones, placed from `offset` on (wrapping), so two runs can share some rights."""
+    flags = np.zeros(n, bool)
+    flags[(offset + np.arange(n_right)) % n] = True
+    return "".join("1" if f else "0" for f in flags)
+
+
+def run(seed, right, jpeg=0.6, shift=0.02, offset=0, hours=3.0):
+    top1 = right / 1000
+    return {"seed": seed, "validation_overall": top1 + 0.01, "wall_seconds": hours * 3600, "overall": top1,
+            "test_sets": {"originals": {"top1": top1, "se": float(np.sqrt(top1 * (1 - top1) / 999)), "many": top1 + 0.05,
+                                        "medium": top1 - 0.1, "correct": correct_string(right, offset=offset)},
+                          "jpeg": {"top1": jpeg}, "pairs": {"shift": shift, "se": 0.008}}}
+
+
+def test_the_table_shows_both_test_sets_with_the_standard_errors():
+    lines = headline.table_lines({"ce": [run(0, 660), run(1, 680)], "bbn": [run(0, 700, hours=4.0)]})
+    assert lines[0] == "| method | seeds | originals | ± images | JPEG test | validation | many | medium | wall time |"
+    assert lines[2].startswith("| ce | 2 | 67.0 ± 1.0 | 1.1 | 60.0 ± 0.0 | 68.0 ± 1.0 | 72.0 ± 1.0 | 57.0 ± 1.0 | 3.0 h |")
+    assert lines[3] == "| bbn | 1 | 70.0 | 1.4 | 60.0 | 71.0 | 75.0 | 60.0 | 4.0 h |"
+
+
+def test_one_seed_is_paired_by_image_and_two_by_seed():
+    seeds, mean, error, kind = headline.paired_difference([run(0, 750)], [run(0, 700)])
+    d = np.r_[np.zeros(700), np.ones(50), np.zeros(250)] * 100  # the same 700 right, 50 more
+    assert seeds == [0] and mean == pytest.approx(5.0) and kind == "over images"
+    assert error == pytest.approx(np.std(d, ddof=1) / np.sqrt(1000))
+    seeds, mean, error, kind = headline.paired_difference([run(0, 750), run(1, 760)], [run(0, 700), run(1, 700)])
+    assert seeds == [0, 1] and mean == pytest.approx(5.5) and error == pytest.approx(0.5) and kind == "over seeds"
+
+
+def test_the_lead_names_the_best_auxlt_row_against_the_best_baseline():
+    rows = {"ce": [run(0, 660)], "crt": [run(0, 700)], "auxlt": [run(0, 690)], "auxlt_mixup": [run(0, 740)]}
+    line = headline.lead_line(rows)
+    assert line.startswith("- **auxlt_mixup leads** crt by 4.0 ± ") and "seed 0, paired by image" in line
+    assert "waits for 2 seeds" in line
+    rows = {"crt_mixup": [run(0, 780), run(1, 790)], "auxlt_mixup": [run(0, 750), run(1, 770)]}
+    line = headline.lead_line(rows)
+    assert line.startswith("- **crt_mixup leads** auxlt_mixup by 2.5 ± 0.5 points") and "does not clear +1.5" in line
+    rows = {"crt": [run(0, 700), run(1, 700)], "auxlt_mixup": [run(0, 720), run(1, 716)]}
+    assert "clears +1.5 on every seed: it stays the recommended recipe" in headline.lead_line(rows)
+
+
+def test_calibration_published_gains_shift_and_pending_rows():
+    rows = {"ce": [run(0, 690)], "ldam_drw": [run(0, 750)], "bbn": [run(0, 720)]}
+    assert headline.calibration_line(rows) == ("- ce 69.0 against the published CE 70.4: −1.4 points, within the 3 "
+                                               "that count as reproducing it.")
+    gains = headline.published_gain_line(rows)
+    assert gains.startswith("- Gain over CE: LDAM-DRW +6.6 published, ldam_drw +6.0 ± ") and "BBN +9.4 published, bbn +3.0" in gains
+    assert "costs 2.0 points" in headline.shift_line(rows) and "(3 runs" in headline.shift_line(rows)
+    assert headline.pending_line(rows) == "- Not finished yet: auxlt_mixup, crt, crt_mixup, logit_adjust, auxlt."
+
+
+def test_the_data_effect_pairs_png_and_jpeg_runs_on_the_jpeg_test_set():
+    lines = headline.data_effect_lines({"ce": [run(0, 700, jpeg=0.70), run(1, 700, jpeg=0.72)]},
+                                       {"ce": [{"seed": 0, "overall": 0.66}, {"seed": 1, "overall": 0.66}],
+                                        "crt": [{"seed": 0, "overall": 0.7}]})
+    assert lines[-1] == "- ce: +5.0 points ± 1.0 (seeds 0, 1)."
+
+
+def test_collect_reads_scored_runs_only(tmp_path):
+    for seed, scored in ((0, True), (1, False)):
+        directory = tmp_path / "ce" / f"seed{seed}"
+        directory.mkdir(parents=True)
+        (directory / "metrics.json").write_text(json.dumps({"overall": 0.7, "images_seen": 10}))
+        (directory / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 5.0}))
+        if scored:
+            (directory / "test_sets.json").write_text(json.dumps(run(0, 700)["test_sets"]))
+    rows = headline.collect(str(tmp_path))
+    assert list(rows) == ["ce"] and [r["seed"] for r in rows["ce"]] == [0]
+    assert rows["ce"][0]["test_sets"]["originals"]["top1"] == 0.7
+    assert headline.section_lines({}, "x")[2].startswith("No run of this table has finished yet")
