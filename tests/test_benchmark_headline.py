@@ -57,7 +57,8 @@ def test_calibration_published_gains_shift_and_pending_rows():
     assert headline.calibration_line(rows) == ("- ce 69.0 against the published CE 70.4: −1.4 points, within the 3 "
                                                "that count as reproducing it.")
     gains = headline.published_gain_line(rows)
-    assert gains.startswith("- Gain over CE: LDAM-DRW +6.6 published, ldam_drw +6.0 ± ") and "BBN +9.4 published, bbn +3.0" in gains
+    assert gains.startswith("- Gain over CE: LDAM-DRW +6.6 published, ldam_drw +6.0 ± ")
+    assert "BBN +9.4 published, bbn +3.0" in gains
     assert "costs 2.0 points" in headline.shift_line(rows) and "(3 runs" in headline.shift_line(rows)
     assert headline.pending_line(rows) == "- Not finished yet: auxlt_mixup, crt, crt_mixup, logit_adjust, auxlt."
 
