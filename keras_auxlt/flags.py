@@ -28,6 +28,23 @@ from keras_auxlt.data.loading import DataConfig
 
 FLAGS = flags.FLAGS
 
+# The groups --help shows the flags in (keras_auxlt.commands.launch); a test checks that every flag of
+# train.py is in exactly one.
+DATA_FLAGS = ("dataset", "data_dir", "tfds_download", "train_list", "val_list", "test_list", "class_names_file",
+              "imbalance_ratio", "lt_profile", "lt_step_fraction", "lt_seed", "val_per_class", "validate_images",
+              "skip_bad_images")
+TRAIN_FLAG_GROUPS = {
+    "recipe": ("recipe", "list_recipes", "method"),
+    "data": DATA_FLAGS + ("image_size", "augment", "auto_augment", "balanced_sampler"),
+    "model": ("backbone", "aux_tasks", "aux_weights", "lambda_schedule", "aux_detach_features", "sync_batch_norm",
+              "stream_batch_norm", "mixup_alpha", "mixup_streams", "label_aware_smoothing"),
+    "training": ("epochs", "batch_size", "learning_rate", "lr_reference_batch", "momentum", "weight_decay",
+                 "warmup_epochs", "lr_schedule", "lr_milestones", "lr_factors", "drw_start_epoch", "init_from", "seed",
+                 "strategy", "mixed_precision", "deterministic", "checkpoint_every_steps"),
+    "evaluation": ("eval_style", "inference_statistics", "inference_statistics_steps", "inference_head"),
+    "output": ("model_dir", "verbose"),
+}
+
 
 def define_data_flags():
     d = DataConfig()  # the defaults: one place, the config dataclass

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 import keras_auxlt
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, write_image_folder
 
 COMMANDS = {"auxlt-train": "keras_auxlt.commands.train:console",
             "auxlt-evaluate": "keras_auxlt.commands.evaluate:console",
@@ -39,6 +39,7 @@ def test_the_wheel_installs_keras_auxlt_and_its_commands_only(tmp_path):
     assert wheel.name.startswith(f"keras_auxlt-{keras_auxlt.__version__}-")  # pyproject.toml reads the version
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/")[0] for name in archive.namelist()}
+        assert "keras_auxlt/recipes/cifar10_lt.cfg" in archive.namelist()  # the recipes install with the package
         entry_points = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt"))).decode()
     assert {t for t in tops if not t.endswith(".dist-info")} == {"keras_auxlt"}
     for command, target in COMMANDS.items():
@@ -54,10 +55,24 @@ def test_the_wheel_installs_keras_auxlt_and_its_commands_only(tmp_path):
                               capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, imported.stderr[-3000:]
     assert imported.stdout.strip().startswith(str(target))
-    for command in ("auxlt-train", "auxlt-export", "auxlt-serve"):  # absl's help exits with status 1
-        helped = subprocess.run([str(target / "bin" / command), "--helpshort"], cwd=outside, env=env,
-                                capture_output=True, text=True, timeout=300)
-        assert "USAGE:" in helped.stdout and "Try --helpfull" in helped.stdout, (helped.stdout + helped.stderr)[-2000:]
+    helped = subprocess.run([str(target / "bin" / "auxlt-train"), "--help"], cwd=outside, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert helped.returncode == 0, (helped.stdout + helped.stderr)[-2000:]
+    for flag in ("--method", "--recipe", "--data_dir", "--epochs"):
+        assert f"  {flag}  (default: " in helped.stdout
+    assert "--verbosity" not in helped.stdout and "--xla_" not in helped.stdout  # absl's and TensorFlow's
+    listed = subprocess.run([str(target / "bin" / "auxlt-train"), "--list_recipes"], cwd=outside, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert "  cifar10_lt_smoke  " in listed.stdout.replace("   ", "  ")
+    # The smoke recipe by name, from outside the repository (on a tiny image folder: its data flags overridden).
+    data = write_image_folder(outside / "images", per_class=[20, 10, 6], size=32)
+    trained = subprocess.run([str(target / "bin" / "auxlt-train"), "--recipe=cifar10_lt_smoke", f"--data_dir={data}",
+                              "--imbalance_ratio=1", "--val_per_class=2", "--batch_size=4",
+                              "--inference_statistics_steps=2", "--verbose=0"], cwd=outside, env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, (trained.stdout + trained.stderr)[-3000:]
+    assert (outside / "runs" / "cifar10_lt_smoke" / "metrics.json").is_file()
+    assert "resnet20" in trained.stdout  # the recipe's backbone, from the installed recipe file
     # A command end to end, from outside the repository: label statistics of a list file.
     (outside / "train.txt").write_text("".join(f"train/{c}/{i}.jpg {c}\n" for c, n in enumerate([150, 40, 5])
                                                for i in range(n)))

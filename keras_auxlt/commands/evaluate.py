@@ -12,8 +12,8 @@ import os
 from absl import app, flags
 
 from keras_auxlt import flags as auxlt_flags
+from keras_auxlt.commands.launch import launch
 from keras_auxlt.data.errors import DataError
-from keras_auxlt.flag_errors import parse_flags
 from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
 
 auxlt_flags.define_data_flags()
@@ -76,7 +76,8 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main, flags_parser=parse_flags)
+    launch(main, __doc__, {"run": ("model_dir", "checkpoint"), "data": ("split", *auxlt_flags.DATA_FLAGS),
+                           "output": ("output_dir",)})
 
 
 if __name__ == "__main__":

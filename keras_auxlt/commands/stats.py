@@ -13,10 +13,10 @@ import os
 from absl import app, flags
 
 from keras_auxlt import flags as auxlt_flags
+from keras_auxlt.commands.launch import launch
 from keras_auxlt.data.errors import DataError
 from keras_auxlt.data.loading import load_split, make_source, summary
 from keras_auxlt.data.shots import SHOT_THRESHOLDS
-from keras_auxlt.flag_errors import parse_flags
 
 auxlt_flags.define_data_flags()
 flags.DEFINE_string("split", "train", "Which split to describe.")
@@ -75,7 +75,7 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main, flags_parser=parse_flags)
+    launch(main, __doc__, {"data": ("split", *auxlt_flags.DATA_FLAGS), "output": ("plot",)})
 
 
 if __name__ == "__main__":

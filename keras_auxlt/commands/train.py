@@ -2,22 +2,24 @@
 
     python train.py --flagfile=flags/cifar10_lt.cfg --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz
     python train.py --flagfile=flags/cifar10_lt_smoke.cfg      # a few hundred steps, < 3 minutes on a CPU
+    auxlt-train --recipe=cifar10_lt --data_dir=DIR             # installed: a recipe by name, from any directory
+    auxlt-train --list_recipes
 
 Rerunning the same command after a crash resumes from the last checkpoint (epoch end, or every
 --checkpoint_every_steps steps). Ctrl-C or SIGTERM stops after the current step with a checkpoint
-of it, so the rerun resumes exactly there. Flags:
-keras_auxlt/flags.py; recipes: flags/*.cfg; run directory layout: keras_auxlt/training/trainer.py.
+of it, so the rerun resumes exactly there.
 """
 
 from absl import app
 
 from keras_auxlt import flags as auxlt_flags
+from keras_auxlt.commands.launch import define_recipe_flags, launch
 from keras_auxlt.data.errors import DataError
-from keras_auxlt.flag_errors import parse_flags
 from keras_auxlt.runtime import initialize_devices
 
 initialize_devices()  # first: the flag modules import libraries that touch TensorFlow's devices
 auxlt_flags.define_train_flags()
+define_recipe_flags()
 
 
 def main(argv):
@@ -46,7 +48,7 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main, flags_parser=parse_flags)
+    launch(main, __doc__, auxlt_flags.TRAIN_FLAG_GROUPS, recipes=True)
 
 
 if __name__ == "__main__":

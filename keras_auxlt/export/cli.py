@@ -2,11 +2,11 @@
 
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 
+from keras_auxlt.commands.launch import launch
 from keras_auxlt.export.limits import DEFAULT_MAX_PIXELS
 from keras_auxlt.export.onnx_model import DEFAULT_OPSET
-from keras_auxlt.flag_errors import parse_flags
 from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
 
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
@@ -52,7 +52,10 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main, flags_parser=parse_flags)
+    launch(main, __doc__, {"run": ("model_dir", "checkpoint", "backbone", "num_classes"),
+                           "output": ("export_base", "model_name", "version", "onnx", "opset", "top_k",
+                                      "max_image_pixels"),
+                           "evaluation": ("verify_images",)})
 
 
 if __name__ == "__main__":

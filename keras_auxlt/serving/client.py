@@ -14,8 +14,6 @@ import sys
 import numpy as np
 from absl import app, flags
 
-from keras_auxlt.flag_errors import parse_flags
-
 BYTES_SIGNATURE = "serving_bytes"
 BYTES_INPUT = "image_bytes"
 TIMEOUT_SECONDS = 60
@@ -117,8 +115,10 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m keras_auxlt.serving.client`."""
+    from keras_auxlt.commands.launch import launch
+
     define_flags()
-    app.run(main, flags_parser=parse_flags)
+    launch(main, __doc__, {"server": ("server", "model", "version", "grpc")})
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ import signal
 import socket
 import sys
 
-from absl import app, flags
+from absl import flags
 
-from keras_auxlt.flag_errors import parse_flags
+from keras_auxlt.commands.launch import launch
 
 flags.DEFINE_string("model_base_path", None, "Directory holding the model's integer version directories.",
                     required=True)
@@ -132,7 +132,11 @@ def main(argv):
 
 def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
-    app.run(main, flags_parser=parse_flags)
+    launch(main, __doc__, {"model": ("model_base_path", "model_name", "file_system_poll_wait_seconds"),
+                           "network": ("host", "rest_port", "grpc_port", "max_request_bytes"),
+                           "batching": ("enable_batching", "max_batch_size", "batch_timeout_micros"),
+                           "limits": ("max_concurrent_requests", "max_queued_requests", "request_timeout_seconds",
+                                      "max_image_pixels")})
 
 
 if __name__ == "__main__":
