@@ -18,8 +18,8 @@ import tensorflow as tf
 from keras_auxlt import fingerprint
 from keras_auxlt.export import onnx_model, versions
 from keras_auxlt.export.errors import ExportError
-from keras_auxlt.export.limits import DEFAULT_MAX_PIXELS, EXPORT_INFO_FILE
-from keras_auxlt.export.signatures import LABELS_FILE, ServingModule, decode_images, read_export_info
+from keras_auxlt.export.metadata import DEFAULT_MAX_PIXELS, EXPORT_INFO_FILE, read_export_info
+from keras_auxlt.export.signatures import LABELS_FILE, ServingModule, decode_images
 
 # SavedModel (reloaded) vs the in-memory Keras model: float32 rounding only, so the bound scales
 # with the logits: max |logit difference| <= SAVED_MODEL_TOLERANCE * max(1, max |logit|).

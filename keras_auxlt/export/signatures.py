@@ -19,15 +19,13 @@ Both return the same outputs:
     class_names  string  [N, K]   their names, looked up in the labels asset (assets/labels.txt)
 """
 
-import json
-import os
 
 import tensorflow as tf
 
 from keras_auxlt.data.augment import eval_transform
 from keras_auxlt.data.decoding import decode_rgb
 from keras_auxlt.export import image_headers
-from keras_auxlt.export.limits import DEFAULT_MAX_PIXELS, EXPORT_INFO_FILE
+from keras_auxlt.export.metadata import DEFAULT_MAX_PIXELS
 
 LABELS_FILE = "labels.txt"
 IMAGES_INPUT = "images"
@@ -74,15 +72,6 @@ class ServingModule(tf.Module):
 
     def _serve_bytes(self, image_bytes):
         return self._serve_images(decode_images(image_bytes, self.image_size, self.eval_style, self.max_pixels))
-
-
-def read_export_info(saved_model_dir):
-    """The export info of a SavedModel version directory ({} for exports made before it existed)."""
-    path = os.path.join(saved_model_dir, "assets", EXPORT_INFO_FILE)
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
 
 
 def decode_images(image_bytes, image_size, eval_style, max_pixels=DEFAULT_MAX_PIXELS):

@@ -14,7 +14,7 @@ import threading
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from keras_auxlt.export.signatures import read_export_info
+from keras_auxlt.export.metadata import read_export_info
 from keras_auxlt.serving.errors import invalid, not_found, unavailable
 
 log = logging.getLogger("serving")

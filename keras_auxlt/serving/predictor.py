@@ -8,7 +8,7 @@ import threading
 import tensorflow as tf
 
 from keras_auxlt.export import image_headers
-from keras_auxlt.export.limits import DEFAULT_MAX_PIXELS
+from keras_auxlt.export.metadata import DEFAULT_MAX_PIXELS
 from keras_auxlt.serving.admission import Admission
 from keras_auxlt.serving.batching import Batcher
 from keras_auxlt.serving.errors import invalid
