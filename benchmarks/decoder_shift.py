@@ -22,7 +22,7 @@ from keras_auxlt.data.loading import DataConfig, load_split, make_source
 from keras_auxlt.data.pipeline import PipelineConfig
 from keras_auxlt.evaluation import predict_heads
 from keras_auxlt.run_files import TRAINED_CHECKPOINT_CHOICES, checkpoint_path, read_run_config
-from keras_auxlt.saving import load_model
+from keras_auxlt.training.saving import load_model
 
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.")
 flags.DEFINE_string("split", "val", "Split to predict (val leaves the test set alone).")

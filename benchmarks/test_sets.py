@@ -74,7 +74,7 @@ def score_run(run_dir, png_source, jpeg_source, log=print):
     from keras_auxlt.data.loading import DataConfig, load_split
     from keras_auxlt.data.pipeline import PipelineConfig
     from keras_auxlt.evaluation import accuracy_report, predict_heads
-    from keras_auxlt.saving import load_float32
+    from keras_auxlt.training.saving import load_float32
 
     metrics = read_json(os.path.join(run_dir, METRICS_FILE), None)
     resolved = read_run_config(run_dir)

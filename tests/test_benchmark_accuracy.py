@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.runs import Runs
 from benchmarks.variants import STAGE_ONE, VARIANTS
-from keras_auxlt.saving import load_model
+from keras_auxlt.training.saving import load_model
 from tests.conftest import REPO_ROOT, repo_env, write_image_folder
 
 RECIPE = ["--backbone=resnet20", "--image_size=16", "--batch_size=8", "--epochs=1", "--warmup_epochs=0",

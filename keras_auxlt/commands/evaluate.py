@@ -45,7 +45,7 @@ def main(argv):
     from keras_auxlt.evaluation import evaluate, write_report
     from keras_auxlt.run_files import RunDirError, checkpoint_path, read_run_config
     from keras_auxlt.runtime import initialize_devices
-    from keras_auxlt.saving import load_float32
+    from keras_auxlt.training.saving import load_float32
 
     initialize_devices()
     try:

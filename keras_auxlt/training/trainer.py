@@ -34,7 +34,6 @@ from keras_auxlt.run_files import (
     read_run_config,
     write_json,
 )
-from keras_auxlt.saving import load_float32, load_model
 from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES, with_statistics_from
 from keras_auxlt.training.callbacks import (
     NonFiniteLossGuard,
@@ -48,6 +47,7 @@ from keras_auxlt.training.head_fusion import fuse_heads
 from keras_auxlt.training.optimizers import TorchSGD
 from keras_auxlt.training.rerun import check_same_data, check_same_settings, rerun_record
 from keras_auxlt.training.run_summary import print_summary, summary_lines
+from keras_auxlt.training.saving import load_float32, load_model
 from keras_auxlt.training.schedules import WarmupSchedule
 from keras_auxlt.training.stop_signals import TrainingInterrupted, stop_on_signals
 from keras_auxlt.training.strategy import make_strategy, worker_role

@@ -110,3 +110,20 @@ def test_bbn_refuses_what_it_does_not_train(kwargs, message):
 def test_bbn_splits_only_cifar_resnets():
     with pytest.raises(ValueError, match="BBN splits the CIFAR ResNets only.*resnet50"):
         BBNModel(backbone="resnet50", num_classes=3, image_size=32, total_steps=4, steps_per_epoch=2)
+
+
+def test_a_fresh_process_loads_a_bbn_checkpoint_through_the_one_loader(tmp_path):
+    """evaluate.py and the exporter load checkpoints through keras_auxlt.training.saving, which must know BBNModel
+    without the trainer having imported it."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT, repo_env
+
+    path = str(tmp_path / "bbn.keras")
+    tiny_bbn().save(path)
+    done = subprocess.run([sys.executable, "-c", "import sys; from keras_auxlt.training.saving import load_model; "
+                           "print(type(load_model(sys.argv[1])).__name__)", path], cwd=REPO_ROOT, env=repo_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "BBNModel"

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from keras_auxlt.models.aux_tasks import log_prior
-from keras_auxlt.saving import load_model
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.head_fusion import choose, fused_weights
+from keras_auxlt.training.saving import load_model
 from keras_auxlt.training.trainer import run
 from tests.training.helpers import tiny_run_config
 

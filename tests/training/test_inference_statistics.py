@@ -11,8 +11,8 @@ import pytest
 
 from keras_auxlt.evaluation import evaluate, top1_groups
 from keras_auxlt.run_files import checkpoint_path
-from keras_auxlt.saving import load_model
 from keras_auxlt.training.batch_norm_statistics import with_statistics_from
+from keras_auxlt.training.saving import load_model
 from keras_auxlt.training.trainer import load_data, run
 from tests.training.helpers import tiny_run_config
 

@@ -77,7 +77,7 @@ def finish(processes, timeout=900):
 
 
 def weights(path):
-    from keras_auxlt.saving import load_model
+    from keras_auxlt.training.saving import load_model
 
     return load_model(str(path)).get_weights()
 

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_auxlt.models import auxlt_model, layers  # noqa: F401  (registers the serializable classes)
+from keras_auxlt.models import auxlt_model, bbn_model, layers  # noqa: F401  (registers the serializable classes)
 from keras_auxlt.training import optimizers, schedules  # noqa: F401
 
 
