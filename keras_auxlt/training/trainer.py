@@ -5,6 +5,7 @@ the chief writes there; the other workers read its checkpoints to resume and wri
 directory of their own, removed when they finish.
 """
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -18,36 +19,30 @@ from keras_auxlt import fingerprint
 from keras_auxlt.data.decoding import JPEG_DCT
 from keras_auxlt.data.loading import has_validation, load_split, make_source, summary
 from keras_auxlt.data.pipeline import dual_stream, eval_dataset, single_stream
-from keras_auxlt.evaluation import evaluate, top1_groups, write_report
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.models.backbones import STRIDED_PADDING
 from keras_auxlt.models.bbn_model import BBNModel
 from keras_auxlt.provenance import code_version
 from keras_auxlt.run_files import (
-    BEST_CHECKPOINT,
     CONFIG_FILE,
     INFERENCE_CHECKPOINT,
     LAST_CHECKPOINT,
     LOG_DIR,
-    METRICS_FILE,
     checkpoint_dir,
     read_run_config,
     write_json,
 )
-from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES, with_statistics_from
 from keras_auxlt.training.callbacks import (
     NonFiniteLossGuard,
     ProgressReport,
     TrainingCheckpoint,
-    atomic_save,
-    read_state,
 )
 from keras_auxlt.training.config import ConfigError
-from keras_auxlt.training.head_fusion import fuse_heads
+from keras_auxlt.training.finalise import finalise
 from keras_auxlt.training.optimizers import TorchSGD
 from keras_auxlt.training.rerun import check_same_data, check_same_settings, rerun_record
 from keras_auxlt.training.run_summary import print_summary, summary_lines
-from keras_auxlt.training.saving import load_float32, load_model
+from keras_auxlt.training.saving import load_model
 from keras_auxlt.training.schedules import WarmupSchedule
 from keras_auxlt.training.stop_signals import TrainingInterrupted, stop_on_signals
 from keras_auxlt.training.strategy import make_strategy, worker_role
@@ -185,75 +180,6 @@ def resolved_config(config, train, val, steps_per_epoch, total_steps, num_replic
     }
 
 
-def inference_model(config, trained, checkpoints, selected, train, val, total_steps, progress=True):
-    """The model to evaluate, and the metrics.json entries that say what it is.
-
-    as_trained: the `selected` checkpoint (the `trained` model itself when that is last.keras).
-    joint / balanced / instance: that checkpoint with its BatchNorm statistics re-estimated over that
-    stream's batches drawn after the last training step, saved as inference.keras. auto: whichever of
-    the four scores highest on the validation split (ties: as_trained, then that order). With a
-    validation split, the entries hold the returned model's validation top-1 (`validation`) and, when
-    statistics were re-estimated or chosen, that of the statistics as trained (`validation_as_trained`)."""
-    requested, steps = config.inference_statistics, config.inference_statistics_steps
-
-    def checkpoint():
-        return load_model(os.path.join(checkpoints, selected))  # a copy outside the strategy
-
-    def on_validation(model):
-        return top1_groups(evaluate(model, val, train.class_counts, config.pipeline, progress=progress)[0])
-
-    def reestimated(source):
-        return with_statistics_from(checkpoint(), source, train, config.pipeline, start_step=total_steps, steps=steps,
-                                    progress=progress)
-
-    record = {}
-    if requested == "as_trained":
-        final = trained if selected == LAST_CHECKPOINT else checkpoint()
-    elif requested != "auto":
-        if val is not None:
-            record["validation_as_trained"] = on_validation(checkpoint())
-        final = reestimated(requested)
-    else:
-        final = checkpoint()
-        record["validation_as_trained"] = record["validation"] = on_validation(final)
-        validation = {"as_trained": record["validation"]["overall"]}
-        chosen = "as_trained"
-        for source in STATISTICS_SOURCES[1:]:
-            candidate = reestimated(source)
-            scores = on_validation(candidate)
-            validation[source] = scores["overall"]
-            if validation[source] > validation[chosen]:
-                final, chosen, record["validation"] = candidate, source, scores
-        print("[train] --inference_statistics=auto: validation top-1 " +
-              ", ".join(f"{value:.4f} {source}" for source, value in validation.items()) + f" -> {chosen}", flush=True)
-    source = chosen if requested == "auto" else requested
-    record["inference_statistics"] = {"source": source, "steps": 0 if source == "as_trained" else steps,
-                                      "checkpoint": selected if source == "as_trained" else INFERENCE_CHECKPOINT}
-    if requested == "auto":
-        record["inference_statistics"].update(requested="auto", validation=validation)
-    if config.inference_head == "fused":  # on the model with the statistics chosen above
-        if final is trained:
-            final = checkpoint()
-        record["inference_head"] = fuse_heads(final, val, train.class_counts, config.pipeline)
-        record["inference_statistics"]["checkpoint"] = INFERENCE_CHECKPOINT
-    if val is not None and (requested != "auto" or config.inference_head == "fused"):
-        record["validation"] = on_validation(final)
-    if record["inference_statistics"]["checkpoint"] == INFERENCE_CHECKPOINT:
-        path = os.path.join(checkpoints, INFERENCE_CHECKPOINT)
-        atomic_save(final, path)
-        print(f"[train] {selected} with BatchNorm statistics {source}"
-              f"{f' (re-estimated over {steps} batches)' if source != 'as_trained' else ''}"
-              f"{', heads fused' if config.inference_head == 'fused' else ''} -> {path}", flush=True)
-    return final, record
-
-
-def record_fingerprints(checkpoints):
-    """What every checkpoint of the finished run predicts, as its files load now (keras_auxlt.fingerprint)."""
-    names = [n for n in (LAST_CHECKPOINT, BEST_CHECKPOINT, INFERENCE_CHECKPOINT)
-             if os.path.isfile(os.path.join(checkpoints, n))]
-    fingerprint.write(checkpoints, {name: load_float32(os.path.join(checkpoints, name)) for name in names})
-
-
 def run(config, progress=True):
     """Train (or resume) and evaluate; returns the test metrics dict written to metrics.json
     (an empty dict on the non-chief workers of a multi-worker run, which do not evaluate)."""
@@ -275,7 +201,34 @@ def run(config, progress=True):
             shutil.rmtree(write_dir, ignore_errors=True)
 
 
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a run resolved before it builds anything: its data, its step counts, the resolved config it writes,
+    and the config.json of the run it resumes (None for a new run)."""
+
+    train: object
+    val: object
+    test: object
+    steps: int
+    total_steps: int
+    resolved: dict
+    started: dict = None
+
+
 def _run(config, strategy, role, write_dir, progress):
+    """resume -> build -> fit -> finalise."""
+    plan = resolve(config, strategy, progress)
+    model, done_steps = resume_or_build(config, plan, strategy, role, write_dir)
+    done_steps, train_seconds = fit(config, plan, model, done_steps, strategy, role, write_dir)
+    print(f"[train] {role.name}: step {done_steps}, weights fingerprint {weights_fingerprint(model)}", flush=True)
+    if not role.is_chief:
+        return {}
+    return finalise(config, model, checkpoint_dir(write_dir), plan.train, plan.val, plan.test, plan.steps,
+                    plan.total_steps, done_steps, train_seconds, role.num_workers, progress)
+
+
+def resolve(config, strategy, progress):
+    """The Plan: a rerun's settings checked against the run it resumes, the data read and checked too."""
     last = os.path.join(checkpoint_dir(config.model_dir), LAST_CHECKPOINT)  # the chief's: every worker resumes from it
     config_file = os.path.join(config.model_dir, CONFIG_FILE)
     started = read_run_config(config.model_dir) if os.path.isfile(last) and os.path.isfile(config_file) else None
@@ -294,13 +247,20 @@ def _run(config, strategy, role, write_dir, progress):
     resolved = resolved_config(config, train, val, steps, total_steps, strategy.num_replicas_in_sync)
     if started:
         check_same_data(started, resolved["derived"], config_file)
+    return Plan(train, val, test, steps, total_steps, resolved, started)
+
+
+def resume_or_build(config, plan, strategy, role, write_dir):
+    """(model, steps done): the run's last checkpoint, or a new compiled model; config.json written."""
+    last = os.path.join(checkpoint_dir(config.model_dir), LAST_CHECKPOINT)
     checkpoints = checkpoint_dir(write_dir)
     with strategy.scope():
         if os.path.isfile(last):
             model = load_model(last)
         else:
-            model = build_model(config, train, steps, total_steps)
-            model.compile(optimizer=make_optimizer(config, steps, total_steps), jit_compile=False)  # XLA: slower on CPU
+            model = build_model(config, plan.train, plan.steps, plan.total_steps)
+            model.compile(optimizer=make_optimizer(config, plan.steps, plan.total_steps),
+                          jit_compile=False)  # XLA: slower on CPU
     check_model_dir(write_dir, checkpoint_bytes(model))
     stale = os.path.join(checkpoints, INFERENCE_CHECKPOINT)
     if os.path.isfile(stale):  # from an earlier ending of this run: remade (or not) after this one
@@ -308,28 +268,38 @@ def _run(config, strategy, role, write_dir, progress):
     fingerprint.remove(checkpoints)  # rewritten when this run ends
     # The checkpoint's own step counter says where to resume (state.json could lag it by a crash).
     done_steps = int(model.optimizer.iterations.numpy())
+    resolved = plan.resolved
     resolved["derived"]["strided_padding"] = model.strided_padding  # the model's: a checkpoint keeps its own
-    write_json(os.path.join(write_dir, CONFIG_FILE), rerun_record(started, resolved, done_steps) if started else resolved)
+    write_json(os.path.join(write_dir, CONFIG_FILE),
+               rerun_record(plan.started, resolved, done_steps) if plan.started else resolved)
     if role.is_chief:
-        print_summary(summary_lines(config, train, val, test, model, steps, total_steps, strategy, done_steps))
-    if done_steps >= total_steps:
-        print(f"[train] {last} has finished training (step {done_steps} of {total_steps}): evaluating only")
+        print_summary(summary_lines(config, plan.train, plan.val, plan.test, model, plan.steps, plan.total_steps,
+                                    strategy, done_steps))
+    if done_steps >= plan.total_steps:
+        print(f"[train] {last} has finished training (step {done_steps} of {plan.total_steps}): evaluating only")
     elif done_steps:
-        print(f"[train] resuming from {last}: step {done_steps} of {total_steps} "
-              f"(epoch {done_steps // steps + 1} of {config.epochs}, step {done_steps % steps + 1} of {steps})")
+        print(f"[train] resuming from {last}: step {done_steps} of {plan.total_steps} "
+              f"(epoch {done_steps // plan.steps + 1} of {config.epochs}, step {done_steps % plan.steps + 1} of "
+              f"{plan.steps})")
+    return model, done_steps
 
+
+def fit(config, plan, model, done_steps, strategy, role, write_dir):
+    """Train from `done_steps` to the end, checkpointing; (steps done, seconds spent)."""
+    steps, total_steps = plan.steps, plan.total_steps
     started = time.time()
+    checkpoints = checkpoint_dir(write_dir)
     checkpoint = TrainingCheckpoint(checkpoints, every_steps=config.checkpoint_every_steps)
     callbacks = [NonFiniteLossGuard(checkpoints), checkpoint,
                  ProgressReport(total_steps, steps) if role.is_chief else keras.callbacks.Callback(),
                  keras.callbacks.TensorBoard(os.path.join(write_dir, LOG_DIR), update_freq="epoch")]
-    validation = eval_dataset(val, config.pipeline) if val is not None else None
+    validation = eval_dataset(plan.val, config.pipeline) if plan.val is not None else None
     with stop_on_signals(checkpoint):  # Ctrl-C / SIGTERM: checkpoint the step reached, then stop
         while done_steps < total_steps:
             # A run stopped mid-epoch first finishes that epoch (its remaining steps only), then goes on by epochs.
             epoch, into_epoch = divmod(done_steps, steps)
             last_epoch = epoch + 1 if into_epoch else config.epochs
-            model.fit(training_data(config, train, done_steps, strategy, role), initial_epoch=epoch,
+            model.fit(training_data(config, plan.train, done_steps, strategy, role), initial_epoch=epoch,
                       epochs=last_epoch, steps_per_epoch=steps - into_epoch if into_epoch else steps,
                       callbacks=callbacks, verbose=config.verbose, shuffle=False, validation_data=validation)
             before, done_steps = done_steps, int(model.optimizer.iterations.numpy())
@@ -338,35 +308,4 @@ def _run(config, strategy, role, write_dir, progress):
     if checkpoint.stop_requested:  # the signal came after the last step (validation, checkpointing)
         raise TrainingInterrupted(f"training finished (step {done_steps:,}) but was stopped before evaluating: rerun "
                                   "the same command to evaluate", checkpoint.stop_requested)
-    train_seconds = time.time() - started
-    print(f"[train] {role.name}: step {done_steps}, weights fingerprint {weights_fingerprint(model)}", flush=True)
-    if not role.is_chief:
-        return {}
-
-    if config.mixed_precision != "off":  # evaluation in float32: the checkpoints reload with float32 layers
-        keras.config.set_dtype_policy("float32")
-        model = load_model(os.path.join(checkpoints, LAST_CHECKPOINT))
-    selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
-    final, selection = inference_model(config, model, checkpoints, selected, train, val, total_steps, progress)
-    record_fingerprints(checkpoints)
-    metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
-    metrics.update(selection)
-    metrics.update({
-        "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
-        "epochs": done_steps // steps, "steps": done_steps,
-        "best_epoch": (read_state(checkpoints) or {}).get("best_epoch"),
-        "train_seconds_this_run": round(train_seconds, 1), "workers": role.num_workers,
-        "mixed_precision": config.mixed_precision, "evaluation_precision": "float32",
-        "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
-    write_report(config.model_dir, metrics, confusion)
-    validation = f", validation top-1 {metrics['validation']['overall']:.4f}" if val is not None else ""
-    if "validation_as_trained" in metrics:
-        validation += f" ({metrics['validation_as_trained']['overall']:.4f} with the statistics as trained)"
-    print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
-          f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}){validation} -> "
-          f"{os.path.join(config.model_dir, METRICS_FILE)}")
-    return metrics
-
-
-def _fmt(value):
-    return "n/a" if value is None else f"{value:.4f}"
+    return done_steps, time.time() - started

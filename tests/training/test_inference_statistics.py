@@ -83,7 +83,7 @@ def test_a_rerun_remakes_the_same_inference_checkpoint_or_removes_it(tmp_path):
 @pytest.mark.parametrize("winner", ["balanced", "as_trained"])
 def test_auto_keeps_the_statistics_that_score_highest_on_validation(tmp_path, monkeypatch, winner):
     """Validation scores are forced: the `winner` source's is 1.0 and every other re-estimated one 0.0."""
-    from keras_auxlt.training import trainer
+    from keras_auxlt.training import finalise
 
     current, scores = [None], {}
 
@@ -99,8 +99,8 @@ def test_auto_keeps_the_statistics_that_score_highest_on_validation(tmp_path, mo
             scores[source] = groups["overall"]
         return groups
 
-    monkeypatch.setattr(trainer, "with_statistics_from", reestimate)
-    monkeypatch.setattr(trainer, "top1_groups", scored)
+    monkeypatch.setattr(finalise, "with_statistics_from", reestimate)
+    monkeypatch.setattr(finalise, "top1_groups", scored)
     config = with_validation(tiny_run_config(tmp_path, epochs=1, inference_statistics="auto",
                                              inference_statistics_steps=3))
     metrics = run(config, progress=False)

@@ -8,7 +8,7 @@ import pytest
 
 from keras_auxlt.evaluation import evaluate
 from keras_auxlt.provenance import code_version
-from keras_auxlt.training import trainer
+from keras_auxlt.training import finalise
 from keras_auxlt.training.callbacks import NonFiniteLossError, ProgressReport, duration
 from keras_auxlt.training.config import OptimConfig
 from keras_auxlt.training.trainer import run
@@ -188,7 +188,7 @@ def test_a_mixed_precision_run_evaluates_in_float32_and_restores_the_policy(tmp_
         seen.append({layer.compute_dtype for layer in model.backbone.layers if layer.weights})
         return evaluate(model, *args, **kwargs)
 
-    monkeypatch.setattr(trainer, "evaluate", spy)
+    monkeypatch.setattr(finalise, "evaluate", spy)
     config = tiny_run_config(tmp_path, epochs=1, mixed_precision="bfloat16", inference_statistics="auto")
     config = dataclasses.replace(config, data=dataclasses.replace(config.data, imbalance_ratio=4, val_per_class=2))
     assert run(config, progress=False)["evaluation_precision"] == "float32"
