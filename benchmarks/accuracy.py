@@ -1,7 +1,7 @@
 """Side-by-side accuracy of methods on CIFAR-10-LT with one recipe and seeds: the results page.
 
     ./run python -m benchmarks.accuracy                 # trains what is missing, then writes docs/results.md
-    ./run python -m benchmarks.accuracy --report_only   # rebuilds docs/results.md from docs/results/runs
+    ./run python -m benchmarks.accuracy --report_only   # rebuilds docs/results.md from docs/results/
 
 By default: the methods of the results page (DEFAULT_METHODS of benchmarks/variants.py), seeds 0,
 1 and 2, the short schedule (flags/cifar10_lt_short.cfg, which carries the recommended model
@@ -67,7 +67,7 @@ flags.DEFINE_list("methods", DEFAULT_METHODS, f"Variants to run: {', '.join(VARI
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; each method runs once per seed.")
 flags.DEFINE_string("output_dir", "runs/benchmark_accuracy", "Where the runs go.")
 flags.DEFINE_string("results", "docs/results.md", "Markdown report to write.")
-flags.DEFINE_string("metrics_dir", "docs/results/runs", "Where finished runs' metrics.json and timing are copied and "
+flags.DEFINE_string("metrics_dir", "docs/results/30_epoch/jpeg", "Where finished runs' metrics.json and timing are copied and "
                     "the report is built from; empty: build it straight from --output_dir.")
 flags.DEFINE_string("readme", "README.md", "A page whose results table (the one after the line holding "
                     "README_MARKER) is replaced with this report's; empty: none.")
@@ -77,22 +77,24 @@ flags.DEFINE_string("reuse_training_from", "", "--output_dir of an earlier bench
                     "starts from that run's checkpoints and wall time instead of training again, so that train.py "
                     "only evaluates (e.g. with another --inference_statistics). Its training configuration must be "
                     "this one's (checked).")
-flags.DEFINE_string("long_recipe_runs", "docs/results/runs_200_epoch", "Finished runs of the 200-epoch recipe "
-                    f"(<method>/seed<k>/, methods {', '.join(long_recipe.METHODS)}) that the page's \"200-epoch recipe\" "
-                    "section is built from; empty: no such section.")
-flags.DEFINE_string("headline_runs", "docs/results/200_epoch/png", "Finished, scored runs of the 200-epoch recipe on "
-                    f"the original pixels (<method>/seed<k>/ with test_sets.json; rows {', '.join(headline.METHODS)}) "
-                    "that the page's headline is built from; empty: no headline.")
-flags.DEFINE_string("bfloat16_runs", "docs/results/runs_bfloat16", "Finished short-schedule runs in mixed bfloat16 "
-                    f"(<method>/seed<k>/, methods {', '.join(long_recipe.PRECISION_CHECK)}), set against this report's "
-                    "float32 runs in the \"200-epoch recipe\" section; empty: not shown.")
-flags.DEFINE_string("reference_runs", "docs/results/reference_200_epoch", "Summaries of the reference code run on the "
-                    f"200-epoch recipe (<method>/seed<k>/{long_recipe.REFERENCE_FILE}, written by "
-                    "benchmarks/reference_log.py), set beside the \"200-epoch recipe\" rows; empty: not shown.")
-flags.DEFINE_string("rerun_runs", "docs/results/runs_rerun", "Finished reruns of the table's rows by code that records "
-                    f"its decoding and padding (<method>/seed<k>/, methods {', '.join(code_check.METHODS)}), set against "
-                    "the table's runs of the same seeds below it; empty: not shown.")
+flags.DEFINE_string("results_tree", "docs/results", "The kept runs the page's other sections are built from, laid out "
+                    "<schedule>/<data>/<method>/seed<k>/ (RESULT_SETS); empty: those sections are left out.")
 FLAGS = flags.FLAGS
+
+# The one tree of kept runs (--results_tree): <schedule>/<data>/<method>/seed<k>/, a variation of the data's runs
+# after a dash. The 30-epoch table's runs are --metrics_dir (30_epoch/jpeg by default).
+RESULT_SETS = {
+    "headline": "200_epoch/png",  # the 200-epoch recipe on the original pixels, scored on both test sets
+    "long_recipe": "200_epoch/jpeg",  # the 200-epoch recipe on the JPEG copy
+    "reference": "200_epoch/jpeg-reference",  # the reference code's CE at 200 epochs (reference.json)
+    "bfloat16": "30_epoch/jpeg-bfloat16",  # the 30-epoch table's rows in mixed bfloat16
+    "rerun": "30_epoch/jpeg-rerun",  # the 30-epoch table's rows rerun by code that records its decoding and padding
+}
+
+
+def result_set(name):
+    """The directory of one of RESULT_SETS, or "" when --results_tree is empty."""
+    return os.path.join(FLAGS.results_tree, RESULT_SETS[name]) if FLAGS.results_tree else ""
 
 
 REUSED = ("Training reused from the runs of the --reuse_training_from benchmark (same configuration, checked): this "
@@ -123,7 +125,7 @@ def collect():
 
 
 def collect_all_seeds(base, methods):
-    """{method: finished runs}, every seed found under `base`/<method>/ (e.g. --long_recipe_runs)."""
+    """{method: finished runs}, every seed found under `base`/<method>/ (e.g. the 200-epoch runs)."""
     rows = {}
     for method in methods:
         runs = [run for run in (load_run(base, method, seed) for seed in seeds_under(base, method)) if run is not None]
@@ -135,11 +137,11 @@ def collect_all_seeds(base, methods):
 def other_recipes():
     """(200-epoch runs, bfloat16 runs) as {method: runs}, each None when its flag is empty."""
     return tuple(collect_all_seeds(base, methods) if base else None for base, methods in (
-        (FLAGS.long_recipe_runs, long_recipe.METHODS), (FLAGS.bfloat16_runs, long_recipe.PRECISION_CHECK)))
+        (result_set("long_recipe"), long_recipe.METHODS), (result_set("bfloat16"), long_recipe.PRECISION_CHECK)))
 
 
 def collect_reference(base):
-    """{method: [reference summaries with "seed"]} under `base`/<method>/seed<k>/ (--reference_runs)."""
+    """{method: [reference summaries with "seed"]} under `base`/<method>/seed<k>/ (the reference set)."""
     found = {}
     for method in long_recipe.REFERENCE_METHODS if base else ():
         for seed in seeds_under(base, method):
@@ -162,24 +164,24 @@ def long_recipe_lines(short_rows, rows, bfloat16):
     if rows is None:
         return []
     command = own_dirs_command("benchmark_200_epoch", long_recipe.FLAGFILE, rows or long_recipe.METHODS[:4],
-                               seeds_of(rows), FLAGS.long_recipe_runs)
+                               seeds_of(rows), result_set("long_recipe"))
     precision = []
     if bfloat16 is not None:
         precision = long_recipe.precision_lines(
-            short_rows, bfloat16, from_page(FLAGS.bfloat16_runs),
+            short_rows, bfloat16, from_page(result_set("bfloat16")),
             own_dirs_command("benchmark_bfloat16", FLAGS.flagfile_base, long_recipe.PRECISION_CHECK, seeds_of(bfloat16),
-                             FLAGS.bfloat16_runs, "--extra_flags=--mixed_precision=bfloat16"))
-    reference = long_recipe.reference_lines(rows, collect_reference(FLAGS.reference_runs),
-                                            from_page(FLAGS.reference_runs or "."))
+                             result_set("bfloat16"), "--extra_flags=--mixed_precision=bfloat16"))
+    reference = long_recipe.reference_lines(rows, collect_reference(result_set("reference")),
+                                            from_page(result_set("reference") or "."))
     data_effect = headline.data_effect_lines(headline_rows(), rows)
-    return long_recipe.section_lines(rows, from_page(FLAGS.long_recipe_runs), command, precision,
+    return long_recipe.section_lines(rows, from_page(result_set("long_recipe")), command, precision,
                                      reference, data_effect)
 
 
 @functools.cache
 def headline_rows():
-    """{method: scored runs} of --headline_runs ({} when the flag is empty)."""
-    return headline.collect(FLAGS.headline_runs) if FLAGS.headline_runs else {}
+    """{method: scored runs} of the headline set ({} without --results_tree)."""
+    return headline.collect(result_set("headline")) if result_set("headline") else {}
 
 
 def code_revision_lines(check, *row_sets):
@@ -203,8 +205,8 @@ def code_revision_lines(check, *row_sets):
 
 
 def collect_reruns():
-    """{method: runs} of --rerun_runs, None when the flag is empty."""
-    return collect_all_seeds(FLAGS.rerun_runs, list(VARIANTS)) if FLAGS.rerun_runs else None
+    """{method: runs} of the rerun set, None without --results_tree."""
+    return collect_all_seeds(result_set("rerun"), list(VARIANTS)) if result_set("rerun") else None
 
 
 def rerun_check_lines(rows, reruns):
@@ -212,8 +214,8 @@ def rerun_check_lines(rows, reruns):
     if reruns is None:
         return ["Whether that moves these figures has not been measured."]
     command = own_dirs_command("benchmark_rerun", FLAGS.flagfile_base, code_check.METHODS, code_check.SEEDS,
-                               FLAGS.rerun_runs)
-    return code_check.check_lines(rows, reruns, from_page(FLAGS.rerun_runs), command)
+                               result_set("rerun"))
+    return code_check.check_lines(rows, reruns, from_page(result_set("rerun")), command)
 
 
 def from_page(path):
@@ -240,7 +242,7 @@ def write_report(rows):
     lines = [
         f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}",
         "",
-        *(headline.section_lines(headline_rows(), from_page(FLAGS.headline_runs)) if FLAGS.headline_runs else []),
+        *(headline.section_lines(headline_rows(), from_page(result_set("headline"))) if result_set("headline") else []),
         "## 30 epochs, JPEG copy (the CPU proxy)",
         "",
         f"Generated {time.strftime('%Y-%m-%d')} by `python -m benchmarks.accuracy "

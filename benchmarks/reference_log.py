@@ -2,7 +2,7 @@
 log_test.csv it writes: the figures that set our trainer beside the reference on the same data and schedule.
 
     ./run python -m benchmarks.reference_log --log=<root_log>/<store_name>/log_test.csv \
-        --output=docs/results/reference_200_epoch/ce/seed0/reference.json
+        --output=docs/results/200_epoch/jpeg-reference/ce/seed0/reference.json
 
 The reference code tests on the test set after every epoch and reports "Best Prec@1", the highest of those,
 which is what the published CE and LDAM-DRW figures are. This prints (and with --output writes as JSON) that

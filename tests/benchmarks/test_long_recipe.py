@@ -49,7 +49,9 @@ def test_without_runs_the_section_says_so_and_still_shows_the_published_figures(
 
 
 def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
-    short, long, bfloat16, rerun = (tmp_path / name for name in ("short", "long", "bfloat16", "rerun"))
+    tree = tmp_path / "results"  # the one tree of kept runs (benchmarks.accuracy.RESULT_SETS)
+    short, long, bfloat16, rerun = (tree / name for name in ("30_epoch/jpeg", "200_epoch/jpeg", "30_epoch/jpeg-bfloat16",
+                                                             "30_epoch/jpeg-rerun"))
     for base, method, seed, overall in [(short, "ce", 0, 0.57), (long, "ce", 0, 0.69), (long, "auxlt", 0, 0.75),
                                         (long, "ce", 1, 0.71), (bfloat16, "ce", 0, 0.565), (rerun, "ce", 0, 0.58)]:
         directory = base / method / f"seed{seed}"
@@ -62,35 +64,34 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
         if base in (long, rerun):  # runs of today's code record how they decoded JPEG
             (directory / "config.json").write_text(json.dumps({"derived": {"jpeg_dct": "INTEGER_ACCURATE",
                                                                            "strided_padding": "symmetric"}}))
-    reference = tmp_path / "reference" / "ce" / "seed0"
+    reference = tree / "200_epoch" / "jpeg-reference" / "ce" / "seed0"
     reference.mkdir(parents=True)
     (reference / "reference.json").write_text(json.dumps(reference_summary(0.665, 0.672)))
     page = tmp_path / "results.md"
     command = [sys.executable, "-m", "benchmarks.accuracy", "--report_only", "--methods=ce", "--seeds=0",
-               f"--metrics_dir={short}", f"--results={page}", "--readme=", f"--long_recipe_runs={long}",
-               f"--bfloat16_runs={bfloat16}", f"--reference_runs={tmp_path / 'reference'}", f"--rerun_runs={rerun}"]
+               f"--metrics_dir={short}", f"--results={page}", "--readme=", f"--results_tree={tree}"]
     result = subprocess.run(command, cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     text = page.read_text()
     section = text[text.index("## 200-epoch recipe"):]
     assert (f"--methods=ce,auxlt --seeds=0,1 --output_dir=runs/benchmark_200_epoch --metrics_dir={long} "
             "--results=runs/benchmark_200_epoch/RESULTS.md --readme=` (run and metrics directories of its own") in section
-    assert "raw runs: `long/`" in section
+    assert "raw runs: `results/200_epoch/jpeg/`" in section
     assert "| ce | 2 | 70.0 ± 1.0 | 70.0 ± 1.0 | 70.0 ± 1.0 | – | 70.0 ± 1.0 | 2.0 h | float32 |" in section
     assert "| auxlt | 1 | 75.0 |" in section
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
-    assert "| ce | 0 | 57.00 | 56.50 | −0.50 |" in section and "raw runs `bfloat16/`" in section
+    assert "| ce | 0 | 57.00 | 56.50 | −0.50 |" in section and "raw runs `results/30_epoch/jpeg-bfloat16/`" in section
     assert ("Code of before 2026-12-02 trained differently: 2 of the 6 runs on this page decoded JPEG with "
             "TensorFlow's fast DCT") in text
     assert "; 2 of the 6 runs on this page padded stride-2 convolutions as TensorFlow's \"same\" does" in text
     assert ("A rerun trains slightly differently. How much that moves them: rows of the table rerun by the code as it "
             "now trains (their config.json records jpeg_dct=INTEGER_ACCURATE, strided_padding=symmetric)") in text
-    assert "| ce | 0 | 57.00 | 58.00 | +1.00 |" in text and "raw runs `rerun/`" in text
-    assert ("seed 0; raw: `reference/ce/`): 66.5 at its last epoch, 67.2 at its best epoch on test (how the published "
-            "figures are taken). Against the published CE 70.4, the reference itself: −3.2 points at its best epoch on "
-            "test, −3.9 at its last. Our ce against its last epoch: +2.5 points (seed 0, one seed), within 3 points.") in section
-
+    assert "| ce | 0 | 57.00 | 58.00 | +1.00 |" in text and "raw runs `results/30_epoch/jpeg-rerun/`" in text
+    assert ("seed 0; raw: `results/200_epoch/jpeg-reference/ce/`): 66.5 at its last epoch, 67.2 at its best epoch on "
+            "test (how the published figures are taken). Against the published CE 70.4, the reference itself: "
+            "−3.2 points at its best epoch on test, −3.9 at its last. Our ce against its last epoch: +2.5 points "
+            "(seed 0, one seed), within 3 points.") in section
 
 def reference_summary(last, best):
     """benchmarks/reference_log.py's summary, reduced to what the section reads."""
