@@ -198,10 +198,10 @@ def code_revision_lines(check, *row_sets):
             "strided_padding": "padded stride-2 convolutions as TensorFlow's \"same\" does, which centres their windows "
                                "one pixel off the shortcut's and the reference code's (the code now pads as PyTorch "
                                f"does; [method.md]({models}), \"Model details\")"}
-    counts = [f"{'every run' if n == len(runs) else f'{n} of the {len(runs)} runs'} on this page {what[fact]}"
+    counts = [f"- {'every run' if n == len(runs) else f'{n} of the {len(runs)} runs'} on this page {what[fact]}."
               for fact, n in old.items() if n]
-    return ["", f"Code of before 2026-12-02 trained differently: {'; '.join(counts)}. A rerun trains slightly "
-            f"differently. {' '.join(check[:1])}", *check[1:]]
+    return ["", "Code of before 2026-12-02 trained differently, and a rerun trains slightly differently:", "", *counts,
+            "", *check]
 
 
 def collect_reruns():
@@ -236,37 +236,22 @@ def own_dirs_command(name, flagfile, methods, seeds, metrics_dir, *extra):
 
 
 def write_report(rows):
+    """The page: each section's table first with a few bullets, then "How these were measured" (protocol,
+    provenance, caveats)."""
     long_rows, bfloat16 = other_recipes()
     reruns = collect_reruns()
     os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
-    lines = [
-        f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}",
-        "",
-        *(headline.section_lines(headline_rows(), from_page(result_set("headline"))) if result_set("headline") else []),
-        "## 30 epochs, JPEG copy (the CPU proxy)",
-        "",
-        f"Generated {time.strftime('%Y-%m-%d')} by `python -m benchmarks.accuracy "
-        f"--flagfile_base={FLAGS.flagfile_base} --methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"
-        f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}"
-        f"{' --reuse_training_from=' + FLAGS.reuse_training_from if FLAGS.reuse_training_from else ''}` on "
-        f"{platform.machine()} ({os.cpu_count()} CPU cores). Recipe: `{FLAGS.flagfile_base}`; crt's second stage: "
-        f"`{FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg` from the ce run of the same seed (its images seen and wall "
-        f"time include that run). Test: the full balanced CIFAR-10 test set (10,000 images), {selection_sentence(rows)} "
-        f"{statistics_sentence(rows)} "
-        f"{REUSED if FLAGS.reuse_training_from else ''}Values: mean ± standard error over seeds, top-1 %. "
-        f"{groups_sentence(rows)}",
-        "",
-    ]
-    if RECOMMENDED in rows or PUBLISHED_AUXLT in rows:
-        lines += [f"Rows: the baselines; {PUBLISHED_AUXLT}, AuxLT as published (`flags/cifar10_lt_paper.cfg` on the "
-                  f"200-epoch recipe); {RECOMMENDED}, AuxLT with input mixup on both streams, **the recommended "
-                  "recipe**: what `flags/cifar10_lt.cfg` trains. Variants of AuxLT are named after what they add.", ""]
+    lines = [f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}", "",
+             *(headline.section_lines(headline_rows(), from_page(result_set("headline"))) if result_set("headline")
+               else []),
+             "## 30 epochs, JPEG copy (the CPU proxy)", "",
+             f"`{FLAGS.flagfile_base}` on the JPEG copy, scored on its 10,000 test images: mean ± standard error over "
+             f"seeds, top-1 %. The recommended recipe is {RECOMMENDED}; {PUBLISHED_AUXLT} is AuxLT as published.", ""]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
                if not any(r["seed"] == int(k) for r in rows.get(m, []))]
     if missing:
         lines += [f"**Incomplete:** {len(missing)} of {len(FLAGS.methods) * len(FLAGS.seeds)} runs have not finished "
-                  f"yet ({', '.join(missing)}); the table shows the finished ones, and the seeds column says how "
-                  "many each row averages.", ""]
+                  f"yet ({', '.join(missing)}); the seeds column says how many each row averages.", ""]
     validation_columns = [(key, title) for key, title in (("validation_overall", "validation"),
                                                           ("validation_as_trained_overall", "validation (as trained)"))
                           if any(key in run for runs in rows.values() for run in runs)]
@@ -283,34 +268,51 @@ def write_report(rows):
     standings = [standing_line(rows, method) for method in (RECOMMENDED, PUBLISHED_AUXLT)]
     verdicts = verdict_lines(rows) + [line for line in [*standings, best_row_line(rows)] if line]
     if verdicts:
-        lines += ["", "Gains in top-1 points (means of per-seed differences, with the standard error of that mean): "
-                  f"the bars the comparison has to clear, then {RECOMMENDED} (recommended) and {PUBLISHED_AUXLT} (as "
-                  "published) against every baseline with a finished run, and the best AuxLT-based row against the "
-                  "best baseline row:",
-                  "", *verdicts]
+        lines += ["", "Gains in top-1 points, paired by seed (mean ± standard error): the bars, then each AuxLT row "
+                  "against every baseline, and the best AuxLT row against the best baseline:", "", *verdicts]
     contributions = contribution_lines(rows)
     if contributions:
         note = from_page(RECIPE_NOTE)
-        lines += ["", "What each addition to AuxLT contributes (paired by seed, points, mean ± standard error):", "",
-                  *contributions, "", f"The path to the recommended recipe, what did not help, and a control (mixup in "
-                  f"crt's first stage, one seed, which lowers crt): [{os.path.basename(note)}]({note})."]
-    special = [f"{m} `{' '.join(VARIANTS[m])}`" for m in rows if VARIANTS[m] != [f"--method={m}", NO_MIXUP]]
-    lines += ["", f"Reproduce a run: `python train.py --flagfile={FLAGS.flagfile_base} <flags> --seed=<k> "
-              f"--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz`, the flags of a row being `--method=<row> "
-              f"{NO_MIXUP}`" + (f", except for {'; '.join(special)}" if special else "") + "; crt: "
-              f"that command with `--method=ce {NO_MIXUP} --model_dir=runs/ce`, then `python train.py "
-              f"--flagfile={FLAGS.flagfile_base[:-len('.cfg')]}_crt.cfg --init_from=runs/ce --seed=<k> --data_dir=...`.",
-              *code_revision_lines(rerun_check_lines(rows, reruns), rows, long_rows, bfloat16, reruns),
-              "", "Published figures (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report "
-              "them; not measured here):", "", PUBLISHED, "",
-              "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) on the same short schedule and "
-              "data, measured on this machine's CPU on 2026-11-27, seed 0, last epoch (the project's specification):",
-              "", REFERENCE_SHORT, "",
-              f"Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
-              f"`{from_page(planned_runs().report_dir)}/<method>/"
-              "seed<k>/metrics.json` (relative to this file).", "", *long_recipe_lines(rows, long_rows, bfloat16)]
+        lines += ["", "What each addition to AuxLT contributes (paired by seed, points, mean ± standard error; the path "
+                  f"to the recipe: [{os.path.basename(note)}]({note})):", "", *contributions]
+    lines += ["", *long_recipe_lines(rows, long_rows, bfloat16)]
+    revisions = code_revision_lines(rerun_check_lines(rows, reruns), rows, long_rows, bfloat16, reruns)
+    if revisions:
+        lines += ["## Code revisions", "", *revisions[1:], ""]
+    lines += ["## Published and reference figures", "",
+              "Published (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report them):", "",
+              PUBLISHED, "",
+              "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) run here on the 30-epoch schedule and "
+              "the JPEG copy, 2026-11-27, seed 0, last epoch:", "", REFERENCE_SHORT, "",
+              *[line for line in measured_lines(rows) if line is not None]]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
+
+
+def measured_lines(rows):
+    """The closing section: how the 30-epoch table was made (the other sections say theirs beside them)."""
+    special = [f"{m} `{' '.join(VARIANTS[m])}`" for m in rows if VARIANTS[m] != [f"--method={m}", NO_MIXUP]]
+    base = FLAGS.flagfile_base[:-len(".cfg")]
+    return [
+        "## How these were measured", "",
+        f"- Command: `python -m benchmarks.accuracy --flagfile_base={FLAGS.flagfile_base} "
+        f"--methods={','.join(FLAGS.methods)} --seeds={','.join(FLAGS.seeds)}"
+        f"{' --extra_flags=' + ','.join(FLAGS.extra_flags) if FLAGS.extra_flags else ''}"
+        f"{' --reuse_training_from=' + FLAGS.reuse_training_from if FLAGS.reuse_training_from else ''}`, page "
+        f"rebuilt {time.strftime('%Y-%m-%d')} on {platform.machine()} ({os.cpu_count()} CPU cores); `--report_only` "
+        "rebuilds it from the kept runs.",
+        f"- Selection: {selection_sentence(rows)}",
+        f"- BatchNorm statistics: {statistics_sentence(rows).removeprefix('BatchNorm statistics: ')}",
+        f"- {groups_sentence(rows)}",
+        f"- crt's second stage: `{base}_crt.cfg` from the ce run of the same seed; its images seen and wall time "
+        "include that run.",
+        f"- {REUSED}" if FLAGS.reuse_training_from else None,
+        f"- Reproduce a run: `python train.py --flagfile={FLAGS.flagfile_base} --method=<row> {NO_MIXUP} --seed=<k> "
+        "--data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz`"
+        + (f", except {'; '.join(special)}" if special else "") + ".",
+        f"- Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
+        f"`{from_page(planned_runs().report_dir)}/<method>/seed<k>/metrics.json`.",
+    ]
 
 
 def plot_path():

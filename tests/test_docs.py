@@ -21,6 +21,20 @@ def test_the_readme_is_at_most_150_lines():
     assert len((REPO_ROOT / "README.md").read_text().splitlines()) <= 150
 
 
+def prose_blocks(text):
+    """The paragraphs and list items of a markdown page, without code blocks, tables and HTML comments."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    for block in re.split(r"\n\s*\n", text):
+        lines = [line for line in block.splitlines() if not line.startswith(("|", "<!--", "#"))]
+        yield from (" ".join(item.split()) for item in re.split(r"\n(?=- )", "\n".join(lines)) if item.strip())
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/results.md"])
+def test_no_paragraph_of_the_front_door_or_the_results_page_is_over_100_words(page):
+    long = [block[:80] for block in prose_blocks((REPO_ROOT / page).read_text()) if len(block.split()) > 100]
+    assert long == []
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_every_relative_link_resolves(page):
     for target in LINK.findall(page.read_text()):

@@ -82,10 +82,10 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
     assert "| ce | 0 | 57.00 | 56.50 | −0.50 |" in section and "raw runs `results/30_epoch/jpeg-bfloat16/`" in section
-    assert ("Code of before 2026-12-02 trained differently: 2 of the 6 runs on this page decoded JPEG with "
-            "TensorFlow's fast DCT") in text
-    assert "; 2 of the 6 runs on this page padded stride-2 convolutions as TensorFlow's \"same\" does" in text
-    assert ("A rerun trains slightly differently. How much that moves them: rows of the table rerun by the code as it "
+    assert "Code of before 2026-12-02 trained differently, and a rerun trains slightly differently:" in text
+    assert "- 2 of the 6 runs on this page decoded JPEG with TensorFlow's fast DCT" in text
+    assert "- 2 of the 6 runs on this page padded stride-2 convolutions as TensorFlow's \"same\" does" in text
+    assert ("How much that moves them: rows of the table rerun by the code as it "
             "now trains (their config.json records jpeg_dct=INTEGER_ACCURATE, strided_padding=symmetric)") in text
     assert "| ce | 0 | 57.00 | 58.00 | +1.00 |" in text and "raw runs `results/30_epoch/jpeg-rerun/`" in text
     assert ("seed 0; raw: `results/200_epoch/jpeg-reference/ce/`): 66.5 at its last epoch, 67.2 at its best epoch on "
