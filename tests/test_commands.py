@@ -14,9 +14,9 @@ COMMANDS = {  # module -> flags its --help must list
     "keras_auxlt.commands.train": ("--method", "--recipe", "--data_dir", "--epochs", "--model_dir"),
     "keras_auxlt.commands.evaluate": ("--model_dir", "--checkpoint", "--data_dir", "--output_dir"),
     "keras_auxlt.commands.stats": ("--train_list", "--plot", "--split"),
-    "keras_auxlt.export.cli": ("--model_dir", "--export_base", "--model_name", "--onnx"),
-    "keras_auxlt.serving.server": ("--model_base_path", "--rest_port", "--max_image_pixels"),
-    "keras_auxlt.serving.client": ("--server", "--model", "--grpc"),
+    "keras_auxlt.commands.export": ("--model_dir", "--export_base", "--model_name", "--onnx"),
+    "keras_auxlt.commands.serve": ("--model_base_path", "--rest_port", "--max_image_pixels"),
+    "keras_auxlt.commands.client": ("--server", "--model", "--grpc"),
 }
 LIBRARY_FLAGS = ("--logtostderr", "--verbosity", "--only_check_args", "--pdb", "--run_with_profiling")
 

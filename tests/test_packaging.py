@@ -14,9 +14,9 @@ from tests.conftest import REPO_ROOT, write_image_folder
 
 COMMANDS = {"auxlt-train": "keras_auxlt.commands.train:console",
             "auxlt-evaluate": "keras_auxlt.commands.evaluate:console",
-            "auxlt-export": "keras_auxlt.export.cli:console",
-            "auxlt-serve": "keras_auxlt.serving.server:console",
-            "auxlt-client": "keras_auxlt.serving.client:console",
+            "auxlt-export": "keras_auxlt.commands.export:console",
+            "auxlt-serve": "keras_auxlt.commands.serve:console",
+            "auxlt-client": "keras_auxlt.commands.client:console",
             "auxlt-stats": "keras_auxlt.commands.stats:console"}
 
 
@@ -50,7 +50,7 @@ def test_the_wheel_installs_keras_auxlt_and_its_commands_only(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(target)}
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    imported = subprocess.run([sys.executable, "-c", "import keras_auxlt.export.exporter, keras_auxlt.serving.server, "
+    imported = subprocess.run([sys.executable, "-c", "import keras_auxlt.export.exporter, keras_auxlt.commands.serve, "
                                "keras_auxlt.commands.train as t; print(t.__file__)"], cwd=outside, env=env,
                               capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, imported.stderr[-3000:]

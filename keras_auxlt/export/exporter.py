@@ -147,7 +147,7 @@ def export_run(options, log=print):
 
 def load_float32(checkpoint):
     """Load a checkpoint with float32 layers, whatever precision it was trained in."""
-    from keras_auxlt import saving
+    from keras_auxlt.training import saving
 
     try:
         return saving.load_float32(checkpoint)

@@ -1,18 +1,14 @@
 """Client for the model server (TF Serving or `python -m serving.server`): top-k classes of image files.
 
-    python -m serving.client --server localhost:8501 --model cifar10_lt cat.jpg ship.png
-    python -m serving.client --server localhost:8500 --model cifar10_lt --grpc cat.jpg
-
-As a library: `classify(paths_or_bytes, server=..., model=..., use_grpc=False)` returns one list of
-(class name, probability) pairs per image, most probable first. Images go to the `serving_bytes`
-signature as encoded files (JPEG, PNG, ...): the server decodes and resizes them.
+`classify(paths_or_bytes, server=..., model=..., use_grpc=False)` returns one list of (class name,
+probability) pairs per image, most probable first. Images go to the `serving_bytes` signature as encoded
+files (JPEG, PNG, ...): the server decodes and resizes them. The command (`python -m serving.client`,
+`auxlt-client`) is keras_auxlt/commands/client.py.
 """
 
 import base64
-import sys
 
 import numpy as np
-from absl import app, flags
 
 BYTES_SIGNATURE = "serving_bytes"
 BYTES_INPUT = "image_bytes"
@@ -88,38 +84,3 @@ def classify(images, server="localhost:8501", model="model", use_grpc=False, ver
         raise ClientError("no images given")
     predict = predict_grpc if use_grpc else predict_rest
     return _top_k(predict(list(images), server, model, version))
-
-
-def define_flags():
-    """Command-line flags, defined only when run as a program so that importing the library adds none."""
-    flags.DEFINE_string("server", "localhost:8501", "host:port of the REST API (or of gRPC with --grpc).")
-    flags.DEFINE_string("model", None, "Model name.", required=True)
-    flags.DEFINE_integer("version", 0, "Model version (0: the latest).")
-    flags.DEFINE_bool("grpc", False, "Use gRPC instead of REST.")
-
-
-def main(argv):
-    FLAGS = flags.FLAGS
-    paths = argv[1:]
-    if not paths:
-        raise app.UsageError("give one or more image files")
-    try:
-        results = classify(paths, FLAGS.server, FLAGS.model, FLAGS.grpc, FLAGS.version or None)
-    except ClientError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    for path, top in zip(paths, results):
-        print(f"{path}: " + ", ".join(f"{name} {prob:.3f}" for name, prob in top))
-    return 0
-
-
-def console():
-    """The installed command (see pyproject.toml): the same main as `python -m keras_auxlt.serving.client`."""
-    from keras_auxlt.commands.launch import launch
-
-    define_flags()
-    launch(main, __doc__, {"server": ("server", "model", "version", "grpc")})
-
-
-if __name__ == "__main__":
-    console()

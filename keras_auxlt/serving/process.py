@@ -1,4 +1,4 @@
-"""The model server (`python -m keras_auxlt.serving.server`) as a child process on free loopback ports (tests,
+"""The model server (`python -m keras_auxlt.commands.serve`) as a child process on free loopback ports (tests,
 benchmarks), stopped for sure."""
 
 import os
@@ -25,7 +25,7 @@ class ServerProcess:
     """Starts the server and waits for its "[serving] ready" line; `rest` and `grpc` are host:port."""
 
     def __init__(self, base_path, model_name, *flags, startup_timeout=180):
-        command = [sys.executable, "-m", "keras_auxlt.serving.server", f"--model_base_path={base_path}",
+        command = [sys.executable, "-m", "keras_auxlt.commands.serve", f"--model_base_path={base_path}",
                    f"--model_name={model_name}", "--rest_port=0", "--grpc_port=0", *flags]
         self.lines = []
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
