@@ -19,6 +19,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks.runs import read_json
+from keras_auxlt.data.shots import SHOT_GROUPS
 from keras_auxlt.run_files import METRICS_FILE, checkpoint_dir, read_run_config, write_json
 
 TEST_SETS_FILE = "test_sets.json"
@@ -63,7 +64,7 @@ def scored(labels, predictions, report, keys):
     two runs can be compared image by image."""
     correct = labels == predictions
     return {"n": int(len(labels)), "top1": float(correct.mean()), "se": standard_error(correct),
-            "many": report["many"], "medium": report["medium"], "few": report["few"],
+            **{group: report[group] for group in SHOT_GROUPS},
             "correct": "".join("1" if c else "0" for c in correct),
             "keys_sha256": hashlib.sha256("\n".join(keys).encode()).hexdigest()}, correct
 
