@@ -20,6 +20,7 @@ the page gives its command.
 import functools
 import os
 import platform
+import re
 import time
 
 import numpy as np
@@ -381,7 +382,8 @@ def table_lines(lines, start):
 
 
 def copy_table(report, page):
-    """Replace the table after README_MARKER in `page` with the report's results table (its first table)."""
+    """Replace the table after README_MARKER in `page` with a table of the report: the first one under the heading
+    the marker names (`from "## <heading>"`), else the report's first table."""
     with open(report) as f:
         source = f.read().splitlines()
     with open(page) as f:
@@ -389,7 +391,14 @@ def copy_table(report, page):
     marker = next((i for i, line in enumerate(target) if line.startswith(README_MARKER)), None)
     if marker is None:
         raise SystemExit(f"[benchmark] --readme {page}: no line starting {README_MARKER!r} before its results table")
-    first, end = table_lines(source, 0)
+    named = re.search(r'from "([^"]+)"', target[marker])
+    start = 0
+    if named:
+        start = next((i for i, line in enumerate(source) if line == named.group(1)), None)
+        if start is None:
+            raise SystemExit(f"[benchmark] --readme {page}: its marker names {named.group(1)!r}, a heading the report "
+                             "does not have")
+    first, end = table_lines(source, start)
     into_first, into_end = table_lines(target, marker + 1)
     target[into_first:into_end] = source[first:end]
     with open(page, "w") as f:

@@ -136,3 +136,19 @@ def test_stopping_the_benchmark_passes_the_signal_to_its_training_process(tmp_pa
     code, seconds, restored = done.stdout.split()
     assert int(code) == 100 + 15  # the child's own SIGTERM handler ran: it was told, not killed by the parent
     assert int(seconds) < 30 and restored == "True"
+
+
+def test_the_readme_gets_the_table_of_the_section_its_marker_names(tmp_path):
+    from benchmarks.accuracy import copy_table
+
+    report = tmp_path / "results.md"
+    report.write_text("# R\n\n## First\n\n| method | a |\n|---|---|\n| x | 1 |\n\n## Second\n\n| method | b |\n|---|---|\n"
+                      "| y | 2 |\n")
+    readme = tmp_path / "README.md"
+    readme.write_text('text\n<!-- results table: generated, from "## Second" -->\n| old |\n|---|\n\nafter\n')
+    copy_table(str(report), str(readme))
+    assert readme.read_text() == ('text\n<!-- results table: generated, from "## Second" -->\n| method | b |\n|---|---|\n'
+                                  "| y | 2 |\n\nafter\n")
+    readme.write_text('<!-- results table: generated, from "## Third" -->\n| old |\n')
+    with pytest.raises(SystemExit, match="names '## Third', a heading the report does not have"):
+        copy_table(str(report), str(readme))
