@@ -81,6 +81,8 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     assert "| auxlt | 1 | 75.0 |" in section
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
     assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
+    assert "| CE, instance sampling | 56.6 | 57.0 (ce) | +0.4 |" in text  # the reference code beside our seed 0
+    assert "| LDAM-DRW | 66.3 | – | – |" in text
     assert "| ce | 0 | 57.00 | 56.50 | −0.50 |" in section and "raw runs `results/30_epoch/jpeg-bfloat16/`" in section
     assert "Code of before 2026-12-02 trained differently, and a rerun trains slightly differently:" in text
     assert "- 2 of the 6 runs on this page decoded JPEG with TensorFlow's fast DCT" in text
