@@ -1,11 +1,12 @@
 """benchmarks/test_sets.py: one network scored on the originals and on the JPEG copy, and the shift paired by image."""
 
 import json
+import os
 
 import numpy as np
 import pytest
 
-from benchmarks.test_sets import TEST_SETS_FILE, paired_shift, score_run, standard_error
+from benchmarks.test_sets import TEST_SETS_FILE, keep, paired_shift, score_run, standard_error
 from keras_auxlt.data.sources import ImageFolderSource
 from keras_auxlt.training import trainer
 from tests.conftest import write_image_folder
@@ -43,3 +44,9 @@ def test_a_run_is_scored_on_both_copies_with_its_own_checkpoint(tmp_path):
     assert result["checkpoint"] == metrics["inference_statistics"]["checkpoint"]
     correct = result["originals"]["correct"]
     assert len(correct) == 21 and correct.count("1") / 21 == pytest.approx(metrics["overall"])
+    with pytest.raises(SystemExit, match="not a finished, scored run"):  # no benchmark_timing.json yet
+        keep(config.model_dir, str(tmp_path / "kept"))
+    (tmp_path / "run" / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 1.0}))
+    kept = keep(config.model_dir, str(tmp_path / "kept"))
+    assert kept == str(tmp_path / "kept" / tmp_path.name / "run")  # <base>/<method dir>/<seed dir> of the run
+    assert sorted(os.listdir(kept)) == ["benchmark_timing.json", "config.json", "metrics.json", TEST_SETS_FILE]
