@@ -144,9 +144,10 @@ def shift_line(rows):
     errors = [100 * r["test_sets"]["pairs"]["se"] for runs in rows.values() for r in runs]
     if not shifts:
         return None
+    spread = (f"{len(shifts)} runs, from {min(shifts):.1f} to {max(shifts):.1f}, each ± about {np.mean(errors):.1f}"
+              if len(shifts) > 1 else f"one run, ± {errors[0]:.1f}")
     return (f"- Testing on JPEG pixels costs {np.mean(shifts):.1f} points: the same network on the 1,000 test images "
-            f"in both copies, PNG − JPEG paired by image ({len(shifts)} runs, from {min(shifts):.1f} to "
-            f"{max(shifts):.1f}, each ± about {np.mean(errors):.1f}).")
+            f"in both copies, PNG − JPEG paired by image ({spread}).")
 
 
 def pending_line(rows, methods=METHODS):

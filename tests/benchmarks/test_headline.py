@@ -60,6 +60,7 @@ def test_calibration_published_gains_shift_and_pending_rows():
     assert gains.startswith("- Gain over CE: LDAM-DRW +6.6 published, ldam_drw +6.0 ± ")
     assert "BBN +9.4 published, bbn +3.0" in gains
     assert "costs 2.0 points" in headline.shift_line(rows) and "(3 runs" in headline.shift_line(rows)
+    assert headline.shift_line({"ce": [run(0, 690)]}).endswith("(one run, ± 0.8).")
     assert headline.pending_line(rows) == "- Not finished yet: auxlt_mixup, crt, crt_mixup, logit_adjust, auxlt."
 
 
