@@ -20,7 +20,6 @@ the page gives its command.
 import functools
 import os
 import platform
-import re
 import time
 
 import numpy as np
@@ -38,6 +37,7 @@ from benchmarks.comparison import (
     statistics_sentence,
     verdict_lines,
 )
+from benchmarks.readme_table import copy_table
 from benchmarks.runs import CODE_FACTS, Runs, load_run, read_json, run_dir
 from benchmarks.variants import (
     DEFAULT_METHODS,
@@ -103,7 +103,6 @@ DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 RECIPE_NOTE = os.path.join(DOCS, "experiments", "2026-12-01-better-recipe.md")  # issue 23's write-up, linked from the page
 DATA_GUIDE = os.path.join(DOCS, "data.md")  # its "Decoding" paragraph, linked from the page
 METHOD_GUIDE = os.path.join(DOCS, "method.md")  # its "Model details" section (the backbone), likewise
-README_MARKER = "<!-- results table: generated"
 
 
 @functools.cache
@@ -384,37 +383,6 @@ def report():
         if FLAGS.readme:
             copy_table(FLAGS.results, FLAGS.readme)
     return bool(rows)
-
-
-def table_lines(lines, start):
-    """(first, end) indices of the markdown table that begins at or after line `start`."""
-    first = next(i for i in range(start, len(lines)) if lines[i].startswith("|"))
-    end = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))
-    return first, end
-
-
-def copy_table(report, page):
-    """Replace the table after README_MARKER in `page` with a table of the report: the first one under the heading
-    the marker names (`from "## <heading>"`), else the report's first table."""
-    with open(report) as f:
-        source = f.read().splitlines()
-    with open(page) as f:
-        target = f.read().splitlines()
-    marker = next((i for i, line in enumerate(target) if line.startswith(README_MARKER)), None)
-    if marker is None:
-        raise SystemExit(f"[benchmark] --readme {page}: no line starting {README_MARKER!r} before its results table")
-    named = re.search(r'from "([^"]+)"', target[marker])
-    start = 0
-    if named:
-        start = next((i for i, line in enumerate(source) if line == named.group(1)), None)
-        if start is None:
-            raise SystemExit(f"[benchmark] --readme {page}: its marker names {named.group(1)!r}, a heading the report "
-                             "does not have")
-    first, end = table_lines(source, start)
-    into_first, into_end = table_lines(target, marker + 1)
-    target[into_first:into_end] = source[first:end]
-    with open(page, "w") as f:
-        f.write("\n".join(target) + "\n")
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ def test_stopping_the_benchmark_passes_the_signal_to_its_training_process(tmp_pa
 
 
 def test_the_readme_gets_the_table_of_the_section_its_marker_names(tmp_path):
-    from benchmarks.accuracy import copy_table
+    from benchmarks.readme_table import copy_table
 
     report = tmp_path / "results.md"
     report.write_text("# R\n\n## First\n\n| method | a |\n|---|---|\n| x | 1 |\n\n## Second\n\n| method | b |\n|---|---|\n"
