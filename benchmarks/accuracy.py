@@ -38,7 +38,7 @@ from benchmarks.comparison import (
     verdict_lines,
 )
 from benchmarks.readme_table import copy_table
-from benchmarks.runs import CODE_FACTS, Runs, load_run, read_json, run_dir
+from benchmarks.runs import CODE_FACTS, Runs, load_run, read_json, run_dir, seeds_under
 from benchmarks.variants import (
     DEFAULT_METHODS,
     NO_MIXUP,
@@ -148,13 +148,6 @@ def collect_reference(base):
             if summary is not None:
                 found.setdefault(method, []).append({**summary, "seed": seed})
     return found
-
-
-def seeds_under(base, method):
-    """The k of every <base>/<method>/seed<k>/ directory, in order."""
-    directory = os.path.join(base, method)
-    names = os.listdir(directory) if os.path.isdir(directory) else []
-    return sorted(int(name[len("seed"):]) for name in names if name.startswith("seed") and name[len("seed"):].isdigit())
 
 
 def long_recipe_lines(short_rows, rows, bfloat16):

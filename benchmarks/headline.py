@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from benchmarks.comparison import seed_list, signed, standard_error
-from benchmarks.runs import load_run, read_json, run_dir
+from benchmarks.runs import load_run, read_json, run_dir, seeds_under
 from benchmarks.test_sets import TEST_SETS_FILE
 from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
 
@@ -35,10 +35,7 @@ def collect(base, methods=METHODS):
     both test sets are left out (they have no row's worth of figures)."""
     rows = {}
     for method in methods:
-        directory = os.path.join(base, method)
-        seeds = sorted(int(n[4:]) for n in os.listdir(directory) if n.startswith("seed") and n[4:].isdigit()) \
-            if os.path.isdir(directory) else []
-        for seed in seeds:
+        for seed in seeds_under(base, method):
             run = load_run(base, method, seed)
             test_sets = read_json(os.path.join(run_dir(base, method, seed), TEST_SETS_FILE), None)
             if run is not None and test_sets is not None:

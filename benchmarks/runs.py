@@ -43,6 +43,13 @@ def run_dir(base, method, seed):
     return os.path.join(base, method, f"seed{seed}")
 
 
+def seeds_under(base, method):
+    """The k of every <base>/<method>/seed<k>/ directory, in order."""
+    directory = os.path.join(base, method)
+    names = os.listdir(directory) if os.path.isdir(directory) else []
+    return sorted(int(name[len("seed"):]) for name in names if name.startswith("seed") and name[len("seed"):].isdigit())
+
+
 def is_finished(directory):
     return all(os.path.isfile(os.path.join(directory, name)) for name in RUN_FILES)
 

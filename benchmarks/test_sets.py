@@ -18,6 +18,7 @@ import shutil
 import numpy as np
 from absl import app, flags
 
+from benchmarks.comparison import standard_error
 from benchmarks.runs import read_json
 from keras_auxlt.data.shots import SHOT_GROUPS
 from keras_auxlt.run_files import METRICS_FILE, checkpoint_dir, read_run_config, write_json
@@ -32,12 +33,6 @@ flags.DEFINE_bool("overwrite", False, "Score runs that already have test_sets.js
 flags.DEFINE_string("keep_into", "", "If set, copy each scored run's kept files (metrics.json, config.json, its timing, "
                     "test_sets.json) into <keep_into>/<method>/seed<k>/, as the results page reads them.")
 FLAGS = flags.FLAGS
-
-
-def standard_error(correct):
-    """Standard error of a mean of 0/1 (or paired -1/0/1) outcomes: sample std / sqrt(n)."""
-    correct = np.asarray(correct, np.float64)
-    return float(correct.std(ddof=1) / np.sqrt(len(correct))) if len(correct) > 1 else None
 
 
 def image_keys(split):
@@ -55,7 +50,7 @@ def paired_shift(keys_a, correct_a, keys_b, correct_b):
     a = np.asarray([correct_a[i] for i, _ in both], np.float64)
     b = np.asarray([correct_b[j] for _, j in both], np.float64)
     return {"n": len(both), "png": float(a.mean()), "jpeg": float(b.mean()), "shift": float(a.mean() - b.mean()),
-            "se": standard_error(a - b)}
+            "se": standard_error(list(a - b))}
 
 
 def scored(labels, predictions, report, keys):
@@ -63,7 +58,7 @@ def scored(labels, predictions, report, keys):
     network got right ("correct": a 0/1 string in the order of `keys`, whose sha256 is "keys_sha256"), so that
     two runs can be compared image by image."""
     correct = labels == predictions
-    return {"n": int(len(labels)), "top1": float(correct.mean()), "se": standard_error(correct),
+    return {"n": int(len(labels)), "top1": float(correct.mean()), "se": standard_error(list(correct.astype(np.float64))),
             **{group: report[group] for group in SHOT_GROUPS},
             "correct": "".join("1" if c else "0" for c in correct),
             "keys_sha256": hashlib.sha256("\n".join(keys).encode()).hexdigest()}, correct

@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from benchmarks.test_sets import TEST_SETS_FILE, keep, paired_shift, score_run, standard_error
+from benchmarks.comparison import standard_error
+from benchmarks.test_sets import TEST_SETS_FILE, keep, paired_shift, score_run
 from keras_auxlt.data.sources import ImageFolderSource
 from keras_auxlt.training import trainer
 from tests.conftest import write_image_folder
