@@ -7,6 +7,7 @@ apart from `benchmarks.accuracy` (which owns flags and processes) so they can be
 import numpy as np
 
 from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
+from keras_auxlt import renamed
 from keras_auxlt.data.shots import SHOT_THRESHOLDS, shot_group_sizes
 from keras_auxlt.data.shots import TOP1_GROUPS as GROUPS
 
@@ -229,14 +230,14 @@ def statistics_sentence(rows):
     for method, runs in rows.items():
         statistics = [run.get("inference_statistics", {}) for run in runs]  # older runs: no entry (as trained)
         auto |= any(s.get("requested") == "auto" for s in statistics)
-        used[method] = [s.get("source", "as_trained") for s in statistics]
+        used[method] = [renamed.statistics_source(s.get("source", "as_trained"), warn=False) for s in statistics]
         steps |= {s["steps"] for s in statistics if s.get("source", "as_trained") != "as_trained"}
     if not steps:
         return ("BatchNorm statistics as trained" + (" (`--inference_statistics=auto` kept them in every run: no "
                 "re-estimate scored higher on the validation split)." if auto else "."))
     which = "; ".join(f"{method} {', '.join(sources)}" for method, sources in used.items() if set(sources) != {"as_trained"})
     how = ("chosen per run by `--inference_statistics=auto` as the highest on the validation split among the statistics "
-           "as trained and those re-estimated from the joint, balanced and instance streams" if auto
+           "as trained and those re-estimated from the joint batches and the balanced and random streams" if auto
            else "`--inference_statistics`")
     return (f"BatchNorm statistics: re-estimated after training over {'/'.join(map(str, sorted(steps)))} training batches "
             f"of the stream named, per seed, for {which} ({how}); other runs as trained. The validation column is of "

@@ -35,8 +35,8 @@ VARIANTS = {
     "crt_mixup": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0"],
     # BBN (megvii-research/BBN): conventional + reversed-sampling branches, its schedule in <base>_bbn.cfg.
     "bbn": ["--method=bbn", NO_MIXUP, "--balanced_sampler=reversed"],
-    "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=primary,auxiliary"],
-    "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=primary,auxiliary",
+    "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random"],
+    "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random",
                           "--inference_head=fused"],
 }
 # The row of the recommended recipe (what flags/cifar10_lt.cfg trains) and of AuxLT as published

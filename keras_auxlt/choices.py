@@ -1,22 +1,32 @@
 """Every choice list of keras-auxlt, declared once. No TensorFlow here: the flags, the configs' checks and
 the code that dispatches on a name all read these."""
 
+# The two training streams (method.md): the balanced stream (class-balanced, drawn by --balanced_sampler)
+# and the random stream (instance sampling: every image equally likely). In AuxLT the primary head learns
+# from the balanced stream and the auxiliary heads from the random one; a single-stream method draws one.
+# Names of earlier versions are still accepted, with a warning: keras_auxlt.renamed.
+STREAMS = ("balanced", "random")
+# The sampler that draws each stream's indices (keras_auxlt.data.samplers): the balanced stream's is
+# --balanced_sampler (one of BALANCED_SAMPLERS).
+RANDOM_SAMPLER = "instance"
+
 # Training methods: the stream(s) each draws from, whether auxiliary tasks train, and the primary
 # head's loss (AuxLTModel.primary_task_loss). crt is classifier re-training, stage 2: the backbone of a
 # trained run (--init_from) frozen, a fresh primary head trained with class-balanced sampling.
 # ldam_drw (Cao et al. 2019): LDAM loss on a cosine classifier, deferred re-weighting. bbn (Zhou et al.
-# 2020): a conventional (instance) and a re-balancing (--balanced_sampler, reversed in its recipe) branch
-# over a shared trunk, mixed by the cumulative-learning alpha (keras_auxlt.models.bbn_model).
+# 2020): a conventional branch on the random stream and a re-balancing one on the balanced stream
+# (--balanced_sampler reversed in its recipe) over a shared trunk, mixed by the cumulative-learning alpha
+# (keras_auxlt.models.bbn_model).
 METHODS = {
-    "auxlt": {"streams": ("balanced", "instance"), "aux": True, "primary_loss": "ce"},
-    "ce": {"streams": ("instance",), "aux": False, "primary_loss": "ce"},
+    "auxlt": {"streams": ("balanced", "random"), "aux": True, "primary_loss": "ce"},
+    "ce": {"streams": ("random",), "aux": False, "primary_loss": "ce"},
     "balanced": {"streams": ("balanced",), "aux": False, "primary_loss": "ce"},
-    "cb_loss": {"streams": ("instance",), "aux": False, "primary_loss": "class_balanced"},
-    "drw": {"streams": ("instance",), "aux": False, "primary_loss": "drw"},
-    "logit_adjust": {"streams": ("instance",), "aux": False, "primary_loss": "logit_adjust"},
-    "ldam_drw": {"streams": ("instance",), "aux": False, "primary_loss": "ldam_drw", "classifier": "cosine"},
+    "cb_loss": {"streams": ("random",), "aux": False, "primary_loss": "class_balanced"},
+    "drw": {"streams": ("random",), "aux": False, "primary_loss": "drw"},
+    "logit_adjust": {"streams": ("random",), "aux": False, "primary_loss": "logit_adjust"},
+    "ldam_drw": {"streams": ("random",), "aux": False, "primary_loss": "ldam_drw", "classifier": "cosine"},
     "crt": {"streams": ("balanced",), "aux": False, "primary_loss": "ce", "init_from": True},
-    "bbn": {"streams": ("balanced", "instance"), "aux": False, "primary_loss": "ce", "model": "bbn"},
+    "bbn": {"streams": ("balanced", "random"), "aux": False, "primary_loss": "ce", "model": "bbn"},
 }
 PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust", "ldam_drw")
 # The primary head: a linear layer, or LDAM's cosine classifier (unit-norm features and class weights,
@@ -27,14 +37,14 @@ CLASS_COUNT_TASKS = ("reweighted", "random_adjusted")  # the tasks that need the
 LAMBDA_SCHEDULES = ("constant", "cumulative")
 # Two-stream step: one BatchNorm batch [x_b; x_r] (method.md), or each stream normalised alone.
 STREAM_BATCH_NORMS = ("joint", "separate")
-# Mixup (keras_auxlt.models.mixup): the batch the primary head learns from, and the random stream of the
-# auxiliary heads (two-stream methods only).
-MIXUP_STREAMS = ("primary", "auxiliary")
+# Mixup (keras_auxlt.models.mixup): the streams whose batches are mixed (a stream the method does not
+# draw is not mixed).
+MIXUP_STREAMS = STREAMS
 CIFAR_BACKBONES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
 BACKBONES = (*CIFAR_BACKBONES, "resnet10", "resnet50")
 
-SAMPLERS = ("instance", "balanced", "sqrt", "reversed")
-BALANCED_SAMPLERS = ("balanced", "sqrt", "reversed")  # what AuxLT's class-aware stream may use
+SAMPLERS = (RANDOM_SAMPLER, "balanced", "sqrt", "reversed")
+BALANCED_SAMPLERS = ("balanced", "sqrt", "reversed")  # what the balanced stream may use
 TRAIN_AUGMENTATIONS = ("cifar", "imagenet", "none")
 AUTO_AUGMENT_POLICIES = ("", "randaugment", "autoaugment")
 EVAL_STYLES = ("cifar", "imagenet")  # as is, or resize + centre crop
@@ -43,9 +53,10 @@ LT_PROFILES = ("exp", "step")
 SCHEDULES = ("multistep", "cosine")
 PRECISIONS = ("off", "float16", "bfloat16")
 STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
-# BatchNorm statistics of the evaluated model: as trained, or re-estimated from one stream's batches;
-# --inference_statistics=auto picks the highest on validation (ties: the earlier here).
-STATISTICS_SOURCES = ("as_trained", "joint", "balanced", "instance")
+# BatchNorm statistics of the evaluated model: as trained, or re-estimated from the joint batches
+# [balanced; random] or from one stream's batches; --inference_statistics=auto picks the highest on
+# validation (ties: the earlier here).
+STATISTICS_SOURCES = ("as_trained", "joint", *STREAMS)
 INFERENCE_STATISTICS = STATISTICS_SOURCES + ("auto",)
 # The head evaluated and exported: the primary head, or the primary and the random auxiliary head fused
 # with a post-hoc prior correction, weights chosen on validation (keras_auxlt.training.head_fusion).

@@ -6,6 +6,7 @@ and turn parsed flags into the typed configs with the `*_config_from_flags` help
 
 from absl import flags
 
+from keras_auxlt import renamed
 from keras_auxlt.choices import (
     AUTO_AUGMENT_POLICIES,
     AUX_TASKS,
@@ -102,7 +103,7 @@ def define_train_flags():
     flags.DEFINE_enum("eval_style", pipeline.eval_style, EVAL_STYLES, "Evaluation transform: as is (cifar) or "
                       "resize + centre crop (imagenet).")
     flags.DEFINE_enum("balanced_sampler", pipeline.balanced_sampler, BALANCED_SAMPLERS,
-                      "Sampler of AuxLT's class-aware stream.")
+                      "Sampler of the balanced stream.")
     # Model.
     flags.DEFINE_enum("backbone", model.backbone, BACKBONES, "Backbone.")
     flags.DEFINE_list("aux_tasks", list(model.aux_tasks), f"Auxiliary tasks, any of {', '.join(AUX_TASKS)}.")
@@ -117,8 +118,7 @@ def define_train_flags():
     flags.DEFINE_float("mixup_alpha", model.mixup_alpha, "If > 0, input mixup in the training step with one "
                        "lam ~ Beta(alpha, alpha) per batch (0: off).")
     flags.DEFINE_list("mixup_streams", list(model.mixup_streams), f"Streams mixed when --mixup_alpha > 0, any of "
-                      f"{', '.join(MIXUP_STREAMS)} (primary: the batch the primary head learns from; auxiliary: "
-                      "AuxLT's random stream). A stream the method does not have is ignored.")
+                      f"{', '.join(MIXUP_STREAMS)}. A stream the method does not draw is not mixed.")
     flags.DEFINE_list("label_aware_smoothing", [str(e) for e in model.label_aware_smoothing], "head,tail: MiSLAS's "
                       "label-aware smoothing of the ce loss, eps from `head` for the most frequent class to `tail` for "
                       "the rarest (0,0: off).")
@@ -146,10 +146,11 @@ def define_train_flags():
     flags.DEFINE_enum("strategy", d.strategy, STRATEGIES, "tf.distribute strategy.")
     flags.DEFINE_integer("checkpoint_every_steps", d.checkpoint_every_steps, "Also checkpoint every N steps, so "
                          "that a killed run loses at most N steps (0: at epoch ends only).")
-    flags.DEFINE_enum("inference_statistics", d.inference_statistics, INFERENCE_STATISTICS, "BatchNorm statistics "
-                      "of the model evaluated and exported: as_trained; joint, balanced or instance = re-estimated "
-                      "after training over that stream's training batches (written to checkpoints/inference.keras); "
-                      "auto = whichever of these four scores highest on the validation split.")
+    flags.DEFINE_string("inference_statistics", d.inference_statistics, f"One of {', '.join(INFERENCE_STATISTICS)}: "
+                        "BatchNorm statistics of the model evaluated and exported: as_trained; joint, balanced or random "
+                        "= re-estimated after training over the joint batches or that stream's training batches "
+                        "(written to checkpoints/inference.keras); auto = whichever of these four scores highest on "
+                        "the validation split.")
     flags.DEFINE_enum("inference_head", d.inference_head, INFERENCE_HEADS, "Head of the model evaluated and "
                       "exported: primary; fused = the primary and the random auxiliary head (prior-corrected) folded "
                       "into one linear head, their weights chosen on the validation split.")
@@ -186,7 +187,8 @@ def run_config_from_flags():
                           aux_weights=_numbers("aux_weights", FLAGS.aux_weights, float),
                           lambda_schedule=FLAGS.lambda_schedule, aux_detach_features=FLAGS.aux_detach_features,
                           sync_batch_norm=FLAGS.sync_batch_norm, stream_batch_norm=FLAGS.stream_batch_norm,
-                          mixup_alpha=FLAGS.mixup_alpha, mixup_streams=tuple(FLAGS.mixup_streams),
+                          mixup_alpha=FLAGS.mixup_alpha,
+                          mixup_streams=renamed.mixup_streams(FLAGS.mixup_streams, METHODS[FLAGS.method]["streams"]),
                           label_aware_smoothing=_numbers("label_aware_smoothing", FLAGS.label_aware_smoothing, float)),
         optim=OptimConfig(learning_rate=FLAGS.learning_rate, lr_reference_batch=FLAGS.lr_reference_batch,
                           momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay, warmup_epochs=FLAGS.warmup_epochs,
@@ -195,5 +197,5 @@ def run_config_from_flags():
         method=FLAGS.method, epochs=FLAGS.epochs, model_dir=FLAGS.model_dir, strategy=FLAGS.strategy,
         deterministic=FLAGS.deterministic, mixed_precision=FLAGS.mixed_precision, seed=FLAGS.seed,
         checkpoint_every_steps=FLAGS.checkpoint_every_steps, verbose=FLAGS.verbose, drw_start_epoch=FLAGS.drw_start_epoch,
-        init_from=FLAGS.init_from, inference_statistics=FLAGS.inference_statistics,
+        init_from=FLAGS.init_from, inference_statistics=renamed.statistics_source(FLAGS.inference_statistics),
         inference_statistics_steps=FLAGS.inference_statistics_steps, inference_head=FLAGS.inference_head)

@@ -15,12 +15,11 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from keras_auxlt.choices import RANDOM_SAMPLER, STREAMS
 from keras_auxlt.data import augment
 from keras_auxlt.data.decoding import decode_rgb
 from keras_auxlt.data.errors import DataError
 from keras_auxlt.data.samplers import make_sampler
-
-BALANCED_STREAM, RANDOM_STREAM = "balanced", "instance"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,12 +30,21 @@ class PipelineConfig:
     auto_augment: str = ""  # "", "randaugment", "autoaugment" (imagenet augmentation only)
     eval_style: str = "cifar"  # "cifar" (as is) or "imagenet" (resize + centre crop)
     seed: int = 0
-    balanced_sampler: str = BALANCED_STREAM  # or "sqrt", "reversed"
+    balanced_sampler: str = "balanced"  # the balanced stream's sampler, or "sqrt", "reversed"
 
     def __post_init__(self):
         if self.batch_size < 1:
             raise DataError(f"batch_size must be positive. Received: batch_size={self.batch_size}")
         augment.train_transform(self.augment, self.image_size, self.auto_augment)  # validates the names
+
+
+def stream_sampler(stream, config):
+    """The sampler that draws `stream` (choices.STREAMS): the random stream's, or --balanced_sampler.
+
+    Seeds derive from the sampler's name, so runs recorded before the streams had their names draw the same."""
+    if stream not in STREAMS:
+        raise ValueError(f"Unknown stream. Accepted: {', '.join(STREAMS)}. Received: stream={stream!r}")
+    return RANDOM_SAMPLER if stream == "random" else config.balanced_sampler
 
 
 def derive_seed(seed, *purpose):
@@ -100,18 +108,18 @@ def sampled_stream(split, sampler_name, config, start_step=0, shard=(0, 1)):
 
 
 def dual_stream(split, config, start_step=0, shard=(0, 1)):
-    """`((x_b, y_b), (x_r, y_r))` per step: class-balanced and random (instance) batches."""
+    """`((x_b, y_b), (x_r, y_r))` per step: the balanced stream's and the random stream's batches."""
     split.require_all_classes()
-    balanced = sampled_stream(split, config.balanced_sampler, config, start_step, shard)
-    random = sampled_stream(split, RANDOM_STREAM, config, start_step, shard)
+    balanced = sampled_stream(split, stream_sampler("balanced", config), config, start_step, shard)
+    random = sampled_stream(split, stream_sampler("random", config), config, start_step, shard)
     return tf.data.Dataset.zip(balanced, random).prefetch(tf.data.AUTOTUNE)
 
 
-def single_stream(split, config, sampler=RANDOM_STREAM, start_step=0, shard=(0, 1)):
-    """`(x, y)` per step from one sampler (the plain baselines)."""
-    if sampler != RANDOM_STREAM:
+def single_stream(split, config, stream="random", start_step=0, shard=(0, 1)):
+    """`(x, y)` per step from one stream (the single-stream methods)."""
+    if stream != "random":
         split.require_all_classes()
-    return sampled_stream(split, sampler, config, start_step, shard).prefetch(tf.data.AUTOTUNE)
+    return sampled_stream(split, stream_sampler(stream, config), config, start_step, shard).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(split, config, batch_size=None):

@@ -19,7 +19,11 @@ batches the primary head learned from. With `aux_detach_features` the balanced s
 trains exactly as plain class-balanced training does (tests/models/test_stream_batch_norm.py).
 
 With a plain `(x, y)` batch the step trains the primary head alone (the single-stream
-baselines). `call()` returns the primary logits only: that is what is evaluated and exported.
+baselines; `single_stream` names the stream that batch comes from, which --mixup_streams may list).
+`call()` returns the primary logits only: that is what is evaluated and exported.
+
+Layer names follow the heads: `primary_head`, and `<task>_head` for each auxiliary task. Checkpoints
+saved before the streams had their names (2026-12-06) load as they were trained (`from_config`).
 """
 
 import functools
@@ -28,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_auxlt import renamed
 from keras_auxlt.choices import (
     AUX_TASKS,
     CLASS_COUNT_TASKS,
@@ -36,6 +41,7 @@ from keras_auxlt.choices import (
     MIXUP_STREAMS,
     PRIMARY_LOSSES,
     STREAM_BATCH_NORMS,
+    STREAMS,
 )
 from keras_auxlt.keras_compat import build_optimizer_only, in_multi_worker_mode, unscale_loss_for_distribution
 from keras_auxlt.models import aux_tasks as tasks
@@ -54,14 +60,15 @@ class AuxLTModel(keras.Model):
                  weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
                  drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, stream_batch_norm="joint", mixup_alpha=0.0,
                  mixup_streams=MIXUP_STREAMS, strided_padding=STRIDED_PADDING, classifier="linear",
-                 label_smoothing=(0.0, 0.0), **kwargs):
+                 label_smoothing=(0.0, 0.0), single_stream="random", **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
         mixup_streams = tuple(mixup_streams)
         label_smoothing = tuple(float(e) for e in label_smoothing)
         _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
-                         primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing)
+                         primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing,
+                         single_stream)
 
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
@@ -69,15 +76,11 @@ class AuxLTModel(keras.Model):
         self.backbone.trainable = not freeze_backbone  # frozen: no updates, BatchNorm in inference mode
         self.primary_head = (CosineDense(num_classes, tasks.LDAM_SCALE, name="primary_head") if classifier == "cosine"
                              else self._linear(num_classes, "primary_head"))
-        self.aux_heads = {}
-        if "random" in aux_tasks:
-            self.aux_heads["random"] = self._linear(num_classes, "aux_head")
-        if "reweighted" in aux_tasks:
-            self.aux_heads["reweighted"] = self._linear(num_classes, "reweighted_head")
-        if "rotation" in aux_tasks:
-            self.aux_heads["rotation"] = self._linear(tasks.NUM_ROTATIONS, "rotation_head")
-        if "random_adjusted" in aux_tasks:
-            self.aux_heads["random_adjusted"] = self._linear(num_classes, "adjusted_head")
+        self.aux_heads = {}  # one per auxiliary task with a head of its own, in this order (checkpoints rely on it)
+        for task in ("random", "reweighted", "rotation", "random_adjusted"):
+            if task in aux_tasks:
+                units = tasks.NUM_ROTATIONS if task == "rotation" else num_classes
+                self.aux_heads[task] = self._linear(units, f"{task}_head")
         needs_counts = any(task in CLASS_COUNT_TASKS for task in aux_tasks) or primary_loss != "ce"
         floatx = keras.config.floatx()  # the losses' dtype (float32 under mixed precision too)
         self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), floatx)
@@ -127,6 +130,7 @@ class AuxLTModel(keras.Model):
         self.stream_batch_norm = stream_batch_norm
         self.mixup_alpha = float(mixup_alpha)
         self.mixup_streams = mixup_streams
+        self.single_stream = single_stream
         self.classifier = classifier
         self.label_smoothing = label_smoothing
 
@@ -181,13 +185,13 @@ class AuxLTModel(keras.Model):
         """
         if not _is_dual_stream(data):
             x, y = data
-            x, mix = self._mixup(x, "primary", training)
+            x, mix = self._mixup(x, self.single_stream, "primary", training)
             logits = self(x, training=training)
             loss = mixup.mixed_loss(functools.partial(self.primary_task_loss, logits=logits), y, mix)
             return {"primary": loss}, {"primary": (y, logits)}
         (x_b, y_b), (x_r, y_r) = data
-        x_b, mix_b = self._mixup(x_b, "primary", training)
-        x_r, mix_r = self._mixup(x_r, "auxiliary", training)
+        x_b, mix_b = self._mixup(x_b, "balanced", "primary", training)
+        x_r, mix_r = self._mixup(x_r, "random", "auxiliary", training)
         batch_b = tf.shape(x_b)[0]
         batch_r = tf.shape(x_r)[0]
         images = [x_b, x_r]
@@ -217,11 +221,12 @@ class AuxLTModel(keras.Model):
             outputs[task] = (y_r, logits)
         return losses, outputs
 
-    def _mixup(self, images, stream, training):
-        """(images, Mix) of a stream's batch under mixup, or (images, None) when that stream is not mixed."""
+    def _mixup(self, images, stream, heads, training):
+        """(images, Mix) of a stream's batch under mixup, or (images, None) when that stream is not mixed.
+        `heads`: the heads that learn from the batch (mixup.sample's draws depend on it)."""
         if not training or not self.mixup_alpha or stream not in self.mixup_streams:
             return images, None
-        mix = mixup.sample(tf.shape(images)[0], self.mixup_alpha, self.seed, self._step(), stream)
+        mix = mixup.sample(tf.shape(images)[0], self.mixup_alpha, self.seed, self._step(), heads)
         return mixup.mix_images(images, mix), mix
 
     def _class_task_logits(self, task, features):
@@ -349,13 +354,20 @@ class AuxLTModel(keras.Model):
             "freeze_backbone": self.freeze_backbone, "stream_batch_norm": self.stream_batch_norm,
             "mixup_alpha": self.mixup_alpha, "mixup_streams": list(self.mixup_streams),
             "strided_padding": self.strided_padding, "classifier": self.classifier,
-            "label_smoothing": list(self.label_smoothing),
+            "label_smoothing": list(self.label_smoothing), "single_stream": self.single_stream,
         }
 
     @classmethod
     def from_config(cls, config):
         # A model saved before strided_padding was recorded was built, and trained, with the legacy padding.
-        return super().from_config({"strided_padding": LEGACY_STRIDED_PADDING, **config})
+        config = {"strided_padding": LEGACY_STRIDED_PADDING, **config}
+        # One saved before the streams had their names: a single-stream model drew the random stream, but for
+        # crt's (a frozen backbone), and mixup_streams named the heads' batches (keras_auxlt.renamed).
+        if "single_stream" not in config:
+            config["single_stream"] = "balanced" if config.get("freeze_backbone") else "random"
+        streams = STREAMS if config.get("aux_tasks") else (config["single_stream"],)
+        config["mixup_streams"] = renamed.mixup_streams(config.get("mixup_streams", MIXUP_STREAMS), streams, warn=False)
+        return super().from_config(config)
 
 
 def _step_logs(logs):
@@ -372,7 +384,8 @@ def _is_dual_stream(data):
 
 
 def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
-                     primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing):
+                     primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing,
+                     single_stream):
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
     unknown = [t for t in aux_tasks if t not in AUX_TASKS]
@@ -419,3 +432,5 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
     if unknown or len(set(mixup_streams)) != len(mixup_streams):
         raise ValueError(f"Unknown or repeated mixup stream. Accepted: {', '.join(MIXUP_STREAMS)}. "
                          f"Received: mixup_streams={list(mixup_streams)!r}")
+    if single_stream not in STREAMS:
+        raise ValueError(f"Unknown single_stream. Accepted: {', '.join(STREAMS)}. Received: single_stream={single_stream!r}")

@@ -6,7 +6,8 @@ trackers read them), and `partner` a random permutation of the batch. Every loss
 batch becomes lam * L(y) + (1 - lam) * L(y[partner]): cross-entropy is linear in its target, so this is
 CE against the mixed one-hot target, and the class-weighted and logit-adjusted losses mix the same way.
 
-lam and the permutation are stateless in (seed, step, stream): a resumed run mixes exactly as an
+lam and the permutation are stateless in (seed, step, heads), `heads` being the heads that learn from the
+batch ("primary", or the "auxiliary" heads of a two-stream step): a resumed run mixes exactly as an
 uninterrupted one, and the two streams of one step mix independently. Under a distribution strategy
 each replica mixes within its own part of the batch.
 """
@@ -15,7 +16,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-STREAM_SALT = {"primary": 1, "auxiliary": 2}  # keeps the streams' draws apart (and apart from rotation's)
+HEADS_SALT = {"primary": 1, "auxiliary": 2}  # keeps the streams' draws apart (and apart from rotation's)
 
 
 class Mix(NamedTuple):
@@ -23,10 +24,11 @@ class Mix(NamedTuple):
     partner: tf.Tensor  # [batch] int32 permutation
 
 
-def sample(batch, alpha, seed, step, stream):
-    """The Mix of one stream's batch at a training step."""
+def sample(batch, alpha, seed, step, heads):
+    """The Mix of one stream's batch at a training step; `heads`: "primary" or "auxiliary", the heads
+    that learn from it."""
     base = tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)])
-    salt = 3 * STREAM_SALT[stream]
+    salt = 3 * HEADS_SALT[heads]
     seeds = [tf.random.experimental.stateless_fold_in(base, salt + i) for i in range(3)]
     # Beta(alpha, alpha) as G1 / (G1 + G2) with G1, G2 ~ Gamma(alpha).
     g1, g2 = (tf.random.stateless_gamma([], seed=s, alpha=alpha, dtype=tf.float32) for s in seeds[:2])

@@ -1,7 +1,7 @@
 """Re-estimating a trained model's BatchNorm moving statistics from one training stream.
 
 An AuxLT step normalises the joint batch [x_b; x_r], so the moving statistics inference uses
-describe a mix of class-balanced and instance-sampled images; a `balanced` run's describe the
+describe a mix of the balanced and the random stream's images; a `balanced` run's describe the
 balanced batches alone, which repeat the few tail images many times. Re-estimating them after
 training runs the backbone in training mode over batches of one stream (no gradient, no
 optimizer: every other weight stays as it is). Used by train.py's `--inference_statistics`
@@ -9,10 +9,10 @@ optimizer: every other weight stays as it is). Used by train.py's `--inference_s
 
 Sources:
     as_trained  the checkpoint's own statistics (nothing re-estimated)
-    joint       [balanced; instance] batches, plus the rotated copies for a model with a rotation
+    joint       [balanced; random] batches, plus the rotated copies for a model with a rotation
                 head, as an auxlt training step concatenates them
-    balanced    the run's balanced sampler's batches alone
-    instance    instance-sampled (random) batches alone
+    balanced    the balanced stream's batches alone (the run's --balanced_sampler)
+    random      the random stream's batches alone (instance sampling)
 
 The re-estimate is the training-time exponential moving average (BatchNorm momentum 0.9); over
 100 batches the previous values weigh 0.9^100 < 1e-4 in it.
@@ -22,7 +22,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from keras_auxlt.choices import STATISTICS_SOURCES
-from keras_auxlt.data.pipeline import RANDOM_STREAM, sampled_stream
+from keras_auxlt.data.pipeline import sampled_stream, stream_sampler
 from keras_auxlt.models import aux_tasks as tasks
 
 DEFAULT_STEPS = 100
@@ -36,13 +36,11 @@ def stream_images(stream, train, pipeline, start_step, rotation=False):
     if stream not in STATISTICS_SOURCES[1:]:
         raise ValueError(f"Unknown statistics stream. Accepted: {', '.join(STATISTICS_SOURCES[1:])}. Received: {stream!r}")
 
-    def images(sampler):
-        return sampled_stream(train, sampler, pipeline, start_step).map(lambda x, y: x)
+    def images(name):
+        return sampled_stream(train, stream_sampler(name, pipeline), pipeline, start_step).map(lambda x, y: x)
 
-    if stream == "balanced":
-        return images(pipeline.balanced_sampler)
-    if stream == "instance":
-        return images(RANDOM_STREAM)
+    if stream != "joint":
+        return images(stream)
 
     def joint(step, x_b, x_r):
         parts = [x_b, x_r]
@@ -50,8 +48,8 @@ def stream_images(stream, train, pipeline, start_step, rotation=False):
             parts.append(tasks.rotate_batch(x_r, tasks.rotation_targets(tf.shape(x_r)[0], pipeline.seed, step)))
         return tf.concat(parts, axis=0)
 
-    return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, start_step + 2**62), images(pipeline.balanced_sampler),
-                               images(RANDOM_STREAM)).map(joint)
+    return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, start_step + 2**62), images("balanced"),
+                               images("random")).map(joint)
 
 
 def reestimate_batch_norm(model, batches, steps, progress=True, desc="re-estimating BatchNorm statistics"):

@@ -83,7 +83,7 @@ class RunConfig:
     init_from: str = ""  # crt: run directory whose backbone is frozen and reused
     checkpoint_every_steps: int = 0  # also checkpoint every N steps (0: at epoch ends only)
     # After training: BatchNorm statistics of the selected model as trained, or re-estimated over
-    # `inference_statistics_steps` instance-sampled batches (checkpoints/inference.keras).
+    # `inference_statistics_steps` batches of a stream (checkpoints/inference.keras).
     inference_statistics: str = "as_trained"
     inference_statistics_steps: int = DEFAULT_STEPS
     inference_head: str = "primary"  # or "fused": both heads folded into one, chosen on validation
@@ -192,12 +192,10 @@ class RunConfig:
 
     @property
     def mixed_streams(self):
-        """The streams this run mixes: of --mixup_streams, those its method has (the auxiliary stream is
-        AuxLT's random stream)."""
+        """The streams this run mixes: of --mixup_streams, those its method draws."""
         if not self.model.mixup_alpha:
             return ()
-        has = ("primary", "auxiliary") if len(self.streams) == 2 else ("primary",)
-        return tuple(s for s in self.model.mixup_streams if s in has)
+        return tuple(s for s in self.model.mixup_streams if s in self.streams)
 
     @property
     def aux_tasks(self):

@@ -20,7 +20,7 @@ def inference_model(config, trained, checkpoints, selected, train, val, total_st
     """The model to evaluate, and the metrics.json entries that say what it is.
 
     as_trained: the `selected` checkpoint (the `trained` model itself when that is last.keras).
-    joint / balanced / instance: that checkpoint with its BatchNorm statistics re-estimated over that
+    joint / balanced / random: that checkpoint with its BatchNorm statistics re-estimated over that
     stream's batches drawn after the last training step, saved as inference.keras. auto: whichever of
     the four scores highest on the validation split (ties: as_trained, then that order). With a
     validation split, the entries hold the returned model's validation top-1 (`validation`) and, when

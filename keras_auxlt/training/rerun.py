@@ -12,6 +12,8 @@ the first invocation's code, decoding and padding, and one entry per rerun.
 
 import json
 
+from keras_auxlt import renamed
+from keras_auxlt.choices import METHODS, STREAMS
 from keras_auxlt.data.decoding import JPEG_DCT
 from keras_auxlt.provenance import code_version
 from keras_auxlt.training.config import ConfigError
@@ -33,7 +35,7 @@ def check_same_settings(started, settings, path):
     """ConfigError listing every flag of `settings` (RunConfig.to_dict() of the rerun) that differs from
     `started` (the run's config.json, read from `path`)."""
     differences = {}
-    old, new = _flatten(started), _flatten(_as_json(settings))
+    old, new = _flatten(_comparable(started)), _flatten(_comparable(_as_json(settings)))
     for key in sorted(old.keys() & new.keys()):  # a key one side lacks: code of another version, not a flag
         if key in FREE_SETTINGS or key == "epochs" or old[key] == new[key]:
             continue
@@ -42,6 +44,24 @@ def check_same_settings(started, settings, path):
         differences["epochs"] = (started.get("epochs"), settings["epochs"])
     _refuse(path, [f"--{flag}={_flag_value(was)} there, --{flag}={_flag_value(now)} here"
                    for flag, (was, now) in differences.items()])
+
+
+def _comparable(record):
+    """A config.json (or a rerun's settings) with today's names, and the mixed streams in one order: a run
+    started before the streams had their names (keras_auxlt.renamed) resumes under the flags that now ask
+    for it."""
+    model, method = record.get("model") or {}, record.get("method")
+    if "mixup_streams" not in model or method not in METHODS:
+        return record
+    streams = renamed.mixup_streams(model["mixup_streams"], METHODS[method]["streams"], warn=False)
+    record = {**record, "model": {**model, "mixup_streams": sorted(streams, key=_stream_order)}}
+    if "inference_statistics" in record:
+        record["inference_statistics"] = renamed.statistics_source(record["inference_statistics"], warn=False)
+    return record
+
+
+def _stream_order(stream):
+    return STREAMS.index(stream) if stream in STREAMS else len(STREAMS)
 
 
 def check_same_data(started, derived, path):

@@ -112,6 +112,7 @@ def build_model(config, train, steps_per_epoch, total_steps):
         primary_loss=config.primary_loss, drw_start_step=config.drw_start_epoch * steps_per_epoch,
         freeze_backbone=bool(config.init_from), stream_batch_norm=config.model.stream_batch_norm,
         mixup_alpha=config.model.mixup_alpha, mixup_streams=config.model.mixup_streams,
+        single_stream=config.streams[0] if len(config.streams) == 1 else "random",
         strided_padding=source.strided_padding if source else STRIDED_PADDING,  # the reused weights' padding
         classifier=config.classifier, label_smoothing=config.model.label_aware_smoothing, **extra)
     model.build((None, config.pipeline.image_size, config.pipeline.image_size, 3))
@@ -147,7 +148,7 @@ def make_optimizer(config, steps_per_epoch, total_steps):
 def training_stream(config, train, start_step, shard=(0, 1)):
     if len(config.streams) == 2:
         return dual_stream(train, config.pipeline, start_step, shard)
-    return single_stream(train, config.pipeline, sampler=config.streams[0], start_step=start_step, shard=shard)
+    return single_stream(train, config.pipeline, stream=config.streams[0], start_step=start_step, shard=shard)
 
 
 def training_data(config, train, start_step, strategy, role):
@@ -238,7 +239,7 @@ def resolve(config, strategy, progress):
     if config.inference_statistics == "auto" and val is None:
         raise ConfigError("--inference_statistics=auto chooses the BatchNorm statistics on a validation split, and "
                           f"{config.data.data_dir or config.data.dataset} has none: add --val_per_class=K "
-                          "(or name the source: as_trained, joint, balanced or instance)")
+                          "(or name the source: as_trained, joint, balanced or random)")
     if config.inference_head == "fused" and val is None:
         raise ConfigError("--inference_head=fused chooses how to mix the heads on a validation split, and "
                           f"{config.data.data_dir or config.data.dataset} has none: add --val_per_class=K")

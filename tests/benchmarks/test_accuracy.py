@@ -51,19 +51,19 @@ def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe
     assert same.returncode == 0 and "balanced seed 0: done already" in same.stdout, same.stderr[-2000:]
     assert json.loads((trained / "benchmark_timing.json").read_text())["command"] == recorded
 
-    again = benchmark(tmp_path, "instance", f"--reuse_training_from={tmp_path / 'as_trained'}",
-                      "--extra_flags=--inference_statistics=instance,--inference_statistics_steps=2")
+    again = benchmark(tmp_path, "random", f"--reuse_training_from={tmp_path / 'as_trained'}",
+                      "--extra_flags=--inference_statistics=random,--inference_statistics_steps=2")
     assert again.returncode == 0, again.stderr[-3000:]
-    reused = tmp_path / "instance" / "balanced" / "seed0"
+    reused = tmp_path / "random" / "balanced" / "seed0"
     assert f"training reused from {trained}" in again.stdout
     was, now = (load_model(str(d / "checkpoints" / "last.keras")) for d in (trained, reused))
     assert int(now.optimizer.iterations) == int(was.optimizer.iterations) == 3  # no step trained again
     metrics = json.loads((reused / "metrics.json").read_text())
-    assert metrics["inference_statistics"] == {"source": "instance", "steps": 2, "checkpoint": "inference.keras"}
+    assert metrics["inference_statistics"] == {"source": "random", "steps": 2, "checkpoint": "inference.keras"}
     assert (reused / "checkpoints" / "inference.keras").is_file()
     timing = [json.loads((d / "benchmark_timing.json").read_text()) for d in (trained, reused)]
     assert timing[1]["resumed"] and timing[1]["wall_seconds"] > timing[0]["wall_seconds"]  # the training's + this one
-    report = (tmp_path / "instance" / "RESULTS.md").read_text()
+    report = (tmp_path / "random" / "RESULTS.md").read_text()
     assert "for balanced instance (`--inference_statistics`)" in report and "Training reused from" in report
 
     other = benchmark(tmp_path, "other", f"--reuse_training_from={tmp_path / 'as_trained'}",
@@ -100,8 +100,8 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     assert out.returncode == 0, out.stderr[-2000:]
     configs = json.loads(out.stdout.strip().splitlines()[-1])
     mixing = {name: c["mixed"] for name, c in configs.items() if c["mixed"]}
-    assert mixing == {"ce_mixup": ["primary"], "auxlt_mixup": ["primary", "auxiliary"],
-                      "auxlt_mixup_fused": ["primary", "auxiliary"], "ce_mislas": ["primary"]}
+    assert mixing == {"ce_mixup": ["random"], "auxlt_mixup": ["balanced", "random"],
+                      "auxlt_mixup_fused": ["balanced", "random"], "ce_mislas": ["random"]}
     assert {name: configs[name]["alpha"] for name in mixing} == {
         "ce_mixup": 0.5, "auxlt_mixup": 0.5, "auxlt_mixup_fused": 0.5, "ce_mislas": 1.0}  # MiSLAS's CIFAR alpha
     assert {name: configs[name]["method"] for name in STAGE_ONE} == {"crt": "crt", "crt_ce_mixup": "crt",

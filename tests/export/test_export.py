@@ -25,7 +25,7 @@ from keras_auxlt.export.exporter import (
 from keras_auxlt.export.signatures import BYTES_INPUT, IMAGES_INPUT, OUTPUTS
 from keras_auxlt.run_files import checkpoint_path
 from tests.conftest import pil_decoded
-from tests.models.helpers import without_strided_padding
+from tests.models.helpers import run_with_old_stream_names, without_strided_padding
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -218,6 +218,13 @@ def test_a_checkpoint_that_loads_as_another_network_is_refused(trained_run, tmp_
                                           r"\(.*checkpoints/fingerprint.json\): its logits on the probe images differ"):
         export(run, tmp_path / "exports")
     assert entries(tmp_path / "exports" / "tiny") == []
+
+
+def test_a_run_from_before_the_streams_had_their_names_exports_the_network_it_trained(trained_run, tmp_path):
+    run = copy_of_run(trained_run, tmp_path / "run")
+    run_with_old_stream_names(run)
+    result = export(run, tmp_path / "exports", onnx=False, verify_images=4)
+    assert result.checks["as at the end of training"].endswith("max |logit diff| on 4 probe images")
 
 
 def test_a_run_without_a_fingerprint_exports_and_says_so(trained_run, tmp_path):

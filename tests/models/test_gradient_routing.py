@@ -61,7 +61,7 @@ def test_one_train_step_moves_exactly_the_expected_weights():
     before = {v.path: v.numpy().copy() for v in model.trainable_variables}
     model.train_step(tuple(tf.nest.map_structure(tf.constant, dual_batch())))
     moved = {path: not np.array_equal(before[path], v.numpy()) for v in model.trainable_variables for path in [v.path]}
-    assert not any(m for p, m in moved.items() if "aux_head" in p)
+    assert not any(m for p, m in moved.items() if "random_head" in p)
     assert all(m for p, m in moved.items() if "primary_head" in p)
     assert any(m for p, m in moved.items() if "stem_conv" in p)
 

@@ -16,14 +16,14 @@ def moving_statistics(model):
             for w in (layer.moving_mean, layer.moving_variance)}
 
 
-def test_joint_batches_are_the_training_steps_balanced_then_instance_images():
+def test_joint_batches_are_the_training_steps_balanced_then_random_images():
     split = lt_split()
     config = PipelineConfig(batch_size=16, image_size=8, seed=2)
     (x_b, _), (x_r, _) = next(iter(dual_stream(split, config, start_step=7)))
     joint = next(iter(stream_images("joint", split, config, start_step=7)))
     np.testing.assert_array_equal(joint.numpy(), np.concatenate([x_b, x_r]))
     np.testing.assert_array_equal(next(iter(stream_images("balanced", split, config, 7))).numpy(), x_b)
-    np.testing.assert_array_equal(next(iter(stream_images("instance", split, config, 7))).numpy(), x_r)
+    np.testing.assert_array_equal(next(iter(stream_images("random", split, config, 7))).numpy(), x_r)
     with_rotation = next(iter(stream_images("joint", split, config, start_step=7, rotation=True))).numpy()
     assert with_rotation.shape == (48, 8, 8, 3)
     np.testing.assert_array_equal(with_rotation[:32], joint.numpy())
@@ -53,7 +53,7 @@ def test_reestimate_moves_only_the_moving_statistics_to_the_batches_statistics()
 
 def test_an_unknown_stream_or_step_count_is_refused():
     config = PipelineConfig(batch_size=16, image_size=8, seed=2)
-    with pytest.raises(ValueError, match=r"Accepted: joint, balanced, instance. Received: 'as_trained'"):
+    with pytest.raises(ValueError, match=r"Accepted: joint, balanced, random. Received: 'as_trained'"):
         stream_images("as_trained", lt_split(), config, start_step=0)
     with pytest.raises(ValueError, match="steps must be >= 1. Received: 0"):
         reestimate_batch_norm(tiny_model(), tf.data.Dataset.range(1), steps=0, progress=False)

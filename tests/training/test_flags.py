@@ -32,12 +32,12 @@ from tests.conftest import REPO_ROOT, repo_env
     (dict(model=ModelConfig(mixup_alpha=-0.2)), "--mixup_alpha: must be finite and >= 0 (0: no mixup). "
                                                 "Received: --mixup_alpha=-0.2"),
     (dict(model=ModelConfig(mixup_alpha=float("nan"))), "--mixup_alpha: must be finite and >= 0"),
-    (dict(model=ModelConfig(mixup_alpha=0.2, mixup_streams=("random",))),
-     "--mixup_streams: one or both of primary, auxiliary. Received: --mixup_streams='random'"),
-    (dict(model=ModelConfig(mixup_alpha=0.2, mixup_streams=())), "--mixup_streams: one or both of primary, auxiliary"),
+    (dict(model=ModelConfig(mixup_alpha=0.2, mixup_streams=("instance",))),
+     "--mixup_streams: one or both of balanced, random. Received: --mixup_streams='instance'"),
+    (dict(model=ModelConfig(mixup_alpha=0.2, mixup_streams=())), "--mixup_streams: one or both of balanced, random"),
     (dict(data=DataConfig(val_per_class=-1)), "--val_per_class: must be >= 0"),
     (dict(inference_statistics="mean"), "--inference_statistics: accepted values: as_trained, joint, balanced, "
-                                        "instance, auto. Received: --inference_statistics='mean'"),
+                                        "random, auto. Received: --inference_statistics='mean'"),
     (dict(inference_statistics_steps=0), "--inference_statistics_steps: must be >= 1"),
     (dict(strategy="tpu_pod"), "--strategy: accepted values: auto, mirrored, multi_worker, one_device"),
     (dict(epochs=0), "--epochs: must be >= 1"),
@@ -64,7 +64,8 @@ def test_train_py_rejects_bad_flags_before_loading_data(tmp_path):
                                "resnet110|resnet10|resnet50>"),
         (["--method=focal"], "flag --method=focal: value should be one of <auxlt|ce|balanced|cb_loss|drw|"
                              "logit_adjust|ldam_drw|crt|bbn>"),
-        (["--inference_statistics=best"], "value should be one of <as_trained|joint|balanced|instance|auto>"),
+        (["--inference_statistics=best"], "--inference_statistics: accepted values: as_trained, joint, balanced, random, "
+                                          "auto. Received: --inference_statistics='best'"),
         (["--aux_weights=1,x"], "--aux_weights: expected a comma-separated list of floats"),
         (["--imbalance_ratio=0.5"], "--imbalance_ratio: must be >= 1"),
         (["--lt_profile=linear"], "value should be one of <exp|step>"),
@@ -113,7 +114,7 @@ def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_s
     # The recommended CIFAR recipe mixes both of AuxLT's streams (docs/results.md, auxlt_mixup); AuxLT as
     # published and both cRT stages do not; the ImageNet-style recipes were not screened and do not.
     mixing = {path: c["mixed"] for path, c in configs.items() if c["mixed"]}
-    assert mixing == {f"flags/{name}.cfg": ["primary", "auxiliary"] for name in
+    assert mixing == {f"flags/{name}.cfg": ["balanced", "random"] for name in
                       ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x", "cifar10_lt_smoke", "cifar100_lt")}
     assert configs["flags/cifar10_lt_paper.cfg"]["method"] == "auxlt"
     assert {configs[f"flags/{name}.cfg"]["method"] for name in ("cifar10_lt_crt", "cifar10_lt_short_crt")} == {"crt"}
@@ -136,3 +137,41 @@ def test_flag_defaults_are_the_configs_defaults():
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "True"
+
+
+_OLD_NAMES = """
+import json, sys, warnings
+from absl import flags
+from keras_auxlt import flags as auxlt_flags
+auxlt_flags.define_train_flags()
+flags.FLAGS(["train.py", *sys.argv[1:]])
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    config = auxlt_flags.run_config_from_flags().check()
+print(json.dumps({"mixup_streams": config.model.mixup_streams, "mixed": config.mixed_streams,
+                  "statistics": config.inference_statistics,
+                  "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}))
+"""
+
+
+@pytest.mark.parametrize("method, old, new, mixed", [
+    ("auxlt", "primary,auxiliary", ["balanced", "random"], ["balanced", "random"]),
+    ("auxlt", "auxiliary", ["random"], ["random"]),
+    ("ce", "primary,auxiliary", ["random", "balanced"], ["random"]),  # auxiliary: a stream ce has not: not mixed
+    ("ce", "auxiliary", ["balanced"], []),
+    ("balanced", "primary", ["balanced"], ["balanced"]),
+])
+def test_old_stream_names_are_accepted_with_a_warning_and_mean_what_they_meant(method, old, new, mixed):
+    out = subprocess.run([sys.executable, "-c", _OLD_NAMES, f"--method={method}", "--mixup_alpha=0.5",
+                          f"--mixup_streams={old}", "--inference_statistics=instance"], cwd=REPO_ROOT, env=repo_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["mixup_streams"] == new and result["mixed"] == mixed and result["statistics"] == "random"
+    assert result["warnings"] == [
+        f"RenamedValueWarning: --mixup_streams={old} is a name of an earlier version; it now reads "
+        f"--mixup_streams={','.join(new)} (the streams are called balanced and random). The old name still works but "
+        "will be removed.",
+        "RenamedValueWarning: --inference_statistics=instance is a name of an earlier version; it now reads "
+        "--inference_statistics=random (the streams are called balanced and random). The old name still works but "
+        "will be removed."]

@@ -1,5 +1,5 @@
 """--inference_statistics: the model a run evaluates (and export picks up) has its BatchNorm statistics
-re-estimated on instance-sampled batches, everything else as selected; the as-trained figures stay on record."""
+re-estimated on the random stream's batches, everything else as selected; the as-trained figures stay on record."""
 
 import dataclasses
 import json
@@ -26,8 +26,8 @@ def with_validation(config):
     return dataclasses.replace(config, data=dataclasses.replace(config.data, imbalance_ratio=4, val_per_class=2))
 
 
-def test_instance_statistics_are_the_selected_checkpoint_re_estimated_and_what_is_evaluated(tmp_path):
-    config = with_validation(tiny_run_config(tmp_path, epochs=2, inference_statistics="instance",
+def test_random_stream_statistics_are_the_selected_checkpoint_re_estimated_and_what_is_evaluated(tmp_path):
+    config = with_validation(tiny_run_config(tmp_path, epochs=2, inference_statistics="random",
                                              inference_statistics_steps=5))
     run(config, progress=False)
     checkpoints = tmp_path / "run" / "checkpoints"
@@ -36,17 +36,17 @@ def test_instance_statistics_are_the_selected_checkpoint_re_estimated_and_what_i
     statistics = moving_statistics(selected)
     changed = [a.path for a, b in zip(selected.weights, inference.weights) if not np.array_equal(a.numpy(), b.numpy())]
     assert changed and set(changed) <= statistics  # only moving statistics differ from the selected checkpoint
-    # ... and they are best.keras re-estimated over 5 instance batches after the last training step.
+    # ... and they are best.keras re-estimated over 5 random-stream batches after the last training step.
     train, val, test = load_data(config, progress=False)
     total_steps = json.loads((tmp_path / "run" / "config.json").read_text())["derived"]["total_steps"]
-    expected = with_statistics_from(load_model(str(checkpoints / "best.keras")), "instance", train, config.pipeline,
+    expected = with_statistics_from(load_model(str(checkpoints / "best.keras")), "random", train, config.pipeline,
                                      start_step=total_steps, steps=5, progress=False)
     for a, b in zip(expected.weights, inference.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
 
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["checkpoint"] == "best.keras"
-    assert metrics["inference_statistics"] == {"source": "instance", "steps": 5, "checkpoint": "inference.keras"}
+    assert metrics["inference_statistics"] == {"source": "random", "steps": 5, "checkpoint": "inference.keras"}
     state = json.loads((checkpoints / "state.json").read_text())
     assert metrics["validation_as_trained"]["overall"] == pytest.approx(state["best_value"], abs=1e-6)
     counts = train.class_counts
@@ -60,7 +60,7 @@ def test_instance_statistics_are_the_selected_checkpoint_re_estimated_and_what_i
 
 
 def test_a_rerun_remakes_the_same_inference_checkpoint_or_removes_it(tmp_path):
-    config = tiny_run_config(tmp_path, epochs=1, inference_statistics="instance", inference_statistics_steps=3)
+    config = tiny_run_config(tmp_path, epochs=1, inference_statistics="random", inference_statistics_steps=3)
     first = run(config, progress=False)
     path = os.path.join(config.model_dir, "checkpoints", "inference.keras")
     made = [w.numpy() for w in load_model(path).weights]
@@ -105,7 +105,7 @@ def test_auto_keeps_the_statistics_that_score_highest_on_validation(tmp_path, mo
                                              inference_statistics_steps=3))
     metrics = run(config, progress=False)
     statistics = metrics["inference_statistics"]
-    assert list(scores) == ["as_trained", "joint", "balanced", "instance"]
+    assert list(scores) == ["as_trained", "joint", "balanced", "random"]
     assert statistics["requested"] == "auto" and statistics["source"] == winner
     assert statistics["validation"] == scores
     assert metrics["validation_as_trained"]["overall"] == scores["as_trained"]

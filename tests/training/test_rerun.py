@@ -108,9 +108,9 @@ def test_train_refuses_a_changed_rerun_and_leaves_the_run_as_it_was(tmp_path):
     with pytest.raises(ConfigError, match="--learning_rate=0.05 there, --learning_rate=0.2 here"):
         run(dataclasses.replace(config, optim=dataclasses.replace(config.optim, learning_rate=0.2)), progress=False)
     assert config_file.read_text() == before
-    run(dataclasses.replace(config, epochs=2, inference_statistics="instance"), progress=False)
+    run(dataclasses.replace(config, epochs=2, inference_statistics="random"), progress=False)
     record = json.loads(config_file.read_text())
-    assert record["epochs"] == 2 and record["inference_statistics"] == "instance"
+    assert record["epochs"] == 2 and record["inference_statistics"] == "random"
     assert [r["step"] for r in record["derived"]["reruns"]] == [3]
     assert record["derived"]["code"] == code_version()
 
