@@ -25,7 +25,7 @@ import time
 import numpy as np
 from absl import app, flags
 
-from benchmarks import code_check, headline, long_recipe
+from benchmarks import headline, long_recipe
 from benchmarks.comparison import (
     best_row_line,
     cell,
@@ -38,7 +38,7 @@ from benchmarks.comparison import (
     verdict_lines,
 )
 from benchmarks.readme_table import copy_table
-from benchmarks.runs import CODE_FACTS, Runs, load_run, read_json, run_dir, seeds_under
+from benchmarks.runs import CODE_FACTS, Runs, collect_all_seeds, load_run, own_dirs_command, read_json, run_dir, seeds_under
 from benchmarks.variants import (
     DEFAULT_METHODS,
     NO_MIXUP,
@@ -88,7 +88,6 @@ RESULT_SETS = {
     "long_recipe": "200_epoch/jpeg",  # the 200-epoch recipe on the JPEG copy
     "reference": "200_epoch/jpeg-reference",  # the reference code's CE at 200 epochs (reference.json)
     "bfloat16": "30_epoch/jpeg-bfloat16",  # the 30-epoch table's rows in mixed bfloat16
-    "rerun": "30_epoch/jpeg-rerun",  # the 30-epoch table's rows rerun by code that records its decoding and padding
 }
 
 
@@ -103,6 +102,8 @@ DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 RECIPE_NOTE = os.path.join(DOCS, "experiments", "2026-12-01-better-recipe.md")  # issue 23's write-up, linked from the page
 DATA_GUIDE = os.path.join(DOCS, "data.md")  # its "Decoding" paragraph, linked from the page
 METHOD_GUIDE = os.path.join(DOCS, "method.md")  # its "Model details" section (the backbone), likewise
+# The check of how much the code fixes of 2026-12-02 move the 30-epoch table (experiments/code_check.py).
+CODE_CHECK_NOTE = os.path.join(DOCS, "experiments", "2026-12-06-code-fixes-rerun.md")
 
 
 @functools.cache
@@ -118,16 +119,6 @@ def collect():
     for method in FLAGS.methods:
         base = planned_runs().report_dir
         runs = [run for run in (load_run(base, method, seed) for seed in FLAGS.seeds) if run is not None]
-        if runs:
-            rows[method] = runs
-    return rows
-
-
-def collect_all_seeds(base, methods):
-    """{method: finished runs}, every seed found under `base`/<method>/ (e.g. the 200-epoch runs)."""
-    rows = {}
-    for method in methods:
-        runs = [run for run in (load_run(base, method, seed) for seed in seeds_under(base, method)) if run is not None]
         if runs:
             rows[method] = runs
     return rows
@@ -176,38 +167,24 @@ def headline_rows():
     return headline.collect(result_set("headline")) if result_set("headline") else {}
 
 
-def code_revision_lines(check, *row_sets):
-    """A sentence on the runs of this page (`row_sets`: {method: runs} or None) trained by code of before 2026-12-02,
-    which decoded JPEG with TensorFlow's fast DCT and padded strided convolutions as TensorFlow's "same" does, and
-    recorded neither (CODE_FACTS), followed by `check` (code_check.check_lines); nothing when every run recorded both."""
+def code_revision_lines(*row_sets):
+    """Bullets of "How these were measured" on the runs of this page (`row_sets`: {method: runs} or None) trained by
+    code of before 2026-12-02, which decoded JPEG with TensorFlow's fast DCT and padded strided convolutions as
+    TensorFlow's "same" does, and recorded neither (CODE_FACTS); nothing when every run recorded both."""
     runs = [run for rows in row_sets if rows for method_runs in rows.values() for run in method_runs]
     old = {fact: sum(run.get(fact) is None for run in runs) for fact in CODE_FACTS}
     if not any(old.values()):
         return []
-    data, models = (from_page(path) for path in (DATA_GUIDE, METHOD_GUIDE))
+    data, models, note = (from_page(path) for path in (DATA_GUIDE, METHOD_GUIDE, CODE_CHECK_NOTE))
     what = {"jpeg_dct": f"decoded JPEG with TensorFlow's fast DCT, about one level per pixel from what the code now "
                         f"decodes (PIL's pixels; [data.md]({data}), \"Decoding\")",
             "strided_padding": "padded stride-2 convolutions as TensorFlow's \"same\" does, which centres their windows "
                                "one pixel off the shortcut's and the reference code's (the code now pads as PyTorch "
                                f"does; [method.md]({models}), \"Model details\")"}
-    counts = [f"- {'every run' if n == len(runs) else f'{n} of the {len(runs)} runs'} on this page {what[fact]}."
+    counts = [f"  - {'every run' if n == len(runs) else f'{n} of the {len(runs)} runs'} on this page {what[fact]}."
               for fact, n in old.items() if n]
-    return ["", "Code of before 2026-12-02 trained differently, and a rerun trains slightly differently:", "", *counts,
-            "", *check]
-
-
-def collect_reruns():
-    """{method: runs} of the rerun set, None without --results_tree."""
-    return collect_all_seeds(result_set("rerun"), list(VARIANTS)) if result_set("rerun") else None
-
-
-def rerun_check_lines(rows, reruns):
-    """The check of `reruns` (collect_reruns(): the table's rows rerun by today's code) against `rows`, the table's runs."""
-    if reruns is None:
-        return ["Whether that moves these figures has not been measured."]
-    command = own_dirs_command("benchmark_rerun", FLAGS.flagfile_base, code_check.METHODS, code_check.SEEDS,
-                               result_set("rerun"))
-    return code_check.check_lines(rows, reruns, from_page(result_set("rerun")), command)
+    return [f"- Code of before 2026-12-02 trained differently (how much a rerun by today's code moves the table: "
+            f"[the check]({note})):", *counts]
 
 
 def from_page(path):
@@ -219,19 +196,10 @@ def seeds_of(rows):
     return sorted({r["seed"] for runs in rows.values() for r in runs}) or [0]
 
 
-def own_dirs_command(name, flagfile, methods, seeds, metrics_dir, *extra):
-    """The benchmark command for runs kept apart from the page's table (runs/<name>, `metrics_dir`, a report of
-    their own): run with the defaults, it would put them in the table's directories."""
-    return " ".join(["python -m benchmarks.accuracy", f"--flagfile_base={flagfile}", f"--methods={','.join(methods)}",
-                     f"--seeds={','.join(map(str, seeds))}", *extra, f"--output_dir=runs/{name}",
-                     f"--metrics_dir={metrics_dir}", f"--results=runs/{name}/RESULTS.md", "--readme="])
-
-
 def write_report(rows):
     """The page: each section's table first with a few bullets, then "How these were measured" (protocol,
     provenance, caveats)."""
     long_rows, bfloat16 = other_recipes()
-    reruns = collect_reruns()
     os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
     lines = [f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}", "",
              *(headline.section_lines(headline_rows(), from_page(result_set("headline"))) if result_set("headline")
@@ -265,16 +233,13 @@ def write_report(rows):
                   "best baseline, each AuxLT row against every baseline, and what each addition to AuxLT contributes "
                   f"([the path to the recipe]({note})):", "", *bullets[:5]]
     lines += ["", *long_recipe_lines(rows, long_rows, bfloat16)]
-    revisions = code_revision_lines(rerun_check_lines(rows, reruns), rows, long_rows, bfloat16, reruns)
-    if revisions:
-        lines += ["## Code revisions", "", *revisions[1:], ""]
     lines += ["## Published and reference figures", "",
               "Published (top-1 %, ResNet-32, CIFAR-10-LT, 200-epoch recipes, as the papers report them):", "",
               PUBLISHED, "",
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) run here on the 30-epoch schedule and "
               "the JPEG copy, 2026-11-27, seed 0, last epoch, beside our variant's seed 0 (its best checkpoint on "
               "validation):", "", *reference_short_lines(), "",
-              *[line for line in measured_lines(rows) if line is not None]]
+              *[line for line in measured_lines(rows, code_revision_lines(rows, long_rows, bfloat16, headline_rows())) if line is not None]]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
 
@@ -291,8 +256,9 @@ def reference_short_lines():
     return lines
 
 
-def measured_lines(rows):
-    """The closing section: how the 30-epoch table was made (the other sections say theirs beside them)."""
+def measured_lines(rows, revisions):
+    """The closing section: how the 30-epoch table was made (the other sections say theirs beside them), and
+    `revisions` (code_revision_lines)."""
     special = [f"{m} `{' '.join(VARIANTS[m])}`" for m in rows if VARIANTS[m] != [f"--method={m}", NO_MIXUP]]
     base = FLAGS.flagfile_base[:-len(".cfg")]
     return [
@@ -314,6 +280,7 @@ def measured_lines(rows):
         + (f", except {'; '.join(special)}" if special else "") + ".",
         f"- Per-class accuracy against training count: `{os.path.basename(plot_path())}`. Raw runs: "
         f"`{from_page(planned_runs().report_dir)}/<method>/seed<k>/metrics.json`.",
+        *revisions,
         *(["", "The bars the 30-epoch comparison was set (issues 4 and 21; paired by seed):", "", *verdict_lines(rows)]
           if verdict_lines(rows) else []),
     ]

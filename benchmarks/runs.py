@@ -197,6 +197,24 @@ def load_run(base, method, seed):
     return metrics
 
 
+def collect_all_seeds(base, methods):
+    """{method: finished runs}, every seed found under `base`/<method>/ (e.g. the 200-epoch runs)."""
+    rows = {}
+    for method in methods:
+        runs = [run for run in (load_run(base, method, seed) for seed in seeds_under(base, method)) if run is not None]
+        if runs:
+            rows[method] = runs
+    return rows
+
+
+def own_dirs_command(name, flagfile, methods, seeds, metrics_dir, *extra):
+    """The benchmark command for runs kept apart from the page's table (runs/<name>, `metrics_dir`, a report of
+    their own): run with the defaults, it would put them in the table's directories."""
+    return " ".join(["python -m benchmarks.accuracy", f"--flagfile_base={flagfile}", f"--methods={','.join(methods)}",
+                     f"--seeds={','.join(map(str, seeds))}", *extra, f"--output_dir=runs/{name}",
+                     f"--metrics_dir={metrics_dir}", f"--results=runs/{name}/RESULTS.md", "--readme="])
+
+
 def recorded_command(directory):
     """The train.py command (without the interpreter) a finished run recorded; None for runs from before it did."""
     return read_json(os.path.join(directory, TIMING_FILE), {}).get("command")

@@ -64,7 +64,7 @@ def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe
     timing = [json.loads((d / "benchmark_timing.json").read_text()) for d in (trained, reused)]
     assert timing[1]["resumed"] and timing[1]["wall_seconds"] > timing[0]["wall_seconds"]  # the training's + this one
     report = (tmp_path / "random" / "RESULTS.md").read_text()
-    assert "for balanced instance (`--inference_statistics`)" in report and "Training reused from" in report
+    assert "for balanced random (`--inference_statistics`)" in report and "Training reused from" in report
 
     other = benchmark(tmp_path, "other", f"--reuse_training_from={tmp_path / 'as_trained'}",
                       "--extra_flags=--learning_rate=0.5")

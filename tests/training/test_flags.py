@@ -144,34 +144,42 @@ import json, sys, warnings
 from absl import flags
 from keras_auxlt import flags as auxlt_flags
 auxlt_flags.define_train_flags()
-flags.FLAGS(["train.py", *sys.argv[1:]])
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    config = auxlt_flags.run_config_from_flags().check()
-print(json.dumps({"mixup_streams": config.model.mixup_streams, "mixed": config.mixed_streams,
-                  "statistics": config.inference_statistics,
-                  "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}))
+results = []
+for method, old in json.loads(sys.argv[1]):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train.py", f"--method={method}", "--mixup_alpha=0.5", f"--mixup_streams={old}",
+                 "--inference_statistics=instance"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        config = auxlt_flags.run_config_from_flags().check()
+    results.append({"mixup_streams": config.model.mixup_streams, "mixed": config.mixed_streams,
+                    "statistics": config.inference_statistics,
+                    "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]})
+print(json.dumps(results))
 """
-
-
-@pytest.mark.parametrize("method, old, new, mixed", [
+# method, --mixup_streams as named before 2026-12-06, as it reads now, the streams mixed
+OLD_MIXUP_STREAMS = [
     ("auxlt", "primary,auxiliary", ["balanced", "random"], ["balanced", "random"]),
     ("auxlt", "auxiliary", ["random"], ["random"]),
-    ("ce", "primary,auxiliary", ["random", "balanced"], ["random"]),  # auxiliary: a stream ce has not: not mixed
+    ("ce", "primary,auxiliary", ["random", "balanced"], ["random"]),  # auxiliary: a stream ce does not draw
     ("ce", "auxiliary", ["balanced"], []),
     ("balanced", "primary", ["balanced"], ["balanced"]),
-])
-def test_old_stream_names_are_accepted_with_a_warning_and_mean_what_they_meant(method, old, new, mixed):
-    out = subprocess.run([sys.executable, "-c", _OLD_NAMES, f"--method={method}", "--mixup_alpha=0.5",
-                          f"--mixup_streams={old}", "--inference_statistics=instance"], cwd=REPO_ROOT, env=repo_env(),
-                         capture_output=True, text=True, timeout=300)
+]
+
+
+def test_old_stream_names_are_accepted_with_a_warning_and_mean_what_they_meant():
+    cases = json.dumps([case[:2] for case in OLD_MIXUP_STREAMS])
+    out = subprocess.run([sys.executable, "-c", _OLD_NAMES, cases], cwd=REPO_ROOT, env=repo_env(), capture_output=True,
+                         text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["mixup_streams"] == new and result["mixed"] == mixed and result["statistics"] == "random"
-    assert result["warnings"] == [
-        f"RenamedValueWarning: --mixup_streams={old} is a name of an earlier version; it now reads "
-        f"--mixup_streams={','.join(new)} (the streams are called balanced and random). The old name still works but "
-        "will be removed.",
-        "RenamedValueWarning: --inference_statistics=instance is a name of an earlier version; it now reads "
-        "--inference_statistics=random (the streams are called balanced and random). The old name still works but "
-        "will be removed."]
+    results = json.loads(out.stdout.strip().splitlines()[-1])
+    for (method, old, new, mixed), result in zip(OLD_MIXUP_STREAMS, results, strict=True):
+        assert result["mixup_streams"] == new and result["mixed"] == mixed, (method, old, result)
+        assert result["statistics"] == "random"
+        assert result["warnings"] == [
+            f"RenamedValueWarning: --mixup_streams={old} is a name of an earlier version; it now reads "
+            f"--mixup_streams={','.join(new)} (the streams are called balanced and random). The old name still works "
+            "but will be removed.",
+            "RenamedValueWarning: --inference_statistics=instance is a name of an earlier version; it now reads "
+            "--inference_statistics=random (the streams are called balanced and random). The old name still works "
+            "but will be removed."], (method, old)

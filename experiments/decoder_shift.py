@@ -1,6 +1,6 @@
 """How much a trained model's predictions move when its JPEG input is decoded the other way.
 
-    ./run python -m benchmarks.decoder_shift --model_dir=runs/cifar10_lt [--split=val] [--checkpoint=auto]
+    ./run python -m experiments.decoder_shift --model_dir=runs/cifar10_lt [--split=val] [--checkpoint=auto]
 
 Every run of before 2026-12-02 trained on JPEG decoded with TensorFlow's fast DCT; the code since, the
 SavedModel's `serving_bytes` and a client decoding with PIL give the accurate DCT's pixels (docs/data.md,

@@ -1,11 +1,11 @@
-"""benchmarks/jpeg_encoding.py: the report of how a data set's JPEG files were encoded."""
+"""experiments/jpeg_encoding.py: the report of how a data set's JPEG files were encoded."""
 
 import io
 
 import numpy as np
 from PIL import Image
 
-from benchmarks.jpeg_encoding import encoding_lines, ijg_quality
+from experiments.jpeg_encoding import encoding_lines, ijg_quality
 
 
 def encoded(fmt="JPEG", **options):

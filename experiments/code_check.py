@@ -1,13 +1,28 @@
-"""Whether the code fixes of 2026-12-02 move the results table: rows of the short schedule's table rerun by code that
+"""Whether the code fixes of 2026-12-02 move the results table: rows of the 30-epoch table rerun by code that
 records how it decodes JPEG and pads strided convolutions (benchmarks.runs.CODE_FACTS; the table's runs are older
-and record neither), paired by seed with the table's runs. Pure functions over finished runs
-(`{method: [metrics.json dicts with "seed", "wall_seconds" and the CODE_FACTS]}`), like benchmarks.long_recipe."""
+and record neither), paired by seed with the table's runs. Its figures are kept in
+docs/experiments/2026-12-06-code-fixes-rerun.md:
+
+    ./run python -m experiments.code_check [--results_tree=docs/results]
+
+prints them (markdown) from the kept runs: the table's under <results_tree>/30_epoch/jpeg, the reruns under
+<results_tree>/30_epoch/jpeg-rerun. The functions take finished runs (`{method: [metrics.json dicts with "seed",
+"wall_seconds" and the CODE_FACTS]}`)."""
+
+import os
 
 import numpy as np
+from absl import app, flags
 
 from benchmarks.comparison import paired_check_lines
-from benchmarks.runs import CODE_FACTS
+from benchmarks.runs import CODE_FACTS, collect_all_seeds, own_dirs_command
 from benchmarks.variants import RECOMMENDED
+
+flags.DEFINE_string("results_tree", "docs/results", "The tree of kept runs (benchmarks.accuracy --results_tree).")
+FLAGS = flags.FLAGS
+
+TABLE, RERUNS = "30_epoch/jpeg", "30_epoch/jpeg-rerun"  # under --results_tree
+FLAGFILE = "flags/cifar10_lt_short.cfg"
 
 METHODS = ("ce", RECOMMENDED)  # the baseline the bars start from, and the recommended recipe
 SEEDS = (0, 1)
@@ -40,3 +55,14 @@ def check_lines(table_rows, reruns, runs_path, command):
     return ["How much that moves them: rows of the table rerun by the code as it now trains (their config.json "
             f"records {'; '.join(facts)}), against the table's runs of the same seeds (command `{command}`; raw runs "
             f"`{runs_path}/`{left_out}). The bar for \"no change\" is the table row's seed-to-seed spread.", "", *check]
+
+
+def main(argv):
+    del argv
+    table, reruns = (os.path.join(FLAGS.results_tree, path) for path in (TABLE, RERUNS))
+    command = own_dirs_command("benchmark_rerun", FLAGFILE, METHODS, SEEDS, reruns)
+    print("\n".join(check_lines(collect_all_seeds(table, METHODS), collect_all_seeds(reruns, METHODS), reruns, command)))
+
+
+if __name__ == "__main__":
+    app.run(main)

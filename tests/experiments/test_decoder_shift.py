@@ -1,9 +1,9 @@
-"""benchmarks/decoder_shift.py: a split decoded both ways, and the paired count of changed predictions."""
+"""experiments/decoder_shift.py: a split decoded both ways, and the paired count of changed predictions."""
 
 import numpy as np
 import pytest
 
-from benchmarks.decoder_shift import DECODERS, decoded, shift
+from experiments.decoder_shift import DECODERS, decoded, shift
 from keras_auxlt.data.loading import DataConfig, load_split, make_source
 from tests.conftest import write_image_folder
 

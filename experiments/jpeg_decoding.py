@@ -1,9 +1,9 @@
 """How far TensorFlow's default JPEG decoding is from PIL's on a data set: the figures behind
 keras_auxlt/data/decoding.py and docs/data.md ("Decoding").
 
-    ./run python -m benchmarks.jpeg_decoding --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz
+    ./run python -m experiments.jpeg_decoding --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz
 
-First it prints how the split's files were encoded (benchmarks/jpeg_encoding.py): their chroma subsampling
+First it prints how the split's files were encoded (experiments/jpeg_encoding.py): their chroma subsampling
 and the IJG quality whose standard luminance table each file carries. Then it decodes every --stride-th
 image of the split three ways (PIL; `tf.io.decode_image`, TensorFlow's
 default, the fast integer DCT; `keras_auxlt.data.decoding.decode_rgb`, what the project uses) and
@@ -21,7 +21,7 @@ import tensorflow as tf
 from absl import app, flags
 from PIL import Image
 
-from benchmarks.jpeg_encoding import encoding_lines
+from experiments.jpeg_encoding import encoding_lines
 from keras_auxlt.data.decoding import decode_rgb
 from keras_auxlt.data.sources import ImageFolderSource
 

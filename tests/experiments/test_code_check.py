@@ -1,8 +1,13 @@
-"""The results page's check of the code fixes of 2026-12-02 (benchmarks.code_check): the table's rows rerun by code
-that records its decoding and padding, paired by seed with the table's runs; what the check would cost before any
-rerun exists; reruns of older code left out."""
+"""The check of the code fixes of 2026-12-02 (experiments.code_check, kept in a dated note): the table's rows rerun
+by code that records its decoding and padding, paired by seed with the table's runs; what the check would cost before
+any rerun exists; reruns of older code left out; the command over a tree of kept runs."""
 
-from benchmarks import code_check
+import json
+import subprocess
+import sys
+
+from experiments import code_check
+from tests.conftest import REPO_ROOT, repo_env
 
 CURRENT = {"jpeg_dct": "INTEGER_ACCURATE", "strided_padding": "symmetric"}
 OLDER = {"jpeg_dct": None, "strided_padding": None}
@@ -44,3 +49,21 @@ def test_reruns_are_paired_by_seed_with_the_table_and_set_against_its_seed_to_se
     within = code_check.check_lines(TABLE, {"ce": [run(0, 0.574, CURRENT)]}, "r", "c")
     assert within[-1].endswith("+0.40 points (seed 0, one seed); the table row's seed-to-seed spread is 0.50 (sample "
                                "standard deviation, 3 seeds): within it.")
+
+
+def test_the_command_prints_the_check_from_the_kept_runs(tmp_path):
+    for path, seed, overall, facts in [("30_epoch/jpeg", 0, 0.57, None), ("30_epoch/jpeg", 1, 0.58, None),
+                                       ("30_epoch/jpeg", 2, 0.575, None), ("30_epoch/jpeg-rerun", 0, 0.585, CURRENT)]:
+        directory = tmp_path / path / "ce" / f"seed{seed}"
+        directory.mkdir(parents=True)
+        (directory / "metrics.json").write_text(json.dumps({"overall": overall, "images_seen": 10}))
+        (directory / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 1800}))
+        if facts:
+            (directory / "config.json").write_text(json.dumps({"derived": facts}))
+    out = subprocess.run([sys.executable, "-m", "experiments.code_check", f"--results_tree={tmp_path}"], cwd=REPO_ROOT,
+                         env=repo_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"--metrics_dir={tmp_path}/30_epoch/jpeg-rerun --results=runs/benchmark_rerun/RESULTS.md" in out.stdout
+    assert "| ce | 0 | 57.00 | 58.50 | +1.50 |" in out.stdout
+    assert out.stdout.rstrip().endswith("- ce: rerun − table +1.50 points (seed 0, one seed); the table row's "
+                                        "seed-to-seed spread is 0.50 (sample standard deviation, 3 seeds): outside it.")

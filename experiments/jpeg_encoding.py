@@ -1,5 +1,5 @@
 """How JPEG files were encoded, read from their headers: chroma subsampling and libjpeg quality.
-Printed by benchmarks/jpeg_decoding.py; no flags here, so tests and other benchmarks can import it."""
+Printed by experiments/jpeg_decoding.py; no flags here, so tests and other benchmarks can import it."""
 
 import collections
 import io
