@@ -239,7 +239,8 @@ def write_report(rows):
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) run here on the 30-epoch schedule and "
               "the JPEG copy, 2026-11-27, seed 0, last epoch, beside our variant's seed 0 (its best checkpoint on "
               "validation):", "", *reference_short_lines(), "",
-              *[line for line in measured_lines(rows, code_revision_lines(rows, long_rows, bfloat16, headline_rows())) if line is not None]]
+              *[line for line in measured_lines(rows, code_revision_lines(rows, long_rows, bfloat16, headline_rows()))
+                if line is not None]]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
 
