@@ -28,7 +28,7 @@ def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path, capsys):
     # One block before training says what the run will do, and one line per epoch how far it is.
     for expected in ["[train] method     auxlt with auxiliary random (weight 1), rotation (weight 1), lambda constant",
                      "3 classes, 21 training images (12 to 3 per class, imbalance 4;",
-                     "[train] batch      8 per stream (balanced + instance): 16 images per step",
+                     "[train] batch      8 per stream (balanced + random): 16 images per step",
                      "[train] schedule   1 epoch of 3 steps = 3 steps",
                      "[train] devices    OneDeviceStrategy, 1 replica(s); precision float32",
                      f"[train] output     {tmp_path / 'run'}: evaluates last.keras, BatchNorm statistics as_trained",
