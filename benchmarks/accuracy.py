@@ -38,7 +38,17 @@ from benchmarks.comparison import (
     verdict_lines,
 )
 from benchmarks.readme_table import copy_table
-from benchmarks.runs import CODE_FACTS, Runs, collect_all_seeds, load_run, own_dirs_command, read_json, run_dir, seeds_under
+from benchmarks.runs import (
+    CODE_FACTS,
+    DRW_FACT,
+    Runs,
+    collect_all_seeds,
+    load_run,
+    own_dirs_command,
+    read_json,
+    run_dir,
+    seeds_under,
+)
 from benchmarks.variants import (
     DEFAULT_METHODS,
     NO_MIXUP,
@@ -47,6 +57,7 @@ from benchmarks.variants import (
     STAGE_ONE,
     VARIANTS,
 )
+from keras_auxlt.choices import LEGACY_DRW_NORMALISATION
 
 PUBLISHED = """| method | rho=100 | rho=50 | rho=10 |
 |---|---|---|---|
@@ -174,7 +185,7 @@ def code_revision_lines(*row_sets):
     runs = [run for rows in row_sets if rows for method_runs in rows.values() for run in method_runs]
     old = {fact: sum(run.get(fact) is None for run in runs) for fact in CODE_FACTS}
     if not any(old.values()):
-        return []
+        return drw_lines(*row_sets)
     data, models, note = (from_page(path) for path in (DATA_GUIDE, METHOD_GUIDE, CODE_CHECK_NOTE))
     what = {"jpeg_dct": f"decoded JPEG with TensorFlow's fast DCT, about one level per pixel from what the code now "
                         f"decodes (PIL's pixels; [data.md]({data}), \"Decoding\")",
@@ -183,8 +194,22 @@ def code_revision_lines(*row_sets):
                                f"does; [method.md]({models}), \"Model details\")"}
     counts = [f"  - {'every run' if n == len(runs) else f'{n} of the {len(runs)} runs'} on this page {what[fact]}."
               for fact, n in old.items() if n]
-    return [f"- Code of before 2026-12-02 trained differently (how much a rerun by today's code moves the table: "
-            f"[the check]({note})):", *counts]
+    return [*drw_lines(*row_sets), "- Code of before 2026-12-02 trained differently (how much a rerun by today's code "
+            f"moves the table: [the check]({note})):", *counts]
+
+
+def drw_lines(*row_sets):
+    """A bullet on the drw runs of `row_sets` ({method: runs} or None) that divided the weighted loss by the batch
+    size (code of before 2026-12-06, which recorded nothing; or such a run resumed since), not by the sum of weights
+    as the reference does."""
+    drw = [run for rows in row_sets if rows for run in rows.get("drw", [])]
+    old = sum(run.get(DRW_FACT) in (None, LEGACY_DRW_NORMALISATION) for run in drw)
+    if not old:
+        return []
+    return [f"- drw: {'every run' if old == len(drw) else f'{old} of its {len(drw)} runs'} on this page divided its "
+            "weighted loss by the batch size; kaidic/LDAM-DRW, and the code since 2026-12-06, divide it by the batch's "
+            "sum of weights, so after the switch these runs took smaller steps than the reference "
+            f"([method.md]({from_page(METHOD_GUIDE)}), \"Baselines in the same trainer\"). They have not been rerun."]
 
 
 def from_page(path):

@@ -35,6 +35,8 @@ WHERE_FLAGS = ("--model_dir=", "--init_from=", "--data_dir=")
 # What config.json's "derived" records of the code that trained, since 2026-12-02 (runs before lack them): how JPEG
 # was decoded (keras_auxlt/data/decoding.py) and how strided convolutions pad (keras_auxlt/models/backbones.py).
 CODE_FACTS = ("jpeg_dct", "strided_padding")
+# What drw runs' config.json records since 2026-12-06: what their weighted loss was divided by (choices.DRW_NORMALISATIONS).
+DRW_FACT = "drw_normalisation"
 PARTIAL_TIMING = "benchmark_timing.partial.json"  # wall time of an unfinished run's earlier invocations
 HEARTBEAT_SECONDS = 30
 
@@ -170,7 +172,7 @@ class Runs:
 
 def load_run(base, method, seed):
     """The finished run under `base` as its metrics.json with its seed, wall time and the code facts its config.json
-    records (CODE_FACTS: JPEG decoding, strided padding; None for runs of before a fact was recorded); None if it
+    records (CODE_FACTS: JPEG decoding, strided padding; DRW_FACT; None for runs of before a fact was recorded); None if it
     has not finished.
 
     crt's images seen and wall time include the ce run its second stage starts from (under the same base):
@@ -182,7 +184,7 @@ def load_run(base, method, seed):
     metrics["wall_seconds"] = read_json(os.path.join(directory, TIMING_FILE), None)["wall_seconds"]
     metrics["seed"] = int(seed)
     derived = read_json(os.path.join(directory, CONFIG_FILE), {}).get("derived", {})
-    metrics.update({fact: derived.get(fact) for fact in CODE_FACTS})
+    metrics.update({fact: derived.get(fact) for fact in (*CODE_FACTS, DRW_FACT)})
     if "validation" in metrics:
         metrics["validation_overall"] = metrics["validation"]["overall"]
     if "validation_as_trained" in metrics:

@@ -29,6 +29,10 @@ METHODS = {
     "bbn": {"streams": ("balanced", "random"), "aux": False, "primary_loss": "ce", "model": "bbn"},
 }
 PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust", "ldam_drw")
+# What drw's weighted loss is divided by: the batch's sum of weights, as kaidic/LDAM-DRW's
+# CrossEntropyLoss(weight=...) does, or (code of before 2026-12-06, kept for its checkpoints) the batch size.
+DRW_NORMALISATIONS = ("sum_of_weights", "batch_size")
+LEGACY_DRW_NORMALISATION = "batch_size"
 # The primary head: a linear layer, or LDAM's cosine classifier (unit-norm features and class weights,
 # logits scaled by LDAM's s = 30).
 CLASSIFIERS = ("linear", "cosine")

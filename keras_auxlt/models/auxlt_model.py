@@ -37,7 +37,9 @@ from keras_auxlt.choices import (
     AUX_TASKS,
     CLASS_COUNT_TASKS,
     CLASSIFIERS,
+    DRW_NORMALISATIONS,
     LAMBDA_SCHEDULES,
+    LEGACY_DRW_NORMALISATION,
     MIXUP_STREAMS,
     PRIMARY_LOSSES,
     STREAM_BATCH_NORMS,
@@ -60,7 +62,7 @@ class AuxLTModel(keras.Model):
                  weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
                  drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, stream_batch_norm="joint", mixup_alpha=0.0,
                  mixup_streams=MIXUP_STREAMS, strided_padding=STRIDED_PADDING, classifier="linear",
-                 label_smoothing=(0.0, 0.0), single_stream="random", **kwargs):
+                 label_smoothing=(0.0, 0.0), single_stream="random", drw_normalisation="sum_of_weights", **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
@@ -68,7 +70,7 @@ class AuxLTModel(keras.Model):
         label_smoothing = tuple(float(e) for e in label_smoothing)
         _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
                          primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing,
-                         single_stream)
+                         single_stream, drw_normalisation)
 
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
@@ -131,6 +133,7 @@ class AuxLTModel(keras.Model):
         self.mixup_alpha = float(mixup_alpha)
         self.mixup_streams = mixup_streams
         self.single_stream = single_stream
+        self.drw_normalisation = drw_normalisation
         self.classifier = classifier
         self.label_smoothing = label_smoothing
 
@@ -262,7 +265,9 @@ class AuxLTModel(keras.Model):
 
         ce: cross-entropy; with `label_smoothing` (head, tail), MiSLAS's label-aware smoothing: CE
         against (1 - eps_y) one_hot(y) + eps_y / C. class_balanced: CE weighted by effective-number
-        class weights. drw: plain CE, then those weights from `drw_start_step` on. logit_adjust: CE of
+        class weights. drw: plain CE, then those weights from `drw_start_step` on, the weighted mean taken over
+        the batch's weights as the reference does (`drw_normalisation`; "batch_size": over the batch size, as code
+        of before 2026-12-06 trained, which its checkpoints keep). logit_adjust: CE of
         logits + tau * log(class prior) (balanced softmax at tau = 1); inference uses raw logits.
         ldam_drw: LDAM (the true class's logit lowered by s * m_y) with DRW's weights from
         `drw_start_step` on, the weighted mean taken over the batch's weights as the reference does.
@@ -285,6 +290,8 @@ class AuxLTModel(keras.Model):
         weights = tf.gather(self._class_weights, labels)
         if self.primary_loss == "drw":
             weights = tf.where(self._step() >= self.drw_start_step, weights, tf.ones_like(weights))
+            if self.drw_normalisation == "sum_of_weights":
+                return self._weighted_ce(labels, logits, sample_weight=weights)
         return self._ce(labels, logits, sample_weight=weights)
 
     def _step(self):
@@ -355,12 +362,14 @@ class AuxLTModel(keras.Model):
             "mixup_alpha": self.mixup_alpha, "mixup_streams": list(self.mixup_streams),
             "strided_padding": self.strided_padding, "classifier": self.classifier,
             "label_smoothing": list(self.label_smoothing), "single_stream": self.single_stream,
+            "drw_normalisation": self.drw_normalisation,
         }
 
     @classmethod
     def from_config(cls, config):
         # A model saved before strided_padding was recorded was built, and trained, with the legacy padding.
-        config = {"strided_padding": LEGACY_STRIDED_PADDING, **config}
+        # Likewise drw's normalisation, recorded since 2026-12-06.
+        config = {"strided_padding": LEGACY_STRIDED_PADDING, "drw_normalisation": LEGACY_DRW_NORMALISATION, **config}
         # One saved before the streams had their names: a single-stream model drew the random stream, but for
         # crt's (a frozen backbone), and mixup_streams named the heads' batches (keras_auxlt.renamed).
         if "single_stream" not in config:
@@ -385,7 +394,7 @@ def _is_dual_stream(data):
 
 def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
                      primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing,
-                     single_stream):
+                     single_stream, drw_normalisation):
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
     unknown = [t for t in aux_tasks if t not in AUX_TASKS]
@@ -432,5 +441,8 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
     if unknown or len(set(mixup_streams)) != len(mixup_streams):
         raise ValueError(f"Unknown or repeated mixup stream. Accepted: {', '.join(MIXUP_STREAMS)}. "
                          f"Received: mixup_streams={list(mixup_streams)!r}")
+    if drw_normalisation not in DRW_NORMALISATIONS:
+        raise ValueError(f"Unknown drw_normalisation. Accepted: {', '.join(DRW_NORMALISATIONS)}. "
+                         f"Received: drw_normalisation={drw_normalisation!r}")
     if single_stream not in STREAMS:
         raise ValueError(f"Unknown single_stream. Accepted: {', '.join(STREAMS)}. Received: single_stream={single_stream!r}")

@@ -271,6 +271,8 @@ def resume_or_build(config, plan, strategy, role, write_dir):
     done_steps = int(model.optimizer.iterations.numpy())
     resolved = plan.resolved
     resolved["derived"]["strided_padding"] = model.strided_padding  # the model's: a checkpoint keeps its own
+    if model.primary_loss == "drw":  # likewise
+        resolved["derived"]["drw_normalisation"] = model.drw_normalisation
     write_json(os.path.join(write_dir, CONFIG_FILE),
                rerun_record(plan.started, resolved, done_steps) if plan.started else resolved)
     if role.is_chief:

@@ -152,3 +152,27 @@ def test_the_readme_gets_the_table_of_the_section_its_marker_names(tmp_path):
     readme.write_text('<!-- results table: generated, from "## Third" -->\n| old |\n')
     with pytest.raises(SystemExit, match="names '## Third', a heading the report does not have"):
         copy_table(str(report), str(readme))
+
+
+_DRW_LINES = """
+import json, sys
+from benchmarks import accuracy
+accuracy.FLAGS(["accuracy", "--results=docs/results.md"])
+print(json.dumps([accuracy.drw_lines(rows, None) for rows in json.loads(sys.argv[1])]))
+"""
+
+
+def test_the_page_names_the_drw_runs_whose_loss_was_divided_by_the_batch_size():
+    """drw runs of before 2026-12-06 record no normalisation; a resumed one records the checkpoint's own."""
+    old, resumed, new = {}, {"drw_normalisation": "batch_size"}, {"drw_normalisation": "sum_of_weights"}
+    cases = [{"drw": [old, old], "ce": [old]}, {"drw": [resumed, new]}, {"drw": [new], "ce": [old]}]
+    out = subprocess.run([sys.executable, "-c", _DRW_LINES, json.dumps(cases)], cwd=REPO_ROOT, env=repo_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    every, some, none = json.loads(out.stdout.strip().splitlines()[-1])
+    assert every == ["- drw: every run on this page divided its weighted loss by the batch size; kaidic/LDAM-DRW, and "
+                     "the code since 2026-12-06, divide it by the batch's sum of weights, so after the switch these runs "
+                     "took smaller steps than the reference ([method.md](method.md), \"Baselines in the same trainer\"). "
+                     "They have not been rerun."]
+    assert some[0].startswith("- drw: 1 of its 2 runs on this page divided its weighted loss by the batch size;")
+    assert none == []

@@ -31,10 +31,10 @@ def dual_batch(batch=8, seed=0):
 
 def without_strided_padding(path):
     """The .keras file at `path` as code of before 2026-12-02 wrote it: no strided_padding in its config."""
-    _rewrite_keras_config(path, lambda config: config.pop("strided_padding"))
+    rewrite_keras_config(path, lambda config: config.pop("strided_padding"))
 
 
-def _rewrite_keras_config(path, change):
+def rewrite_keras_config(path, change):
     with zipfile.ZipFile(path) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     config = json.loads(files["config.json"])
@@ -60,7 +60,7 @@ def with_old_stream_names(path):
         config.pop("single_stream", None)
         config["mixup_streams"] = old_mixup_streams(streams, config["mixup_streams"])
 
-    _rewrite_keras_config(path, change)
+    rewrite_keras_config(path, change)
 
 
 def run_with_old_stream_names(run_dir):

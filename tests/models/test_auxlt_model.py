@@ -176,7 +176,11 @@ def test_primary_loss_variants_against_their_formulas():
     assert loss(primary_loss="ce") == pytest.approx(ce.mean(), rel=1e-5)
     assert loss(primary_loss="class_balanced") == pytest.approx((weights * ce).mean(), rel=1e-5)
     assert loss(primary_loss="drw", drw_start_step=1) == pytest.approx(ce.mean(), rel=1e-5)  # step 0: not yet
-    assert loss(primary_loss="drw", drw_start_step=0) == pytest.approx((weights * ce).mean(), rel=1e-5)
+    # From the switch: the weighted mean over the batch's weights (kaidic/LDAM-DRW); code of before 2026-12-06
+    # took it over the batch size, which its checkpoints keep (drw_normalisation="batch_size").
+    assert loss(primary_loss="drw", drw_start_step=0) == pytest.approx((weights * ce).sum() / weights.sum(), rel=1e-5)
+    assert loss(primary_loss="drw", drw_start_step=0, drw_normalisation="batch_size") == pytest.approx(
+        (weights * ce).mean(), rel=1e-5)
     adjusted = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits + prior)
     assert loss(primary_loss="logit_adjust") == pytest.approx(float(adjusted), rel=1e-5)
 

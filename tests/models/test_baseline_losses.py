@@ -1,5 +1,5 @@
 """The baselines' losses against their reference formulas, written out in NumPy as the public code computes
-them: LDAM-DRW (kaidic/LDAM-DRW losses.py, cifar_train.py) and MiSLAS's label-aware smoothing
+them: LDAM-DRW and DRW (kaidic/LDAM-DRW losses.py, cifar_train.py) and MiSLAS's label-aware smoothing
 (dvlab-research/MiSLAS methods.py)."""
 
 import keras
@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from keras_auxlt.models import aux_tasks as tasks
 from keras_auxlt.models.layers import CosineDense
-from tests.models.helpers import COUNTS, NUM_CLASSES, tiny_model
+from keras_auxlt.training.saving import load_model
+from tests.models.helpers import COUNTS, NUM_CLASSES, rewrite_keras_config, tiny_model
 
 
 def log_softmax(z):
@@ -61,6 +62,29 @@ def test_ldam_drw_loss_is_the_reference_loss_before_and_after_the_switch(after_d
     expected = torch_weighted_ce(30 * output, labels, drw_weights(COUNTS) if after_drw else None)
     got = float(model.primary_task_loss(tf.constant(labels), tf.constant(logits)))
     assert got == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("after_drw", [False, True])
+def test_drw_loss_is_the_reference_loss_before_and_after_the_switch(after_drw):
+    """cifar_train.py with --loss_type CE --train_rule DRW: CrossEntropyLoss(weight=per_cls_weights)."""
+    model = tiny_model(aux_tasks=(), primary_loss="drw", drw_start_step=3)
+    model.optimizer.iterations.assign(3 if after_drw else 2)
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, NUM_CLASSES, 16)
+    logits = rng.normal(0, 3, (16, NUM_CLASSES)).astype(np.float32)
+    expected = torch_weighted_ce(logits, labels, drw_weights(COUNTS) if after_drw else None)
+    got = float(model.primary_task_loss(tf.constant(labels), tf.constant(logits)))
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_drw_checkpoint_of_before_the_reference_normalisation_keeps_its_own(tmp_path):
+    """Code of before 2026-12-06 divided drw's weighted loss by the batch size and did not record it: such a
+    checkpoint resumes with the loss it was trained with; one saved now records the reference's."""
+    path = str(tmp_path / "drw.keras")
+    tiny_model(aux_tasks=(), primary_loss="drw").save(path)
+    assert load_model(path).drw_normalisation == "sum_of_weights"
+    rewrite_keras_config(path, lambda config: config.pop("drw_normalisation"))
+    assert load_model(path).drw_normalisation == "batch_size"
 
 
 def test_ldam_drw_trains_a_cosine_head_without_bias_and_round_trips(tmp_path):

@@ -98,6 +98,8 @@ def test_single_stream_baselines_train_the_primary_head_only(tmp_path, method, p
     model, _ = weights_of(str(tmp_path / "run"))
     assert model.primary_loss == primary_loss and not model.aux_heads
     assert model.drw_start_step == 3 * 1  # drw_start_epoch x steps_per_epoch
+    # drw's runs say how their weighted loss was normalised (the page names runs of before this was recorded).
+    assert resolved["derived"].get("drw_normalisation") == ("sum_of_weights" if method == "drw" else None)
 
 
 def test_ldam_drw_trains_a_cosine_primary_head_with_its_margins_and_drw_epoch(tmp_path):
