@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Issue 38's queue of 200-epoch runs, one job at a time, each resumed where it stopped (train.py resumes
+# step-exact and skips what has finished). On a machine without them it first unpacks the runs carried here
+# (a run directory already present is left alone) and makes the worktrees of the commits the runs started with.
+#
+#   setsid nohup bash .carry/resume_queue.sh > ~/auxlt/queue.log 2>&1 < /dev/null &
+#
+# Runs and logs go under $AUXLT_HOME (default ~/auxlt): png200/runs (seed0.log, seed0_part2.log) and
+# short/runs (ldam_drw.log). DRY_RUN=1 prints the commands instead of running them.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+home="${AUXLT_HOME:-$HOME/auxlt}"
+data="$(cd "$repo/../shared/data/cifar10" && pwd)"
+runs="$home/png200/runs"
+mkdir -p "$runs" "$home/short/runs"
+
+for archive in "$repo"/.carry/png200-*_seed*.tar.gz; do
+  [[ -e "$archive" ]] || continue
+  name="$(basename "$archive" .tar.gz)"
+  name="${name#png200-}"
+  if [[ ! -d "$runs/${name%_seed*}/seed${name##*_seed}" ]]; then
+    echo "[queue] unpacking $archive into $runs"
+    tar -xzf "$archive" -C "$runs"
+  fi
+done
+
+snapshot() {  # the worktree of commit $1, made if missing
+  local dir="$home/snap-$1"
+  [[ -d "$dir" ]] || git -C "$repo" worktree add --detach "$dir" "$1" >&2
+  echo "$dir"
+}
+
+benchmark() {  # commit, log file, then benchmarks.accuracy's flags
+  local commit="$1" log="$2"
+  shift 2
+  local command=(./run python -m benchmarks.accuracy "$@" --metrics_dir= --readme= --long_recipe_runs=)
+  if [[ -n "${DRY_RUN:-}" ]]; then
+    echo "(cd $home/snap-$commit && ${command[*]}) >> $log"
+    return
+  fi
+  echo "[queue] $(date -u +%H:%M) ${command[*]:4} (code $commit) >> $log"
+  (cd "$(snapshot "$commit")" && "${command[@]}") >> "$log" 2>&1
+}
+
+png=(--flagfile_base=flags/cifar10_lt.cfg --seeds=0 --data_dir="$data/cifar10_png.tar.gz" --output_dir="$runs")
+# The order of issue 38: ce, auxlt_mixup, crt (code of 4f07d46); the 30-epoch ldam_drw check against the
+# reference code's 66.3 on the JPEG copy; then crt_mixup, ldam_drw, logit_adjust, auxlt, bbn (code of f2aaddc).
+benchmark 4f07d46 "$home/png200/seed0.log" "${png[@]}" --methods=ce,auxlt_mixup,crt \
+  --results="$home/png200/RESULTS.md"
+benchmark f2aaddc "$home/short/ldam_drw.log" --methods=ldam_drw --seeds=0 --data_dir="$data/cifar10_jpg.tar.gz" \
+  --output_dir="$home/short/runs" --results="$home/short/RESULTS.md"
+benchmark f2aaddc "$home/png200/seed0_part2.log" "${png[@]}" --methods=crt_mixup,ldam_drw,logit_adjust,auxlt,bbn \
+  --results="$home/png200/RESULTS2.md"
