@@ -174,17 +174,39 @@ def contribution_lines(rows, steps=RECIPE_STEPS):
     return lines
 
 
+def lacking_validation(rows, names):
+    """The runs of rows `names` without a validation top-1, as "method seed k"."""
+    return [f"{name} seed {r['seed']}" for name in names if name in rows for r in rows[name]
+            if r.get("validation_overall") is None]
+
+
+def best_on_validation(rows, names):
+    """The row of `names` with the highest mean validation top-1: which row is best is a choice, and choices are
+    made on the validation split, never on the test set. None when no row of `names` has runs, or when one of
+    their runs has no validation top-1 (lacking_validation names it)."""
+    if lacking_validation(rows, names):
+        return None
+    means = {name: np.mean([r["validation_overall"] for r in rows[name]]) for name in names if name in rows}
+    return max(means, key=means.get) if means else None
+
+
+def not_chosen_line(what, lacking):
+    return (f"- {what}: not chosen, since {', '.join(lacking)} had no validation split (the best rows are chosen on "
+            "validation only).")
+
+
 def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR, min_seeds=BEST_ROW_MIN_SEEDS):
-    """The best AuxLT-based row (highest mean overall) against the best baseline row, paired by seed.
+    """The best AuxLT-based row against the best baseline row (each the highest on validation), paired by seed
+    on the test set.
 
     Settled only when every baseline row has `min_seeds` seeds: which baseline is best is itself a mean."""
-    def best(names):
-        means = {name: np.mean([r["overall"] for r in rows[name]]) for name in names if name in rows}
-        return max(means, key=means.get) if means else None
-
-    ours, theirs = best([m for m in rows if m.startswith("auxlt")]), best(baselines)
-    if ours is None or theirs is None:
+    auxlt = [m for m in rows if m.startswith("auxlt")]
+    if not auxlt or not any(b in rows for b in baselines):
         return None
+    lacking = lacking_validation(rows, [*auxlt, *baselines])
+    if lacking:
+        return not_chosen_line("Best AuxLT-based row against the best baseline row", lacking)
+    ours, theirs = best_on_validation(rows, auxlt), best_on_validation(rows, baselines)
     seeds, gains = paired_gains(rows[ours], rows[theirs])
     if not seeds:
         return None
@@ -201,7 +223,8 @@ def best_row_line(rows, baselines=BASELINES, bar=BEST_ROW_BAR, min_seeds=BEST_RO
         why.append(f"no runs of {', '.join(missing)} yet")
     if thin:
         why.append(f"seeds of baseline rows short of {min_seeds}: {', '.join(thin)}")
-    return (f"- Best AuxLT-based row against the best baseline row: {ours} − {theirs} overall {signed(mean)} points"
+    return ("- Best AuxLT-based row against the best baseline row (each the highest on validation): "
+            f"{ours} − {theirs} overall {signed(mean)} points"
             f"{spread(error)} ({seed_list(seeds)}; bar ≥ +{bar:g}): "
             f"{verdict}" + (f" ({'; '.join(why)})" if why and verdict != "**below the bar**" else "") + ".")
 

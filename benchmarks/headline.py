@@ -11,7 +11,14 @@ import os
 
 import numpy as np
 
-from benchmarks.comparison import seed_list, signed, standard_error
+from benchmarks.comparison import (
+    best_on_validation,
+    lacking_validation,
+    not_chosen_line,
+    seed_list,
+    signed,
+    standard_error,
+)
 from benchmarks.runs import load_run, read_json, run_dir, seeds_under
 from benchmarks.test_sets import TEST_SETS_FILE
 from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
@@ -84,21 +91,25 @@ def paired_difference(runs_a, runs_b):
 
 
 def best(rows, keep):
-    """The row with the highest mean top-1 on the originals among those `keep` accepts, or None."""
-    scored = {m: np.mean([r["test_sets"]["originals"]["top1"] for r in runs]) for m, runs in rows.items() if keep(m)}
-    return max(scored, key=scored.get) if scored else None
+    """The row with the highest mean validation top-1 among those `keep` accepts, or None (a choice: made on
+    validation, never on a test set)."""
+    return best_on_validation(rows, [m for m in rows if keep(m)])
 
 
 def lead_line(rows):
     """Which row leads: the best AuxLT row against the best baseline, paired by seed and image."""
-    aux, base = best(rows, is_auxlt), best(rows, lambda m: not is_auxlt(m))
-    if aux is None or base is None:
+    if not any(map(is_auxlt, rows)) or all(map(is_auxlt, rows)):
         return None
+    lacking = lacking_validation(rows, list(rows))
+    if lacking:
+        return not_chosen_line("Leading", lacking)
+    aux, base = best(rows, is_auxlt), best(rows, lambda m: not is_auxlt(m))
     seeds, mean, error, kind = paired_difference(rows[aux], rows[base])
     if not seeds:
         return f"- Leading: not yet comparable ({aux} and {base} share no seed)."
     leader, other, gap = (aux, base, mean) if mean >= 0 else (base, aux, -mean)
-    line = (f"- **{leader} leads** {other} by {gap:.1f} ± {error:.1f} points on the originals ({seed_list(seeds)}, "
+    line = (f"- **{leader} leads** {other} by {gap:.1f} ± {error:.1f} points on the originals (each side's row "
+            f"best on validation; {seed_list(seeds)}, "
             f"paired by {'seed' if kind == 'over seeds' else 'image'}; standard error {kind}).")
     if len(seeds) < LEAD_SEEDS:
         return line + f" The verdict waits for {LEAD_SEEDS} seeds of both."

@@ -18,8 +18,10 @@ from benchmarks.comparison import (
 )
 
 
-def run(seed, overall, many=None, medium=None, few=None):
-    return {"seed": seed, "overall": overall, "many": many, "medium": medium, "few": few}
+def run(seed, overall, many=None, medium=None, few=None, validation=None):
+    """A finished run as load_run gives it; its validation top-1 is its test top-1 unless given."""
+    return {"seed": seed, "overall": overall, "many": many, "medium": medium, "few": few,
+            "validation_overall": overall if validation is None else validation}
 
 
 def test_gains_are_paired_by_seed_over_the_shared_seeds_only():
@@ -141,7 +143,8 @@ def test_the_best_rows_verdict_needs_three_seeds_and_every_baseline():
     rows["crt"] = [run(s, 0.69 + 0.01 * s) for s in three]  # best baseline: 70.0 on average
     rows["auxlt"] = [run(s, 0.68) for s in three]
     rows["auxlt_mixup_fused"] = [run(s, 0.72 + 0.01 * s) for s in three]  # 73.0: +3.0 on every seed
-    assert best_row_line(rows) == ("- Best AuxLT-based row against the best baseline row: auxlt_mixup_fused − crt "
+    assert best_row_line(rows) == ("- Best AuxLT-based row against the best baseline row (each the highest on "
+                                   "validation): auxlt_mixup_fused − crt "
                                    "overall +3.0 points, standard error 0.0 (seeds 0, 1, 2; bar ≥ +1.5): "
                                    "**meets the bar**.")
     rows["cb_loss"] = rows["cb_loss"][:1]  # a baseline row of one seed might still turn out the best
@@ -152,6 +155,19 @@ def test_the_best_rows_verdict_needs_three_seeds_and_every_baseline():
     rows["auxlt_mixup_fused"] = [run(s, 0.70 + 0.01 * s) for s in three[:2]]
     assert best_row_line(rows).endswith(": **below the bar**.")
     assert best_row_line({"crt": rows["crt"]}) is None
+
+
+def test_the_best_rows_are_chosen_on_validation_not_on_the_test_set():
+    three = [0, 1, 2]
+    rows = {name: [run(s, 0.60) for s in three] for name in BASELINES}
+    rows["crt"] = [run(s, 0.70, validation=0.66) for s in three]  # best on test, not on validation
+    rows["logit_adjust"] = [run(s, 0.68, validation=0.67) for s in three]
+    rows["auxlt_mixup"] = [run(s, 0.74, validation=0.70) for s in three]
+    rows["auxlt_mixup_fused"] = [run(s, 0.73, validation=0.71) for s in three]
+    assert ": auxlt_mixup_fused − logit_adjust overall +5.0 points" in best_row_line(rows)
+    rows["drw"] = [dict(run(s, 0.60), validation_overall=None) for s in three[:2]]
+    assert best_row_line(rows) == ("- Best AuxLT-based row against the best baseline row: not chosen, since drw seed 0, "
+                                   "drw seed 1 had no validation split (the best rows are chosen on validation only).")
 
 
 def test_the_shot_groups_sentence_counts_classes_and_explains_an_empty_column():

@@ -52,6 +52,16 @@ def test_the_lead_names_the_best_auxlt_row_against_the_best_baseline():
     assert "clears +1.5 on every seed: it stays the recommended recipe" in headline.lead_line(rows)
 
 
+def test_the_rows_compared_are_chosen_on_validation():
+    rows = {"crt": [run(0, 700)], "ldam_drw": [dict(run(0, 720), validation_overall=0.69)],  # best on test only
+            "auxlt": [run(0, 690)], "auxlt_mixup": [dict(run(0, 740), validation_overall=0.68)]}
+    assert headline.lead_line(rows).startswith("- **crt leads** auxlt by 1.0 ± ")
+    assert "(each side's row best on validation; seed 0, paired by image" in headline.lead_line(rows)
+    rows["bbn"] = [dict(run(0, 700), validation_overall=None)]
+    assert headline.lead_line(rows) == ("- Leading: not chosen, since bbn seed 0 had no validation split (the best rows "
+                                        "are chosen on validation only).")
+
+
 def test_calibration_published_gains_shift_and_pending_rows():
     rows = {"ce": [run(0, 690)], "ldam_drw": [run(0, 750)], "bbn": [run(0, 720)]}
     assert headline.calibration_line(rows) == ("- ce 69.0 against the published CE 70.4: −1.4 points, within the 3 "
