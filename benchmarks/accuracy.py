@@ -185,7 +185,7 @@ def code_revision_lines(*row_sets):
     runs = [run for rows in row_sets if rows for method_runs in rows.values() for run in method_runs]
     old = {fact: sum(run.get(fact) is None for run in runs) for fact in CODE_FACTS}
     if not any(old.values()):
-        return drw_lines(*row_sets)
+        return []
     data, models, note = (from_page(path) for path in (DATA_GUIDE, METHOD_GUIDE, CODE_CHECK_NOTE))
     what = {"jpeg_dct": f"decoded JPEG with TensorFlow's fast DCT, about one level per pixel from what the code now "
                         f"decodes (PIL's pixels; [data.md]({data}), \"Decoding\")",
@@ -194,8 +194,13 @@ def code_revision_lines(*row_sets):
                                f"does; [method.md]({models}), \"Model details\")"}
     counts = [f"  - {'every run' if n == len(runs) else f'{n} of the {len(runs)} runs'} on this page {what[fact]}."
               for fact, n in old.items() if n]
-    return [*drw_lines(*row_sets), "- Code of before 2026-12-02 trained differently (how much a rerun by today's code "
+    return ["- Code of before 2026-12-02 trained differently (how much a rerun by today's code "
             f"moves the table: [the check]({note})):", *counts]
+
+
+def provenance_lines(*row_sets):
+    """The closing section's bullets on runs of this page trained by older code (`row_sets`: {method: runs} or None)."""
+    return [*drw_lines(*row_sets), *code_revision_lines(*row_sets)]
 
 
 def drw_lines(*row_sets):
@@ -264,7 +269,7 @@ def write_report(rows):
               "Public reference code (kaidic/LDAM-DRW; BBN: megvii-research/BBN) run here on the 30-epoch schedule and "
               "the JPEG copy, 2026-11-27, seed 0, last epoch, beside our variant's seed 0 (its best checkpoint on "
               "validation):", "", *reference_short_lines(), "",
-              *[line for line in measured_lines(rows, code_revision_lines(rows, long_rows, bfloat16, headline_rows()))
+              *[line for line in measured_lines(rows, provenance_lines(rows, long_rows, bfloat16, headline_rows()))
                 if line is not None]]
     with open(FLAGS.results, "w") as f:
         f.write("\n".join(lines))
@@ -284,7 +289,7 @@ def reference_short_lines():
 
 def measured_lines(rows, revisions):
     """The closing section: how the 30-epoch table was made (the other sections say theirs beside them), and
-    `revisions` (code_revision_lines)."""
+    `revisions` (provenance_lines)."""
     special = [f"{m} `{' '.join(VARIANTS[m])}`" for m in rows if VARIANTS[m] != [f"--method={m}", NO_MIXUP]]
     base = FLAGS.flagfile_base[:-len(".cfg")]
     return [
