@@ -54,10 +54,8 @@ def _comparable(record):
     if "mixup_streams" not in model or method not in METHODS:
         return record
     streams = renamed.mixup_streams(model["mixup_streams"], METHODS[method]["streams"], warn=False)
-    record = {**record, "model": {**model, "mixup_streams": sorted(streams, key=_stream_order)}}
-    if "inference_statistics" in record:
-        record["inference_statistics"] = renamed.statistics_source(record["inference_statistics"], warn=False)
-    return record
+    # (--inference_statistics, renamed too, is a FREE_SETTING: a rerun may change it, so it needs no translating.)
+    return {**record, "model": {**model, "mixup_streams": sorted(streams, key=_stream_order)}}
 
 
 def _stream_order(stream):
