@@ -1,13 +1,15 @@
 """Run one AuxLT train step on one device and on two replicas; print the max weight difference.
 
-    python -m tests.models.replica_step frozen_bn|sync_bn|sync_bn_separate|pipeline|trainer
+    python -m tests.models.replica_step pipeline|trainer
+    python -m tests.models.replica_step STEP_MODE [STEP_MODE...]   # frozen_bn, sync_bn, sync_bn_separate
 
-A fresh process per mode: logical devices must be set before TensorFlow starts. `frozen_bn`
+Logical devices must be set before TensorFlow starts, hence a process of its own; the float64 step
+modes share one (a JSON line each). `frozen_bn`
 takes batch statistics out of the comparison, so only loss and gradient scaling remain;
 `sync_bn` trains BatchNorm with statistics pooled across the replicas. Both compare in float64:
 in float32 the two sides sum in different orders and, with BatchNorm over 16 images, that rounding
 moved one kernel weight by 1.4e-3 on this CPU (0.48 update) where the same comparison in float64
-differs by 2.4e-15, so float64 makes the test exact on any CPU. `sync_bn_separate` is `sync_bn` with
+differs by ~1e-15, so float64 makes the test exact on any CPU. `sync_bn_separate` is `sync_bn` with
 `stream_batch_norm="separate"` (the random stream's pass restores the moving statistics, in replica
 context). `pipeline` fits on the
 dual-stream tf.data pipeline under MirroredStrategy; `trainer` runs train.py's trainer with
@@ -80,14 +82,10 @@ def train_under_mirrored_strategy():
     print(json.dumps({"replicas": replicas, "steps": metrics["steps"], "overall": metrics["overall"]}))
 
 
-def main(mode):
-    if mode == "pipeline":
-        return fit_on_the_dual_stream()
-    if mode == "trainer":
-        return train_under_mirrored_strategy()
+def compare_one_step(mode, mirrored_strategy):
+    """One step on one device and on two replicas from the same weights and batch (float64)."""
     frozen_bn = mode == "frozen_bn"
     stream_batch_norm = "separate" if mode == "sync_bn_separate" else "joint"
-    keras.config.set_floatx("float64")
     data = tuple((images.astype(np.float64), labels) for images, labels in dual_batch(batch=8, seed=1))
     keras.utils.set_random_seed(0)
     reference = AuxLTModel(backbone="resnet20", num_classes=NUM_CLASSES, image_size=16, class_counts=COUNTS,
@@ -95,12 +93,26 @@ def main(mode):
     reference.build((None, 16, 16, 3))
     initial = reference.get_weights()
     single = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"), initial, data, frozen_bn, stream_batch_norm)
-    mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     mirrored = one_step(mirrored_strategy, initial, data, frozen_bn, stream_batch_norm)
-    print(json.dumps({"replicas": mirrored_strategy.num_replicas_in_sync,
+    print(json.dumps({"mode": mode, "replicas": mirrored_strategy.num_replicas_in_sync,
                       "max_abs_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(single, mirrored)),
-                      "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(single, initial))}))
+                      "max_update": max(float(np.max(np.abs(a - b))) for a, b in zip(single, initial))}), flush=True)
+
+
+STEP_MODES = ("frozen_bn", "sync_bn", "sync_bn_separate")
+
+
+def main(modes):
+    if modes in (["pipeline"], ["trainer"]):
+        return fit_on_the_dual_stream() if modes == ["pipeline"] else train_under_mirrored_strategy()
+    unknown = [m for m in modes if m not in STEP_MODES]
+    if unknown or not modes:
+        raise SystemExit(f"usage: replica_step pipeline|trainer|STEP_MODE... ({', '.join(STEP_MODES)}); got {modes}")
+    keras.config.set_floatx("float64")
+    mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])  # one per process: a second one's
+    for mode in modes:                                                          # collective keys clash with the first's
+        compare_one_step(mode, mirrored_strategy)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -58,10 +58,37 @@ def test_batch_size_must_divide_among_replicas():
 
 
 @pytest.mark.large
-def test_train_py_rejects_bad_flags_before_loading_data(tmp_path):
+def test_train_py_rejects_a_bad_flag_before_loading_data(tmp_path):
+    out = subprocess.run([sys.executable, "train.py", "--flagfile=flags/cifar10_lt.cfg", f"--data_dir={tmp_path}/does_not_matter",
+                          f"--model_dir={tmp_path}/run", "--backbone=vgg16"],
+                         cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert ("flag --backbone=vgg16: value should be one of <resnet20|resnet32|resnet44|resnet56|resnet110|resnet10|"
+            "resnet50>") in out.stderr, out.stderr[-2000:]
+    assert not (tmp_path / "run").exists(), "no work may start on bad flags"
+
+
+_PARSE_BAD_FLAGS = """
+import json, sys
+from absl import flags
+from keras_auxlt import flags as auxlt_flags
+auxlt_flags.define_train_flags()
+errors = []
+for extra in json.loads(sys.argv[1]):
+    flags.FLAGS.unparse_flags()
+    try:  # what train.py does before any work: parse, then check the config
+        flags.FLAGS(["train.py", "--flagfile=flags/cifar10_lt.cfg", *extra])
+        auxlt_flags.run_config_from_flags().check()
+        errors.append(None)
+    except (flags.Error, ValueError) as e:
+        errors.append(str(e))
+print(json.dumps(errors))
+"""
+
+
+def test_bad_flags_are_refused_at_parsing_naming_the_flag_and_the_accepted_values():
+    """train.py's own parse-and-check, one process for every case (test above: train.py itself stops on one)."""
     cases = [
-        (["--backbone=vgg16"], "flag --backbone=vgg16: value should be one of <resnet20|resnet32|resnet44|resnet56|"
-                               "resnet110|resnet10|resnet50>"),
         (["--method=focal"], "flag --method=focal: value should be one of <auxlt|ce|balanced|cb_loss|drw|"
                              "logit_adjust|ldam_drw|crt|bbn>"),
         (["--inference_statistics=best"], "--inference_statistics: accepted values: as_trained, joint, balanced, random, "
@@ -70,13 +97,12 @@ def test_train_py_rejects_bad_flags_before_loading_data(tmp_path):
         (["--imbalance_ratio=0.5"], "--imbalance_ratio: must be >= 1"),
         (["--lt_profile=linear"], "value should be one of <exp|step>"),
     ]
-    for extra, message in cases:
-        out = subprocess.run([sys.executable, "train.py", "--flagfile=flags/cifar10_lt.cfg",
-                              f"--data_dir={tmp_path}/does_not_matter", f"--model_dir={tmp_path}/run", *extra],
-                             cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
-        assert out.returncode != 0
-        assert message in out.stderr, out.stderr[-2000:]
-        assert not (tmp_path / "run").exists(), "no work may start on bad flags"
+    out = subprocess.run([sys.executable, "-c", _PARSE_BAD_FLAGS, json.dumps([extra for extra, _ in cases])],
+                         cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    errors = json.loads(out.stdout.strip().splitlines()[-1])
+    for (extra, message), error in zip(cases, errors, strict=True):
+        assert error is not None and message in error, (extra, error)
 
 
 _RESOLVE_FLAGFILES = """
