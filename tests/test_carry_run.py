@@ -1,5 +1,6 @@
 """tools/carry_run.sh: an unfinished run packed to resume elsewhere, never in the middle of a checkpoint write."""
 
+import json
 import os
 import re
 import subprocess
@@ -53,3 +54,30 @@ def test_a_directory_that_is_not_a_saved_run_is_refused(tmp_path, missing):
     os.remove(run / missing)
     done = carry(run, tmp_path / "a.tar.gz")
     assert done.returncode == 1 and "not a train.py run that saved an epoch" in done.stderr
+
+
+QUEUE = os.path.join(os.path.dirname(SCRIPT), os.pardir, ".carry", "resume_queue.sh")
+SEED0_CODE = {"ce": "4f07d46", "auxlt_mixup": "4f07d46", "crt": "4f07d46"}  # the rest: f2aaddc
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(SCRIPT), os.pardir, os.pardir, "shared", "data",
+                                                   "cifar10")), reason="needs ../shared/data/cifar10")
+def test_the_queue_ends_with_seed_1_of_the_rows_best_on_validation_with_their_seed_0_code(tmp_path):
+    validation = {"ce": .70, "auxlt_mixup": .78, "crt": .76, "crt_mixup": .75, "ldam_drw": .77, "logit_adjust": .74,
+                  "auxlt": .79, "bbn": .73, "ce_mislas": .72}
+    for method, value in validation.items():
+        run = tmp_path / "png200" / "runs" / method / "seed0"
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps({"overall": value, "validation_overall": value, "images_seen": 1}))
+        (run / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 1.0}))
+        commit = SEED0_CODE.get(method, "f2aaddc") + "0" * 33
+        (run / "config.json").write_text(json.dumps({"derived": {"code": {"git_commit": commit}}}))
+    done = subprocess.run(["bash", QUEUE], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DRY_RUN": "1", "AUXLT_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert "[queue] seed 1 of the rows the verdict pairs: auxlt ldam_drw" in lines
+    seed1 = [line for line in lines if "--seeds=1" in line]
+    assert [(re.search(r"snap-(\w+) ", line).group(1), re.search(r"--methods=(\w+)", line).group(1)) for line in seed1] \
+        == [("f2aaddc", "auxlt"), ("f2aaddc", "ldam_drw")]
+    assert not any("unpacking" in line and "_seed0." in line for line in lines)  # runs already there are left alone
