@@ -25,7 +25,7 @@ from keras_auxlt.choices import (
     STREAM_BATCH_NORMS,
     TRAIN_AUGMENTATIONS,
 )
-from keras_auxlt.data.loading import DataConfig
+from keras_auxlt.data.config import DataConfig
 
 FLAGS = flags.FLAGS
 

@@ -39,6 +39,17 @@ def test_help_lists_the_commands_own_flags_with_defaults_and_no_library_flag(mod
     assert "--helpfull" in text and "usage:" in text
 
 
+@pytest.mark.parametrize("module", COMMANDS)
+def test_the_commands_define_their_flags_without_loading_tensorflow(module):
+    """--help, a misspelt flag or a bad value is answered before TensorFlow (seconds on a CPU) loads: the flag
+    modules and the configs they take defaults from are plain Python (keras_auxlt/data/config.py)."""
+    done = subprocess.run([sys.executable, "-c", f"import sys, {module}; print(sorted(name for name in "
+                           "('tensorflow', 'keras', 'onnx', 'tf2onnx', 'onnxruntime') if name in sys.modules))"],
+                          cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.large
 def test_train_help_groups_every_flag_and_lists_them_in_order():
     text = help_of("keras_auxlt.commands.train")

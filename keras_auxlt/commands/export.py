@@ -5,8 +5,7 @@ import sys
 from absl import flags, logging
 
 from keras_auxlt.commands.launch import launch
-from keras_auxlt.export.metadata import DEFAULT_MAX_PIXELS
-from keras_auxlt.export.onnx_model import DEFAULT_OPSET
+from keras_auxlt.export.metadata import DEFAULT_MAX_PIXELS, DEFAULT_OPSET
 from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
 
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)

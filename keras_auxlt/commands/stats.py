@@ -15,7 +15,6 @@ from absl import app, flags
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.commands.launch import launch
 from keras_auxlt.data.errors import DataError
-from keras_auxlt.data.loading import load_split, make_source, summary
 from keras_auxlt.data.shots import SHOT_THRESHOLDS
 
 auxlt_flags.define_data_flags()
@@ -59,6 +58,8 @@ def plot_class_counts(counts, path, title):
 
 def main(argv):
     del argv
+    from keras_auxlt.data.loading import load_split, make_source, summary  # TensorFlow: not for --help
+
     config = auxlt_flags.data_config_from_flags()
     try:
         split = load_split(make_source(config), FLAGS.split, config, check_images=False)

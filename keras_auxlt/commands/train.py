@@ -15,16 +15,17 @@ from absl import app
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.commands.launch import define_recipe_flags, launch
 from keras_auxlt.data.errors import DataError
-from keras_auxlt.runtime import initialize_devices
 
-initialize_devices()  # first: the flag modules import libraries that touch TensorFlow's devices
-auxlt_flags.define_train_flags()
+auxlt_flags.define_train_flags()  # no TensorFlow yet: --help and a bad flag answer at once
 define_recipe_flags()
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    from keras_auxlt.runtime import initialize_devices
+
+    initialize_devices()  # before anything else touches TensorFlow's devices
     from keras_auxlt.training.callbacks import NonFiniteLossError
     from keras_auxlt.training.config import ConfigError
     from keras_auxlt.training.stop_signals import TrainingInterrupted

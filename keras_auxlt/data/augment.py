@@ -7,7 +7,8 @@ pixels in [0, 255]. Normalisation (mean/std) is not done here: it lives inside t
 
 import tensorflow as tf
 
-from keras_auxlt.choices import AUTO_AUGMENT_POLICIES, EVAL_STYLES, TRAIN_AUGMENTATIONS
+from keras_auxlt.choices import EVAL_STYLES
+from keras_auxlt.data.config import check_augmentation
 from keras_auxlt.data.errors import DataError
 
 EVAL_CROP_FRACTION = 0.875  # ImageNet-style evaluation: resize to size / 0.875, centre-crop size
@@ -67,13 +68,7 @@ def eval_transform(image, image_size, style):
 
 def train_transform(name, image_size, auto_augment=""):
     """The training transform `fn(image, seed) -> float32 image` for an augmentation name."""
-    if name not in TRAIN_AUGMENTATIONS:
-        raise DataError(f"Unknown augmentation. Accepted: {', '.join(TRAIN_AUGMENTATIONS)}. Received: augment={name!r}")
-    if auto_augment not in AUTO_AUGMENT_POLICIES:
-        raise DataError(f"Unknown auto-augment policy. Accepted: none, randaugment, autoaugment. "
-                        f"Received: auto_augment={auto_augment!r}")
-    if auto_augment and name != "imagenet":
-        raise DataError(f"auto_augment={auto_augment!r} needs augment='imagenet'. Received: augment={name!r}")
+    check_augmentation(name, auto_augment)
     if name == "cifar":
         return lambda image, seed: cifar_train(image, seed, image_size)
     if name == "imagenet":

@@ -1,9 +1,9 @@
 """From a `DataConfig` to the splits a run uses: source choice, long-tailed subset, checks."""
 
-import dataclasses
 import os
 
 from keras_auxlt.data import archive, validate
+from keras_auxlt.data.config import DataConfig as DataConfig  # where the callers of load_split take it from
 from keras_auxlt.data.errors import DataError
 from keras_auxlt.data.long_tail import long_tail_counts, select_long_tail, select_long_tail_and_validation
 from keras_auxlt.data.shots import shot_group_sizes
@@ -14,35 +14,6 @@ from keras_auxlt.data.sources import (
     has_image_folder_layout,
     misplaced_image_folder,
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class DataConfig:
-    """Where the data comes from and which long-tailed subset of its training split to use.
-
-    Source choice: list files if `train_list` is set (paths relative to `data_dir`); else an
-    image folder if `data_dir` is an archive or a directory with a `train/` folder; else the
-    TFDS builder `dataset` with `data_dir` as TFDS data dir.
-
-    `val_per_class` > 0 makes the validation split of data that has none (CIFAR-LT): that many
-    images of every class from the training split's images outside the long-tailed subset
-    (`long_tail.select_long_tail_and_validation`).
-    """
-
-    dataset: str = "cifar10"
-    data_dir: str = ""
-    tfds_download: bool = True
-    train_list: str = ""
-    val_list: str = ""
-    test_list: str = ""
-    class_names_file: str = ""
-    imbalance_ratio: float = 1.0  # 1 keeps the training split as it is
-    lt_profile: str = "exp"
-    lt_step_fraction: float = 0.5
-    lt_seed: int = 0
-    val_per_class: int = 0
-    validate_images: bool = True
-    skip_bad_images: bool = False
 
 
 def make_source(config):

@@ -10,32 +10,15 @@ with `start_step=k` yields exactly what the stream built from step 0 yields at s
 Images leave the pipeline as float32 pixels in [0, 255]; the model normalises them.
 """
 
-import dataclasses
-
 import numpy as np
 import tensorflow as tf
 
 from keras_auxlt.choices import RANDOM_SAMPLER, STREAMS
 from keras_auxlt.data import augment
+from keras_auxlt.data.config import PipelineConfig as PipelineConfig  # the pipeline's callers take it from here
+from keras_auxlt.data.config import steps_per_epoch as steps_per_epoch
 from keras_auxlt.data.decoding import decode_rgb
-from keras_auxlt.data.errors import DataError
 from keras_auxlt.data.samplers import make_sampler
-
-
-@dataclasses.dataclass(frozen=True)
-class PipelineConfig:
-    batch_size: int = 128  # global, per stream
-    image_size: int = 32
-    augment: str = "cifar"  # see augment.TRAIN_AUGMENTATIONS
-    auto_augment: str = ""  # "", "randaugment", "autoaugment" (imagenet augmentation only)
-    eval_style: str = "cifar"  # "cifar" (as is) or "imagenet" (resize + centre crop)
-    seed: int = 0
-    balanced_sampler: str = "balanced"  # the balanced stream's sampler, or "sqrt", "reversed"
-
-    def __post_init__(self):
-        if self.batch_size < 1:
-            raise DataError(f"batch_size must be positive. Received: batch_size={self.batch_size}")
-        augment.train_transform(self.augment, self.image_size, self.auto_augment)  # validates the names
 
 
 def stream_sampler(stream, config):
@@ -131,8 +114,3 @@ def eval_dataset(split, config, batch_size=None):
         lambda i: (augment.eval_transform(load(i), size, style), tf.gather(labels, i)),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size or config.batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def steps_per_epoch(num_examples, batch_size):
-    """One epoch is N / B steps (method.md), rounded up as the reference data loaders do."""
-    return -(-num_examples // batch_size)

@@ -5,6 +5,7 @@ data, training or model code), and flag modules import its constants."""
 import json
 import os
 
+DEFAULT_OPSET = 17  # of the ONNX file
 DEFAULT_MAX_PIXELS = 16 * 1024 * 1024  # 16 megapixels (4096 x 4096): larger images are refused undecoded
 EXPORT_INFO_FILE = "export.json"  # in the SavedModel's assets/: the limits and facts the export was made with
 

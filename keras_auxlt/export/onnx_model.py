@@ -13,9 +13,9 @@ import json
 import numpy as np
 import tensorflow as tf
 
+from keras_auxlt.export.metadata import DEFAULT_OPSET as DEFAULT_OPSET  # the exporter's default, kept TensorFlow-free
 from keras_auxlt.export.signatures import IMAGES_INPUT
 
-DEFAULT_OPSET = 17
 ONNX_OUTPUTS = ("logits", "probs")
 
 

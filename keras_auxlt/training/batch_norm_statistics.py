@@ -24,8 +24,7 @@ from tqdm.auto import tqdm
 from keras_auxlt.choices import STATISTICS_SOURCES
 from keras_auxlt.data.pipeline import sampled_stream, stream_sampler
 from keras_auxlt.models import aux_tasks as tasks
-
-DEFAULT_STEPS = 100
+from keras_auxlt.training.config import DEFAULT_STATISTICS_STEPS
 
 
 def stream_images(stream, train, pipeline, start_step, rotation=False):
@@ -69,7 +68,7 @@ def reestimate_batch_norm(model, batches, steps, progress=True, desc="re-estimat
         model.backbone.trainable = was_trainable
 
 
-def with_statistics_from(model, stream, train, pipeline, start_step, steps=DEFAULT_STEPS, progress=True):
+def with_statistics_from(model, stream, train, pipeline, start_step, steps=DEFAULT_STATISTICS_STEPS, progress=True):
     """`model` with its BatchNorm statistics re-estimated from `stream` (in place; as_trained: unchanged)."""
     if stream != "as_trained":
         batches = stream_images(stream, train, pipeline, start_step, rotation="rotation" in model.aux_tasks)

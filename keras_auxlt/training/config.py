@@ -24,9 +24,9 @@ from keras_auxlt.choices import (
     STRATEGIES,
     STREAM_BATCH_NORMS,
 )
-from keras_auxlt.data.loading import DataConfig
-from keras_auxlt.data.pipeline import PipelineConfig, steps_per_epoch
-from keras_auxlt.training.batch_norm_statistics import DEFAULT_STEPS
+from keras_auxlt.data.config import DataConfig, PipelineConfig, steps_per_epoch
+
+DEFAULT_STATISTICS_STEPS = 100  # --inference_statistics_steps: batches the BatchNorm statistics are re-estimated over
 
 
 class ConfigError(ValueError):
@@ -85,7 +85,7 @@ class RunConfig:
     # After training: BatchNorm statistics of the selected model as trained, or re-estimated over
     # `inference_statistics_steps` batches of a stream (checkpoints/inference.keras).
     inference_statistics: str = "as_trained"
-    inference_statistics_steps: int = DEFAULT_STEPS
+    inference_statistics_steps: int = DEFAULT_STATISTICS_STEPS
     inference_head: str = "primary"  # or "fused": both heads folded into one, chosen on validation
 
     def check(self, num_replicas=1):
