@@ -13,6 +13,12 @@ home="${AUXLT_HOME:-$HOME/auxlt}"
 data="$(cd "$repo/../shared/data/cifar10" && pwd)"
 runs="$home/png200/runs"
 mkdir -p "$runs" "$home/short/runs"
+# One training job on the CPU at a time: a second queue started beside this one stops here.
+exec 9> "$home/queue.lock"
+if ! flock --nonblock 9; then
+  echo "[queue] another queue is running (it holds $home/queue.lock): not starting a second one" >&2
+  exit 1
+fi
 
 for archive in "$repo"/.carry/png200-*_seed*.tar.gz; do
   [[ -e "$archive" ]] || continue

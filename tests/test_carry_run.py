@@ -1,5 +1,6 @@
 """tools/carry_run.sh: an unfinished run packed to resume elsewhere, never in the middle of a checkpoint write."""
 
+import fcntl
 import json
 import os
 import re
@@ -81,3 +82,13 @@ def test_the_queue_ends_with_seed_1_of_the_rows_best_on_validation_with_their_se
     assert [(re.search(r"snap-(\w+) ", line).group(1), re.search(r"--methods=(\w+)", line).group(1)) for line in seed1] \
         == [("f2aaddc", "auxlt"), ("f2aaddc", "ldam_drw")]
     assert not any("unpacking" in line and "_seed0." in line for line in lines)  # runs already there are left alone
+
+
+def test_a_second_queue_beside_a_running_one_stops_before_anything(tmp_path):
+    with open(tmp_path / "queue.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running queue holds it
+        done = subprocess.run(["bash", QUEUE], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "DRY_RUN": "1", "AUXLT_HOME": str(tmp_path)})
+    assert done.returncode == 1
+    assert f"[queue] another queue is running (it holds {tmp_path}/queue.lock): not starting a second one" in done.stderr
+    assert done.stdout == "" and not (tmp_path / "png200" / "runs" / "ce").exists()  # nothing unpacked, nothing run
