@@ -175,7 +175,7 @@ def _numbers(flag, values, kind):
 
 
 def run_config_from_flags():
-    from keras_auxlt.data.pipeline import PipelineConfig
+    from keras_auxlt.data.config import PipelineConfig
     from keras_auxlt.training.config import ModelConfig, OptimConfig, RunConfig
 
     return RunConfig(

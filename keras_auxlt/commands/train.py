@@ -23,19 +23,20 @@ define_recipe_flags()
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    from keras_auxlt.training.config import ConfigError
+
+    try:  # plain Python: a bad value is refused before TensorFlow loads
+        config = auxlt_flags.run_config_from_flags().check()
+    except (ConfigError, DataError) as e:
+        raise app.UsageError(str(e)) from None
     from keras_auxlt.runtime import initialize_devices
 
     initialize_devices()  # before anything else touches TensorFlow's devices
     from keras_auxlt.training.callbacks import NonFiniteLossError
-    from keras_auxlt.training.config import ConfigError
     from keras_auxlt.training.stop_signals import TrainingInterrupted
     from keras_auxlt.training.strategy import ClusterConfigError
     from keras_auxlt.training.trainer import run
 
-    try:
-        config = auxlt_flags.run_config_from_flags().check()
-    except (ConfigError, DataError) as e:
-        raise app.UsageError(str(e)) from None
     try:
         run(config)
     except (ConfigError, ClusterConfigError) as e:  # found once the strategy is known (replica count, TF_CONFIG)

@@ -82,12 +82,13 @@ for extra in json.loads(sys.argv[1]):
         errors.append(None)
     except (flags.Error, ValueError) as e:
         errors.append(str(e))
-print(json.dumps(errors))
+print(json.dumps({"errors": errors, "tensorflow": "tensorflow" in sys.modules}))
 """
 
 
 def test_bad_flags_are_refused_at_parsing_naming_the_flag_and_the_accepted_values():
-    """train.py's own parse-and-check, one process for every case (test above: train.py itself stops on one)."""
+    """train.py's own parse-and-check, one process for every case (test above: train.py itself stops on one),
+    all before TensorFlow loads."""
     cases = [
         (["--method=focal"], "flag --method=focal: value should be one of <auxlt|ce|balanced|cb_loss|drw|"
                              "logit_adjust|ldam_drw|crt|bbn>"),
@@ -100,9 +101,10 @@ def test_bad_flags_are_refused_at_parsing_naming_the_flag_and_the_accepted_value
     out = subprocess.run([sys.executable, "-c", _PARSE_BAD_FLAGS, json.dumps([extra for extra, _ in cases])],
                          cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    errors = json.loads(out.stdout.strip().splitlines()[-1])
-    for (extra, message), error in zip(cases, errors, strict=True):
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    for (extra, message), error in zip(cases, result["errors"], strict=True):
         assert error is not None and message in error, (extra, error)
+    assert not result["tensorflow"]
 
 
 _RESOLVE_FLAGFILES = """
