@@ -96,8 +96,9 @@ def best(rows, keep):
     return best_on_validation(rows, [m for m in rows if keep(m)])
 
 
-def lead_line(rows):
-    """Which row leads: the best AuxLT row against the best baseline, paired by seed and image."""
+def lead_line(rows, methods=METHODS):
+    """Which row leads: the best AuxLT row against the best baseline, paired by seed and image. While a row of
+    `methods` has not finished, the lead is provisional and there is no verdict."""
     if not any(map(is_auxlt, rows)) or all(map(is_auxlt, rows)):
         return None
     lacking = lacking_validation(rows, list(rows))
@@ -111,6 +112,10 @@ def lead_line(rows):
     line = (f"- **{leader} leads** {other} by {gap:.1f} ± {error:.1f} points on the originals (each side's row "
             f"best on validation; {seed_list(seeds)}, "
             f"paired by {'seed' if kind == 'over seeds' else 'image'}; standard error {kind}).")
+    missing = [m for m in methods if m not in rows]
+    if missing:
+        return line + (f" Provisional: the rows are chosen among all {len(methods)}, and {', '.join(missing)} "
+                       f"{'has' if len(missing) == 1 else 'have'} not finished.")
     if len(seeds) < LEAD_SEEDS:
         return line + f" The verdict waits for {LEAD_SEEDS} seeds of both."
     per_seed = [100 * float((originals(a) - originals(b)).mean())
