@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 38's queue of 200-epoch runs, one job at a time, each resumed where it stopped (train.py resumes
 # step-exact and skips what has finished). On a machine without them it first unpacks the runs carried here
-# (a run directory already present is left alone) and makes the worktrees of the commits the runs started with.
+# (a run directory already present is left alone), takes the files of the runs kept on the results page, and makes
+# the worktrees of the commits the runs started with.
 #
 #   setsid nohup bash .carry/resume_queue.sh > ~/auxlt/queue.log 2>&1 < /dev/null &
 #
@@ -27,6 +28,20 @@ for archive in "$repo"/.carry/png200-*_seed*.tar.gz; do
   if [[ ! -d "$runs/${name%_seed*}/seed${name##*_seed}" ]]; then
     echo "[queue] unpacking $archive into $runs"
     tar -xzf "$archive" -C "$runs"
+  fi
+done
+
+# A run finished and kept on the results page (docs/results/200_epoch/png) but absent here (a new machine) gets its
+# kept files, so that the benchmark finds it done instead of training it again (its checkpoints stay behind).
+kept="$repo/docs/results/200_epoch/png"
+for metrics in "$kept"/*/seed*/metrics.json; do
+  [[ -e "$metrics" ]] || continue
+  from="$(dirname "$metrics")"
+  run="${from#"$kept"/}"
+  if [[ ! -d "$runs/$run" ]]; then
+    echo "[queue] $run finished and is kept: copying its files into $runs/$run"
+    mkdir -p "$runs/$run"
+    cp "$from/metrics.json" "$from/benchmark_timing.json" "$from/config.json" "$runs/$run/"
   fi
 done
 

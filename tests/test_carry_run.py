@@ -1,6 +1,7 @@
 """tools/carry_run.sh: an unfinished run packed to resume elsewhere, never in the middle of a checkpoint write."""
 
 import fcntl
+import glob
 import json
 import os
 import re
@@ -92,3 +93,19 @@ def test_a_second_queue_beside_a_running_one_stops_before_anything(tmp_path):
     assert done.returncode == 1
     assert f"[queue] another queue is running (it holds {tmp_path}/queue.lock): not starting a second one" in done.stderr
     assert done.stdout == "" and not (tmp_path / "png200" / "runs" / "ce").exists()  # nothing unpacked, nothing run
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(SCRIPT), os.pardir, os.pardir, "shared", "data",
+                                                   "cifar10")), reason="needs ../shared/data/cifar10")
+def test_on_a_new_machine_the_runs_kept_on_the_results_page_are_not_trained_again(tmp_path):
+    kept = os.path.join(os.path.dirname(SCRIPT), os.pardir, "docs", "results", "200_epoch", "png")
+    runs = sorted(os.path.relpath(os.path.dirname(path), kept) for path in glob.glob(os.path.join(kept, "*", "seed*",
+                                                                                                   "metrics.json")))
+    assert runs, "the results page keeps finished 200-epoch runs"
+    done = subprocess.run(["bash", QUEUE], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DRY_RUN": "1", "AUXLT_HOME": str(tmp_path)})
+    for run in runs:  # what benchmarks.accuracy reads as a finished run: it says "done already"
+        assert f"[queue] {run} finished and is kept: copying its files into {tmp_path}/png200/runs/{run}" in done.stdout
+        for name in ("metrics.json", "benchmark_timing.json", "config.json"):
+            with open(os.path.join(kept, run, name)) as a, open(tmp_path / "png200" / "runs" / run / name) as b:
+                assert a.read() == b.read()
