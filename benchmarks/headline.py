@@ -112,7 +112,7 @@ def lead_line(rows, methods=METHODS):
     line = (f"- **{leader} leads** {other} by {gap:.1f} ± {error:.1f} points on the originals (each side's row "
             f"best on validation; {seed_list(seeds)}, "
             f"paired by {'seed' if kind == 'over seeds' else 'image'}; standard error {kind}).")
-    missing = [m for m in methods if m not in rows]
+    missing = unfinished(rows, methods)
     if missing:
         return line + (f" Provisional: the rows are chosen among all {len(methods)}, and {', '.join(missing)} "
                        f"{'has' if len(missing) == 1 else 'have'} not finished.")
@@ -163,8 +163,13 @@ def shift_line(rows):
             f"in both copies, PNG − JPEG paired by image ({spread}).")
 
 
+def unfinished(rows, methods=METHODS):
+    """The rows of `methods` with no finished run in `rows`, in the table's order."""
+    return [m for m in methods if m not in rows]
+
+
 def pending_line(rows, methods=METHODS):
-    missing = [m for m in methods if m not in rows]
+    missing = unfinished(rows, methods)
     return f"- Not finished yet: {', '.join(missing)}." if missing else None
 
 

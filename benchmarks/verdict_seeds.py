@@ -21,6 +21,7 @@ from benchmarks.runs import load_run
 
 CHOICE_SEED = 0
 
+
 class NotChosen(Exception):
     """The table is not ready for the choice."""
 

@@ -25,7 +25,7 @@ from keras_auxlt.choices import (
     STREAM_BATCH_NORMS,
     TRAIN_AUGMENTATIONS,
 )
-from keras_auxlt.data.config import DataConfig
+from keras_auxlt.data.config import DataConfig, PipelineConfig
 
 FLAGS = flags.FLAGS
 
@@ -175,7 +175,6 @@ def _numbers(flag, values, kind):
 
 
 def run_config_from_flags():
-    from keras_auxlt.data.config import PipelineConfig
     from keras_auxlt.training.config import ModelConfig, OptimConfig, RunConfig
 
     return RunConfig(
