@@ -11,7 +11,7 @@ STREAMS = ("balanced", "random")
 RANDOM_SAMPLER = "instance"
 
 # Training methods: the stream(s) each draws from, whether auxiliary tasks train, and the primary
-# head's loss (AuxLTModel.primary_task_loss). crt is classifier re-training, stage 2: the backbone of a
+# head's loss (keras_auxlt.models.primary_loss). crt is classifier re-training, stage 2: the backbone of a
 # trained run (--init_from) frozen, a fresh primary head trained with class-balanced sampling.
 # ldam_drw (Cao et al. 2019): LDAM loss on a cosine classifier, deferred re-weighting. bbn (Zhou et al.
 # 2020): a conventional branch on the random stream and a re-balancing one on the balanced stream

@@ -1,42 +1,11 @@
-"""The auxiliary tasks of method.md and the baselines' class-aware losses: their fixed ingredients."""
+"""The auxiliary tasks of method.md: the rotation task's targets and images, and the auxiliary losses' lambda schedule.
+
+The class-aware tasks' ingredients (class weights, the log prior) are in `class_priors`."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 NUM_ROTATIONS = 4
-EFFECTIVE_NUMBER_BETA = 0.9999
-# LDAM (Cao et al. 2019), as kaidic/LDAM-DRW's CIFAR runs: the largest margin and the logit scale s.
-LDAM_MAX_MARGIN = 0.5
-LDAM_SCALE = 30.0
-
-
-def effective_number_weights(class_counts, beta=EFFECTIVE_NUMBER_BETA):
-    """w_c proportional to (1 - beta) / (1 - beta^n_c), normalised to mean 1 over classes."""
-    counts = np.asarray(class_counts, np.float64)
-    weights = (1.0 - beta) / (1.0 - np.power(beta, counts))
-    return weights / weights.mean()
-
-
-def log_prior(class_counts):
-    """log(n_c / N): the training prior that logit adjustment adds or removes (float64)."""
-    counts = np.asarray(class_counts, np.float64)
-    return np.log(counts / counts.sum())
-
-
-def ldam_margins(class_counts, max_margin=LDAM_MAX_MARGIN):
-    """LDAM's per-class margins m_c proportional to n_c^(-1/4), the largest (the rarest class's) = max_margin."""
-    margins = 1.0 / np.sqrt(np.sqrt(np.asarray(class_counts, np.float64)))
-    return margins * (max_margin / margins.max())
-
-
-def label_aware_smoothing(class_counts, head, tail):
-    """MiSLAS's label-aware smoothing factors ("concave" shape): eps_c = tail + (head - tail) *
-    sin(pi / 2 * (n_c - n_min) / (n_max - n_min)), so the most frequent class gets `head`, the rarest `tail`."""
-    counts = np.asarray(class_counts, np.float64)
-    span = counts.max() - counts.min()
-    position = (counts - counts.min()) / span if span else np.ones_like(counts)
-    return tail + (head - tail) * np.sin(position * np.pi / 2)
 
 
 def rotation_targets(batch, seed, step):

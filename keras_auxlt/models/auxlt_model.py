@@ -6,6 +6,8 @@ splits the features back:
 
     L = CE(g_p(F_b), y_b) + sum_k lambda_k * L_aux_k(F_r, y_r) + L2
 
+(a baseline swaps the CE of the primary head for its own loss: `primary_loss.PrimaryLoss`).
+
 Gradient routing (pinned by tests/models/test_gradient_routing.py):
 - the primary head learns from the balanced stream only;
 - every auxiliary loss reaches the backbone (unless `aux_detach_features`) and its own head;
@@ -47,9 +49,10 @@ from keras_auxlt.choices import (
 )
 from keras_auxlt.keras_compat import build_optimizer_only, in_multi_worker_mode, unscale_loss_for_distribution
 from keras_auxlt.models import aux_tasks as tasks
-from keras_auxlt.models import mixup
+from keras_auxlt.models import class_priors, mixup
 from keras_auxlt.models.backbones import LEGACY_STRIDED_PADDING, STRIDED_PADDING, build_backbone
 from keras_auxlt.models.layers import CosineDense, PixelNormalization, conv_init
+from keras_auxlt.models.primary_loss import PrimaryLoss
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
@@ -76,28 +79,23 @@ class AuxLTModel(keras.Model):
         self.normalize = PixelNormalization(mean, std, name="normalize")
         self.backbone = self._build_backbone(backbone, image_size, sync_batch_norm, strided_padding)
         self.backbone.trainable = not freeze_backbone  # frozen: no updates, BatchNorm in inference mode
-        self.primary_head = (CosineDense(num_classes, tasks.LDAM_SCALE, name="primary_head") if classifier == "cosine"
-                             else self._linear(num_classes, "primary_head"))
+        self.primary_head = (CosineDense(num_classes, class_priors.LDAM_SCALE, name="primary_head")
+                             if classifier == "cosine" else self._linear(num_classes, "primary_head"))
         self.aux_heads = {}  # one per auxiliary task with a head of its own, in this order (checkpoints rely on it)
         for task in ("random", "reweighted", "rotation", "random_adjusted"):
             if task in aux_tasks:
                 units = tasks.NUM_ROTATIONS if task == "rotation" else num_classes
                 self.aux_heads[task] = self._linear(units, f"{task}_head")
-        needs_counts = any(task in CLASS_COUNT_TASKS for task in aux_tasks) or primary_loss != "ce"
-        floatx = keras.config.floatx()  # the losses' dtype (float32 under mixed precision too)
-        self._class_weights = (tf.constant(tasks.effective_number_weights(class_counts), floatx)
-                               if needs_counts else None)
-        self._log_prior = tf.constant(tasks.log_prior(class_counts), floatx) if needs_counts else None
-        # LDAM: s * m_c, subtracted from the true class's logit (the cosine head's logits are s * cos).
-        self._ldam_offsets = (tf.constant(tasks.LDAM_SCALE * tasks.ldam_margins(class_counts), floatx)
-                              if primary_loss == "ldam_drw" else None)
-        self._smoothing = (tf.constant(tasks.label_aware_smoothing(class_counts, *label_smoothing), floatx)
-                           if any(label_smoothing) else None)
+
+        # Losses: the primary head's, and the auxiliary class tasks' ingredients (float32 under mixed precision too).
+        self._primary_loss = PrimaryLoss(primary_loss, num_classes, class_counts, drw_start_step, logit_adjust_tau,
+                                         label_smoothing, drw_normalisation)
+        floatx = keras.config.floatx()
+        self._class_weights = (tf.constant(class_priors.effective_number_weights(class_counts), floatx)
+                               if "reweighted" in aux_tasks else None)
+        self._log_prior = (tf.constant(class_priors.log_prior(class_counts), floatx)
+                           if "random_adjusted" in aux_tasks else None)
         self._ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        # Class-weighted CE as PyTorch's CrossEntropyLoss(weight=w): divided by the batch's sum of weights.
-        self._weighted_ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                       reduction="mean_with_sample_weight")
-        self._soft_ce = keras.losses.CategoricalCrossentropy(from_logits=True)
 
         # Loss and accuracy trackers: one Mean per loss.
         self._trackers = {"loss": keras.metrics.Mean(name="loss"),
@@ -261,38 +259,8 @@ class AuxLTModel(keras.Model):
         return features
 
     def primary_task_loss(self, labels, logits):
-        """The primary head's training loss (method.md's CE, or a baseline's variant of it).
-
-        ce: cross-entropy; with `label_smoothing` (head, tail), MiSLAS's label-aware smoothing: CE
-        against (1 - eps_y) one_hot(y) + eps_y / C. class_balanced: CE weighted by effective-number
-        class weights. drw: plain CE, then those weights from `drw_start_step` on, the weighted mean taken over
-        the batch's weights as the reference does (`drw_normalisation`; "batch_size": over the batch size, as code
-        of before 2026-12-06 trained, which its checkpoints keep). logit_adjust: CE of
-        logits + tau * log(class prior) (balanced softmax at tau = 1); inference uses raw logits.
-        ldam_drw: LDAM (the true class's logit lowered by s * m_y) with DRW's weights from
-        `drw_start_step` on, the weighted mean taken over the batch's weights as the reference does.
-        """
-        if self.primary_loss == "ce":
-            if self._smoothing is None:
-                return self._ce(labels, logits)
-            eps = tf.gather(self._smoothing, labels)[:, None]
-            one_hot = tf.one_hot(labels, self.num_classes, dtype=eps.dtype)
-            return self._soft_ce((1.0 - eps) * one_hot + eps / self.num_classes, logits)
-        if self.primary_loss == "ldam_drw":
-            one_hot = tf.one_hot(labels, self.num_classes, dtype=self._ldam_offsets.dtype)
-            adjusted = tf.cast(logits, self._ldam_offsets.dtype) - one_hot * self._ldam_offsets
-            weights = tf.gather(self._class_weights, labels)
-            weights = tf.where(self._step() >= self.drw_start_step, weights, tf.ones_like(weights))
-            return self._weighted_ce(labels, adjusted, sample_weight=weights)
-        if self.primary_loss == "logit_adjust":
-            adjusted = tf.cast(logits, keras.config.floatx()) + self.logit_adjust_tau * self._log_prior
-            return self._ce(labels, adjusted)
-        weights = tf.gather(self._class_weights, labels)
-        if self.primary_loss == "drw":
-            weights = tf.where(self._step() >= self.drw_start_step, weights, tf.ones_like(weights))
-            if self.drw_normalisation == "sum_of_weights":
-                return self._weighted_ce(labels, logits, sample_weight=weights)
-        return self._ce(labels, logits, sample_weight=weights)
+        """The primary head's training loss at the current step (`primary_loss.PrimaryLoss`)."""
+        return self._primary_loss(labels, logits, self._step())
 
     def _step(self):
         """The optimizer's step counter as an int64 tensor (0 before the first update)."""

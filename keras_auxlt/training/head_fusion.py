@@ -22,7 +22,7 @@ import numpy as np
 
 from keras_auxlt.choices import FUSABLE_HEADS
 from keras_auxlt.evaluation import head_outputs
-from keras_auxlt.models.aux_tasks import log_prior
+from keras_auxlt.models.class_priors import log_prior
 
 ALPHAS = (1.0, 0.75, 0.5, 0.25, 0.0)
 TAUS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_auxlt.models import aux_tasks, backbones
+from keras_auxlt.models import aux_tasks, backbones, class_priors
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.models.backbones import BACKBONES, build_backbone
 from tests.models.helpers import COUNTS, dual_batch, tiny_model, without_strided_padding
@@ -121,7 +121,7 @@ def test_rotation_targets():
 
 
 def test_effective_number_class_weights():
-    weights = aux_tasks.effective_number_weights(COUNTS, beta=0.9999)
+    weights = class_priors.effective_number_weights(COUNTS, beta=0.9999)
     raw = np.array([(1 - 0.9999) / (1 - 0.9999 ** n) for n in COUNTS])
     np.testing.assert_allclose(weights, raw / raw.mean())
     assert weights.mean() == pytest.approx(1.0) and np.all(np.diff(weights) > 0)
@@ -160,29 +160,6 @@ def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError) as e:
         tiny_model(**kwargs)
     assert message in str(e.value)
-
-
-def test_primary_loss_variants_against_their_formulas():
-    labels = tf.constant([0, 4, 4, 2])
-    logits = tf.constant(np.random.default_rng(0).normal(size=(4, 5)), tf.float32)
-    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)(labels, logits).numpy()
-    weights = aux_tasks.effective_number_weights(COUNTS)[labels.numpy()]
-    prior = np.log(np.array(COUNTS) / np.sum(COUNTS))
-
-    def loss(**kwargs):
-        model = tiny_model(aux_tasks=(), **kwargs)
-        return float(model.primary_task_loss(labels, logits))
-
-    assert loss(primary_loss="ce") == pytest.approx(ce.mean(), rel=1e-5)
-    assert loss(primary_loss="class_balanced") == pytest.approx((weights * ce).mean(), rel=1e-5)
-    assert loss(primary_loss="drw", drw_start_step=1) == pytest.approx(ce.mean(), rel=1e-5)  # step 0: not yet
-    # From the switch: the weighted mean over the batch's weights (kaidic/LDAM-DRW); code of before 2026-12-06
-    # took it over the batch size, which its checkpoints keep (drw_normalisation="batch_size").
-    assert loss(primary_loss="drw", drw_start_step=0) == pytest.approx((weights * ce).sum() / weights.sum(), rel=1e-5)
-    assert loss(primary_loss="drw", drw_start_step=0, drw_normalisation="batch_size") == pytest.approx(
-        (weights * ce).mean(), rel=1e-5)
-    adjusted = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits + prior)
-    assert loss(primary_loss="logit_adjust") == pytest.approx(float(adjusted), rel=1e-5)
 
 
 def test_the_random_adjusted_task_is_logit_adjusted_cross_entropy_on_the_random_batch():

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from keras_auxlt.models.aux_tasks import log_prior
+from keras_auxlt.models.class_priors import log_prior
 from keras_auxlt.training.config import ConfigError
 from keras_auxlt.training.head_fusion import choose, fused_weights
 from keras_auxlt.training.saving import load_model

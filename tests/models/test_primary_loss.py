@@ -1,14 +1,15 @@
-"""The baselines' losses against their reference formulas, written out in NumPy as the public code computes
-them: LDAM-DRW and DRW (kaidic/LDAM-DRW losses.py, cifar_train.py) and MiSLAS's label-aware smoothing
-(dvlab-research/MiSLAS methods.py)."""
+"""`PrimaryLoss`: the baselines' losses against their reference formulas, written out in NumPy as the public
+code computes them: LDAM-DRW and DRW (kaidic/LDAM-DRW losses.py, cifar_train.py) and MiSLAS's label-aware
+smoothing (dvlab-research/MiSLAS methods.py); and the model's primary head trained with them."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_auxlt.models import aux_tasks as tasks
+from keras_auxlt.models import class_priors
 from keras_auxlt.models.layers import CosineDense
+from keras_auxlt.models.primary_loss import PrimaryLoss
 from keras_auxlt.training.saving import load_model
 from tests.models.helpers import COUNTS, NUM_CLASSES, rewrite_keras_config, tiny_model
 
@@ -34,8 +35,8 @@ def drw_weights(counts):
 def test_ldam_margins_are_the_reference_ones():
     counts = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
     m = 1.0 / np.sqrt(np.sqrt(counts))
-    np.testing.assert_allclose(tasks.ldam_margins(counts), m * (0.5 / m.max()))
-    assert tasks.ldam_margins(counts)[-1] == pytest.approx(0.5) and tasks.LDAM_SCALE == 30
+    np.testing.assert_allclose(class_priors.ldam_margins(counts), m * (0.5 / m.max()))
+    assert class_priors.ldam_margins(counts)[-1] == pytest.approx(0.5) and class_priors.LDAM_SCALE == 30
 
 
 def test_cosine_classifier_is_scaled_cosine_similarity():
@@ -57,7 +58,7 @@ def test_ldam_drw_loss_is_the_reference_loss_before_and_after_the_switch(after_d
     labels = rng.integers(0, NUM_CLASSES, 16)
     logits = rng.uniform(-30, 30, (16, NUM_CLASSES)).astype(np.float32)  # s * cos
     cos = logits / 30.0
-    margins = tasks.ldam_margins(COUNTS)
+    margins = class_priors.ldam_margins(COUNTS)
     output = np.where(np.eye(NUM_CLASSES)[labels] > 0, cos - margins[labels][:, None], cos)
     expected = torch_weighted_ce(30 * output, labels, drw_weights(COUNTS) if after_drw else None)
     got = float(model.primary_task_loss(tf.constant(labels), tf.constant(logits)))
@@ -67,13 +68,12 @@ def test_ldam_drw_loss_is_the_reference_loss_before_and_after_the_switch(after_d
 @pytest.mark.parametrize("after_drw", [False, True])
 def test_drw_loss_is_the_reference_loss_before_and_after_the_switch(after_drw):
     """cifar_train.py with --loss_type CE --train_rule DRW: CrossEntropyLoss(weight=per_cls_weights)."""
-    model = tiny_model(aux_tasks=(), primary_loss="drw", drw_start_step=3)
-    model.optimizer.iterations.assign(3 if after_drw else 2)
+    loss = PrimaryLoss("drw", NUM_CLASSES, COUNTS, drw_start_step=3)
     rng = np.random.default_rng(2)
     labels = rng.integers(0, NUM_CLASSES, 16)
     logits = rng.normal(0, 3, (16, NUM_CLASSES)).astype(np.float32)
     expected = torch_weighted_ce(logits, labels, drw_weights(COUNTS) if after_drw else None)
-    got = float(model.primary_task_loss(tf.constant(labels), tf.constant(logits)))
+    got = float(loss(tf.constant(labels), tf.constant(logits), tf.constant(3 if after_drw else 2, tf.int64)))
     assert got == pytest.approx(expected, rel=1e-5)
 
 
@@ -99,18 +99,18 @@ def test_ldam_drw_trains_a_cosine_head_without_bias_and_round_trips(tmp_path):
 
 
 def test_label_aware_smoothing_factors_and_loss_are_mislas():
-    eps = tasks.label_aware_smoothing(COUNTS, 0.3, 0.0)
+    eps = class_priors.label_aware_smoothing(COUNTS, 0.3, 0.0)
     n = np.asarray(COUNTS, np.float64)
     np.testing.assert_allclose(eps, 0.3 * np.sin((n - n.min()) * np.pi / (2 * (n.max() - n.min()))))
     assert eps[0] == pytest.approx(0.3) and eps[-1] == 0.0
-    model = tiny_model(aux_tasks=(), label_smoothing=(0.3, 0.0))
+    loss = PrimaryLoss("ce", NUM_CLASSES, COUNTS, label_smoothing=(0.3, 0.0))
     rng = np.random.default_rng(3)
     labels = rng.integers(0, NUM_CLASSES, 12)
     logits = rng.normal(size=(12, NUM_CLASSES)).astype(np.float32)
     logp = log_softmax(logits.astype(np.float64))
     e = eps[labels]
     expected = np.mean((1 - e) * -logp[np.arange(12), labels] + e * -logp.mean(-1))
-    assert float(model.primary_task_loss(tf.constant(labels), tf.constant(logits))) == pytest.approx(expected, rel=1e-5)
+    assert float(loss(tf.constant(labels), tf.constant(logits), 0)) == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -123,3 +123,39 @@ def test_label_aware_smoothing_factors_and_loss_are_mislas():
 def test_bad_combinations_name_the_argument(kwargs, message):
     with pytest.raises(ValueError, match=message):
         tiny_model(aux_tasks=(), **kwargs)
+
+
+def test_the_other_variants_against_their_formulas():
+    labels = tf.constant([0, 4, 4, 2])
+    logits = tf.constant(np.random.default_rng(0).normal(size=(4, 5)), tf.float32)
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)(labels, logits).numpy()
+    weights = class_priors.effective_number_weights(COUNTS)[labels.numpy()]
+    prior = np.log(np.array(COUNTS) / np.sum(COUNTS))
+
+    def loss(kind, step=0, **kwargs):
+        return float(PrimaryLoss(kind, NUM_CLASSES, COUNTS, **kwargs)(labels, logits, tf.constant(step, tf.int64)))
+
+    assert loss("ce") == pytest.approx(ce.mean(), rel=1e-5)
+    assert loss("class_balanced") == pytest.approx((weights * ce).mean(), rel=1e-5)
+    assert loss("drw", drw_start_step=1) == pytest.approx(ce.mean(), rel=1e-5)  # step 0: not yet
+    # From the switch: the weighted mean over the batch's weights (kaidic/LDAM-DRW); code of before 2026-12-06
+    # took it over the batch size, which its checkpoints keep (drw_normalisation="batch_size").
+    assert loss("drw", step=5, drw_start_step=5) == pytest.approx((weights * ce).sum() / weights.sum(), rel=1e-5)
+    assert loss("drw", drw_normalisation="batch_size") == pytest.approx((weights * ce).mean(), rel=1e-5)
+    adjusted = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits + prior)
+    assert loss("logit_adjust") == pytest.approx(float(adjusted), rel=1e-5)
+    assert loss("logit_adjust", logit_adjust_tau=0.0) == pytest.approx(ce.mean(), rel=1e-5)
+
+
+def test_the_model_trains_its_primary_head_with_the_loss_of_its_arguments():
+    """AuxLTModel hands its own arguments and its optimizer's step to PrimaryLoss."""
+    model = tiny_model(aux_tasks=("random",), primary_loss="drw", drw_start_step=4, drw_normalisation="batch_size")
+    labels = tf.constant([0, 4, 4, 2])
+    logits = tf.constant(np.random.default_rng(4).normal(size=(4, 5)), tf.float32)
+    reference = PrimaryLoss("drw", NUM_CLASSES, COUNTS, drw_start_step=4, drw_normalisation="batch_size")
+    for step in (3, 4):
+        model.optimizer.iterations.assign(step)
+        assert float(model.primary_task_loss(labels, logits)) == pytest.approx(
+            float(reference(labels, logits, tf.constant(step, tf.int64))), rel=1e-6)
+    assert float(reference(labels, logits, tf.constant(3, tf.int64))) != pytest.approx(
+        float(reference(labels, logits, tf.constant(4, tf.int64))), rel=1e-3)  # the step matters
