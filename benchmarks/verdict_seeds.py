@@ -16,10 +16,8 @@ import sys
 from absl import app
 
 from benchmarks.comparison import lacking_validation
-from benchmarks.headline import METHODS, best, is_auxlt
+from benchmarks.headline import CHOICE_SEED, METHODS, best, is_auxlt
 from benchmarks.runs import load_run
-
-CHOICE_SEED = 0
 
 
 class NotChosen(Exception):

@@ -65,7 +65,11 @@ def test_the_rows_compared_are_chosen_on_validation():
     rows = {"crt": [run(0, 700)], "ldam_drw": [dict(run(0, 720), validation_overall=0.69)],  # best on test only
             "auxlt": [run(0, 690)], "auxlt_mixup": [dict(run(0, 740), validation_overall=0.68)]}
     assert headline.lead_line(rows).startswith("- **crt leads** auxlt by 1.0 ± ")
-    assert "(each side's row best on validation; seed 0, paired by image" in headline.lead_line(rows)
+    assert "(each side's row best on validation at seed 0; seed 0, paired by image" in headline.lead_line(rows)
+    # Chosen at seed 0, which every row trains: the second seed of the two chosen rows cannot change the choice.
+    rows = {"crt": [run(0, 700), dict(run(1, 700), validation_overall=0.60)], "ldam_drw": [run(0, 690)],
+            "auxlt_mixup": [run(0, 740), run(1, 745)]}
+    assert headline.lead_line(rows, methods=tuple(rows)).startswith("- **auxlt_mixup leads** crt by ")
     rows["bbn"] = [dict(run(0, 700), validation_overall=None)]
     assert headline.lead_line(rows) == ("- Leading: not chosen, since bbn seed 0 had no validation split (the best rows "
                                         "are chosen on validation only).")
