@@ -163,8 +163,8 @@ def shift_line(rows):
         return None
     spread = (f"{len(shifts)} runs, from {min(shifts):.1f} to {max(shifts):.1f}, each ± about {np.mean(errors):.1f}"
               if len(shifts) > 1 else f"one run, ± {errors[0]:.1f}")
-    return (f"- Testing on JPEG pixels costs {np.mean(shifts):.1f} points: the same network on the 1,000 test images "
-            f"in both copies, PNG − JPEG paired by image ({spread}).")
+    return (f"Testing the networks trained on the original pixels on JPEG pixels costs {np.mean(shifts):.1f} points: "
+            f"the same network on the 1,000 test images in both copies, PNG − JPEG paired by image ({spread}).")
 
 
 def unfinished(rows, methods=METHODS):
@@ -181,9 +181,9 @@ def section_lines(rows, runs_path):
     lines = ["## 200 epochs, original pixels", ""]
     if not rows:
         return lines + [f"No run of this table has finished yet (rows: {', '.join(METHODS)}).", ""]
-    bullets = [line for line in (lead_line(rows), calibration_line(rows), published_gain_line(rows), shift_line(rows),
-                                 pending_line(rows)) if line]
-    return lines + [*table_lines(rows), "", *bullets[:5], "",
+    bullets = [line for line in (lead_line(rows), calibration_line(rows), published_gain_line(rows), pending_line(rows))
+               if line]
+    return lines + [*table_lines(rows), "", *bullets, "",
                     f"Top-1 %, CIFAR-10-LT ρ=100, ResNet-32, `{FLAGFILE}` (200 epochs), trained on the PNG copy. "
                     "`originals`: the 1,000 original test images (mean over seeds ± standard error over seeds; "
                     "`± images`: the standard error from the 1,000 images). `JPEG test`: the 10,000 JPEG test images. "
@@ -192,7 +192,8 @@ def section_lines(rows, runs_path):
 
 def data_effect_lines(png_rows, jpeg_rows):
     """Trained on PNG − trained on JPEG, both scored on the 10,000 JPEG test images, paired by seed, for the rows
-    that have both (`jpeg_rows`: the 200-epoch runs on the JPEG copy, metrics.json with "seed")."""
+    that have both (`jpeg_rows`: the 200-epoch runs on the JPEG copy, metrics.json with "seed"); then what testing
+    on JPEG pixels costs the PNG-trained networks (shift_line)."""
     lines = []
     for method in [m for m in png_rows if m in (jpeg_rows or {})]:
         png = {r["seed"]: 100 * r["test_sets"]["jpeg"]["top1"] for r in png_rows[method]}
@@ -203,7 +204,10 @@ def data_effect_lines(png_rows, jpeg_rows):
             error = standard_error(gains)
             lines.append(f"- {method}: {signed(np.mean(gains))} points{'' if error is None else f' ± {error:.1f}'} "
                          f"({seed_list(seeds)}).")
-    if not lines:
-        return []
-    return ["Training on the original pixels instead of the JPEG copy, both runs scored on the 10,000 JPEG test "
-            "images (PNG − JPEG, paired by seed):", "", *lines]
+    shift = shift_line(png_rows)
+    if lines:
+        lines = ["Training on the original pixels instead of the JPEG copy, both runs scored on the 10,000 JPEG test "
+                 "images (PNG − JPEG, paired by seed):", "", *lines]
+    if shift:
+        lines += ["", shift] if lines else [shift]
+    return lines

@@ -1,5 +1,5 @@
-"""The README's copy of a results table: the table after README_MARKER is replaced with one of the report's.
-Flag-free, so tests import it beside other benchmarks' flags."""
+"""The README's copy of a results table: the table after README_MARKER, and the bullet list right after it, are
+replaced with those of the report. Flag-free, so tests import it beside other benchmarks' flags."""
 
 import re
 
@@ -7,15 +7,18 @@ README_MARKER = "<!-- results table: generated"
 
 
 def table_lines(lines, start):
-    """(first, end) indices of the markdown table that begins at or after line `start`."""
+    """(first, end) indices of the markdown table that begins at or after line `start`, with the bullet list that
+    follows it after one blank line, if any (a table's findings)."""
     first = next(i for i in range(start, len(lines)) if lines[i].startswith("|"))
     end = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))
+    if end + 1 < len(lines) and lines[end] == "" and lines[end + 1].startswith("- "):
+        end = next((i for i in range(end + 1, len(lines)) if not lines[i].startswith("- ")), len(lines))
     return first, end
 
 
 def copy_table(report, page):
-    """Replace the table after README_MARKER in `page` with a table of the report: the first one under the heading
-    the marker names (`from "## <heading>"`), else the report's first table."""
+    """Replace the table after README_MARKER in `page`, and its bullets, with a table of the report and its bullets:
+    the first one under the heading the marker names (`from "## <heading>"`), else the report's first table."""
     with open(report) as f:
         source = f.read().splitlines()
     with open(page) as f:

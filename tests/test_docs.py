@@ -47,22 +47,18 @@ def test_every_relative_link_resolves(page):
             assert anchor in anchors(resolved), f"{page.name}: no heading #{anchor} in {path or page.name}"
 
 
-def table_rows(text, header="| method | seeds |"):
-    start = text.index(header)
-    rows = []
-    for line in text[start:].splitlines():
-        if not line.startswith("|"):
-            break
-        rows.append(line)
-    return rows
+def test_the_readme_shows_the_results_pages_table_and_its_findings():
+    """The table under the README's marker, and the bullets right after it, are the results page's of the section
+    the marker names."""
+    from benchmarks.readme_table import README_MARKER, table_lines
 
-
-def test_the_readme_shows_the_results_pages_table():
-    """The table under the README's marker is the results page's table of the section the marker names."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    page = (REPO_ROOT / "docs" / "results.md").read_text()
-    section, = re.findall(r'<!-- results table: .*from "([^"]+)" -->', readme)
-    assert table_rows(readme[readme.index("<!-- results table"):]) == table_rows(page[page.index(f"\n{section}\n"):])
+    readme = (REPO_ROOT / "README.md").read_text().splitlines()
+    page = (REPO_ROOT / "docs" / "results.md").read_text().splitlines()
+    marker, = [i for i, line in enumerate(readme) if line.startswith(README_MARKER)]
+    section, = re.findall(r'from "([^"]+)"', readme[marker])
+    first, end = table_lines(readme, marker + 1)
+    source_first, source_end = table_lines(page, page.index(section))
+    assert readme[first:end] == page[source_first:source_end]
 
 
 @pytest.mark.large

@@ -142,13 +142,18 @@ def test_the_readme_gets_the_table_of_the_section_its_marker_names(tmp_path):
     from benchmarks.readme_table import copy_table
 
     report = tmp_path / "results.md"
-    report.write_text("# R\n\n## First\n\n| method | a |\n|---|---|\n| x | 1 |\n\n## Second\n\n| method | b |\n|---|---|\n"
-                      "| y | 2 |\n")
+    report.write_text("# R\n\n## First\n\n| method | a |\n|---|---|\n| x | 1 |\n\n- a finding\n\n## Second\n\n"
+                      "| method | b |\n|---|---|\n| y | 2 |\n\n- y leads\n- z pending\n\nHow it was measured.\n")
     readme = tmp_path / "README.md"
-    readme.write_text('text\n<!-- results table: generated, from "## Second" -->\n| old |\n|---|\n\nafter\n')
+    readme.write_text('text\n<!-- results table: generated, from "## Second" -->\n| old |\n|---|\n\n- old finding\n\n'
+                      "after\n")
     copy_table(str(report), str(readme))
     assert readme.read_text() == ('text\n<!-- results table: generated, from "## Second" -->\n| method | b |\n|---|---|\n'
-                                  "| y | 2 |\n\nafter\n")
+                                  "| y | 2 |\n\n- y leads\n- z pending\n\nafter\n")
+    readme.write_text('<!-- results table: generated -->\n| old |\n\nafter\n')  # no bullets: the table alone
+    copy_table(str(report), str(readme))
+    assert readme.read_text() == ("<!-- results table: generated -->\n| method | a |\n|---|---|\n| x | 1 |\n\n"
+                                  "- a finding\n\nafter\n")
     readme.write_text('<!-- results table: generated, from "## Third" -->\n| old |\n')
     with pytest.raises(SystemExit, match="names '## Third', a heading the report does not have"):
         copy_table(str(report), str(readme))

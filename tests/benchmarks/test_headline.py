@@ -85,13 +85,17 @@ def test_calibration_published_gains_shift_and_pending_rows():
     assert "costs 2.0 points" in headline.shift_line(rows) and "(3 runs" in headline.shift_line(rows)
     assert headline.shift_line({"ce": [run(0, 690)]}).endswith("(one run, ± 0.8).")
     assert headline.pending_line(rows) == "- Not finished yet: auxlt_mixup, crt, crt_mixup, logit_adjust, auxlt."
+    bullets = [line for line in headline.section_lines(rows, "x") if line.startswith("- ")]
+    assert len(bullets) == 3 and not any("JPEG" in line for line in bullets)  # the shift: in the data effect's section
 
 
 def test_the_data_effect_pairs_png_and_jpeg_runs_on_the_jpeg_test_set():
     lines = headline.data_effect_lines({"ce": [run(0, 700, jpeg=0.70), run(1, 700, jpeg=0.72)]},
                                        {"ce": [{"seed": 0, "overall": 0.66}, {"seed": 1, "overall": 0.66}],
                                         "crt": [{"seed": 0, "overall": 0.7}]})
-    assert lines[-1] == "- ce: +5.0 points ± 1.0 (seeds 0, 1)."
+    assert lines[-3:-1] == ["- ce: +5.0 points ± 1.0 (seeds 0, 1).", ""]
+    assert lines[-1].startswith("Testing the networks trained on the original pixels on JPEG pixels costs 2.0 points")
+    assert headline.data_effect_lines({"ce": [run(0, 700)]}, {})[0].startswith("Testing the networks")  # no JPEG run
 
 
 def test_collect_reads_scored_runs_only(tmp_path):
