@@ -64,12 +64,13 @@ def mean_cell(values, digits=1):
 
 
 def table_lines(rows):
-    lines = ["| method | seeds | originals | ± images | JPEG test | validation | many | medium | wall time |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| method | seeds | originals | ± images | published | JPEG test | validation | many | medium | wall time |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for method, runs in rows.items():
         sets = [r["test_sets"] for r in runs]
         image_error = 100 * np.sqrt(np.mean([s["originals"]["se"] ** 2 for s in sets]) / len(sets))
         cells = [mean_cell([100 * s["originals"]["top1"] for s in sets]), f"{image_error:.1f}",
+                 f"{PUBLISHED[method][1]:.1f} ({PUBLISHED[method][0]})" if method in PUBLISHED else "–",
                  mean_cell([100 * s["jpeg"]["top1"] for s in sets]),
                  mean_cell([100 * r["validation_overall"] for r in runs]),
                  mean_cell([100 * s["originals"]["many"] for s in sets]),
@@ -186,7 +187,9 @@ def section_lines(rows, runs_path):
     return lines + [*table_lines(rows), "", *bullets, "",
                     f"Top-1 %, CIFAR-10-LT ρ=100, ResNet-32, `{FLAGFILE}` (200 epochs), trained on the PNG copy. "
                     "`originals`: the 1,000 original test images (mean over seeds ± standard error over seeds; "
-                    "`± images`: the standard error from the 1,000 images). `JPEG test`: the 10,000 JPEG test images. "
+                    "`± images`: the standard error from the 1,000 images). `published`: the figure its authors report "
+                    "for the method at this setting, on all 10,000 original test images (crt_mixup: MiSLAS, whose "
+                    "recipe it trains). `JPEG test`: the 10,000 JPEG test images. "
                     f"Raw runs: `{runs_path}/`.", ""]
 
 

@@ -26,9 +26,12 @@ def run(seed, right, jpeg=0.6, shift=0.02, offset=0, hours=3.0):
 
 def test_the_table_shows_both_test_sets_with_the_standard_errors():
     lines = headline.table_lines({"ce": [run(0, 660), run(1, 680)], "bbn": [run(0, 700, hours=4.0)]})
-    assert lines[0] == "| method | seeds | originals | ± images | JPEG test | validation | many | medium | wall time |"
-    assert lines[2].startswith("| ce | 2 | 67.0 ± 1.0 | 1.1 | 60.0 ± 0.0 | 68.0 ± 1.0 | 72.0 ± 1.0 | 57.0 ± 1.0 | 3.0 h |")
-    assert lines[3] == "| bbn | 1 | 70.0 | 1.4 | 60.0 | 71.0 | 75.0 | 60.0 | 4.0 h |"
+    assert lines[0] == ("| method | seeds | originals | ± images | published | JPEG test | validation | many | medium | "
+                        "wall time |")
+    assert lines[2].startswith("| ce | 2 | 67.0 ± 1.0 | 1.1 | 70.4 (CE) | 60.0 ± 0.0 | 68.0 ± 1.0 | 72.0 ± 1.0 | 57.0 ± 1.0 "
+                               "| 3.0 h |")
+    assert lines[3] == "| bbn | 1 | 70.0 | 1.4 | 79.8 (BBN) | 60.0 | 71.0 | 75.0 | 60.0 | 4.0 h |"
+    assert headline.table_lines({"crt": [run(0, 700)]})[2].startswith("| crt | 1 | 70.0 | 1.4 | – | ")  # none published
 
 
 def test_one_seed_is_paired_by_image_and_two_by_seed():
