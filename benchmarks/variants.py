@@ -36,6 +36,8 @@ VARIANTS = {
     # BBN (megvii-research/BBN): conventional + reversed-sampling branches, its schedule in <base>_bbn.cfg.
     "bbn": ["--method=bbn", NO_MIXUP, "--balanced_sampler=reversed"],
     "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random"],
+    # Issue 38's search, should no AuxLT row lead: crt_mixup's second stage on auxlt_mixup's backbone.
+    "auxlt_mixup_crt": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0"],
     "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random",
                           "--inference_head=fused"],
 }
@@ -48,7 +50,7 @@ TRAINED_AS = {"auxlt_fused": "auxlt", "auxlt_mixup_fused": "auxlt_mixup"}
 # recommended recipe (issue 23).
 DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt", "auxlt_mixup", "auxlt_mixup_fused"]
 # Two-stage variant -> the run its second stage starts from (and whose budget it adds).
-STAGE_ONE = {"crt": "ce", "crt_ce_mixup": "ce_mixup", "crt_mixup": "ce_mislas"}
+STAGE_ONE = {"crt": "ce", "crt_ce_mixup": "ce_mixup", "crt_mixup": "ce_mislas", "auxlt_mixup_crt": "auxlt_mixup"}
 # train.py methods whose recipe depends on the schedule: a variant of one trains with `<base>_<method>.cfg`,
 # beside the base flagfile (crt: the second stage's schedule; bbn: BBN's milestones).
 OWN_RECIPE = ("crt", "bbn")

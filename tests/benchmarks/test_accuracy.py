@@ -84,7 +84,8 @@ for name, flagfile, *variant in json.loads(sys.argv[1]):
     flags.FLAGS.unparse_flags()
     flags.FLAGS(["train.py", "--flagfile=" + flagfile, *variant])
     config = auxlt_flags.run_config_from_flags().check()
-    out[name] = dict(method=config.method, mixed=list(config.mixed_streams), alpha=config.model.mixup_alpha)
+    out[name] = dict(method=config.method, mixed=list(config.mixed_streams), alpha=config.model.mixup_alpha,
+                     smoothing=list(config.model.label_aware_smoothing))
 print(json.dumps(out))
 """
 
@@ -105,7 +106,8 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     assert {name: configs[name]["alpha"] for name in mixing} == {
         "ce_mixup": 0.5, "auxlt_mixup": 0.5, "auxlt_mixup_fused": 0.5, "ce_mislas": 1.0}  # MiSLAS's CIFAR alpha
     assert {name: configs[name]["method"] for name in STAGE_ONE} == {"crt": "crt", "crt_ce_mixup": "crt",
-                                                                     "crt_mixup": "crt"}
+                                                                     "crt_mixup": "crt", "auxlt_mixup_crt": "crt"}
+    assert configs["auxlt_mixup_crt"]["smoothing"] == [0.3, 0.0] == configs["crt_mixup"]["smoothing"]
     assert configs["bbn"]["method"] == "bbn" and configs["ldam_drw"]["method"] == "ldam_drw"
 
 
