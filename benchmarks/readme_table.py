@@ -6,7 +6,7 @@ import re
 README_MARKER = "<!-- results table: generated"
 
 
-def table_lines(lines, start):
+def table_block(lines, start):
     """(first, end) indices of the markdown table that begins at or after line `start`, with the bullet list that
     follows it after one blank line, if any (a table's findings)."""
     first = next(i for i in range(start, len(lines)) if lines[i].startswith("|"))
@@ -33,8 +33,8 @@ def copy_table(report, page):
         if start is None:
             raise SystemExit(f"[benchmark] --readme {page}: its marker names {named.group(1)!r}, a heading the report "
                              "does not have")
-    first, end = table_lines(source, start)
-    into_first, into_end = table_lines(target, marker + 1)
+    first, end = table_block(source, start)
+    into_first, into_end = table_block(target, marker + 1)
     target[into_first:into_end] = source[first:end]
     with open(page, "w") as f:
         f.write("\n".join(target) + "\n")

@@ -50,14 +50,14 @@ def test_every_relative_link_resolves(page):
 def test_the_readme_shows_the_results_pages_table_and_its_findings():
     """The table under the README's marker, and the bullets right after it, are the results page's of the section
     the marker names."""
-    from benchmarks.readme_table import README_MARKER, table_lines
+    from benchmarks.readme_table import README_MARKER, table_block
 
     readme = (REPO_ROOT / "README.md").read_text().splitlines()
     page = (REPO_ROOT / "docs" / "results.md").read_text().splitlines()
     marker, = [i for i, line in enumerate(readme) if line.startswith(README_MARKER)]
     section, = re.findall(r'from "([^"]+)"', readme[marker])
-    first, end = table_lines(readme, marker + 1)
-    source_first, source_end = table_lines(page, page.index(section))
+    first, end = table_block(readme, marker + 1)
+    source_first, source_end = table_block(page, page.index(section))
     assert readme[first:end] == page[source_first:source_end]
 
 
