@@ -102,12 +102,13 @@ def score_run(run_dir, png_source, jpeg_source, log=print):
 
 def main(argv):
     del argv
-    from keras_auxlt.data.sources import ImageFolderSource
     from keras_auxlt.runtime import initialize_devices
 
     if not FLAGS.runs:
         raise app.UsageError("--runs: give at least one finished run directory")
-    initialize_devices()
+    initialize_devices()  # before anything imports TensorFlow
+    from keras_auxlt.data.sources import ImageFolderSource
+
     png, jpeg = ImageFolderSource(FLAGS.png), ImageFolderSource(FLAGS.jpeg)
     for run_dir in FLAGS.runs:
         if not os.path.isfile(os.path.join(run_dir, METRICS_FILE)):

@@ -19,16 +19,20 @@ def initialize_devices():
 
     On a Linux machine with no GPU device node, TensorFlow still probes CUDA and logs "failed call to
     cuInit: ... CUDA error" as an error, which says nothing is wrong but reads as if something were.
-    There, the probe's output is captured and replayed without that one line."""
-    import tensorflow as tf
-
+    There, the probe's output is captured and replayed without that one line. The probe may run when
+    TensorFlow is imported (under absl's app.run it does) or when the devices are first listed: call this
+    before anything imports TensorFlow, so that both happen inside the capture."""
     if has_gpu_device_node() or not sys.platform.startswith("linux"):
+        import tensorflow as tf
+
         return tf.config.list_physical_devices()
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
+            import tensorflow as tf
+
             devices = tf.config.list_physical_devices()
         finally:
             os.dup2(saved, 2)

@@ -122,3 +122,22 @@ def test_sigterm_stops_train_py_after_a_checkpoint_with_status_143(tmp_path):
     assert "training stopped by SIGTERM at step" in out and "rerun the same command to resume" in out
     state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
     assert 3 <= state["step"] < 3000 and not (tmp_path / "run" / "metrics.json").exists()
+
+
+@pytest.mark.skipif(has_gpu_device_node(), reason="a machine with a GPU device node has nothing to hide")
+def test_cuda_probe_line_is_hidden_when_tensorflow_loads_under_absl_app_run():
+    """Under absl's app.run, TensorFlow probes CUDA as it is imported (not when devices are listed): a command
+    that calls initialize_devices before anything imports TensorFlow shows neither probe line, and keeps the rest."""
+    program = ("import sys\nfrom absl import app\n"
+               "def main(argv):\n"
+               "    from keras_auxlt.runtime import initialize_devices\n"
+               "    devices = initialize_devices()\n"
+               "    print('devices', [d.device_type for d in devices], flush=True)\n"
+               "app.run(main)\n")
+    env = {**repo_env(), "TF_CPP_MIN_LOG_LEVEL": "0"}  # TensorFlow's other start-up lines pass through
+    out = subprocess.run([sys.executable, "-c", program], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "devices ['CPU']" in out.stdout
+    assert CUDA_PROBE_NOISE not in out.stderr
+    assert "oneDNN custom operations" in out.stderr  # what the capture replays
