@@ -38,6 +38,11 @@ VARIANTS = {
     "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random"],
     # Issue 38's search, should no AuxLT row lead: crt_mixup's second stage on auxlt_mixup's backbone.
     "auxlt_mixup_crt": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0"],
+    # The next step of that search, not yet run: mixup as MiSLAS's first stage uses it (ce_mislas: alpha 1, lr x0.1 /
+    # x0.01 at the milestones) in AuxLT, on both streams as auxlt_mixup mixes; then crt_mixup's second stage on it.
+    "auxlt_mislas": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=1.0", "--mixup_streams=balanced,random",
+                     "--lr_factors=0.1,0.01"],
+    "auxlt_mislas_crt": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0"],
     "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random",
                           "--inference_head=fused"],
 }
@@ -50,7 +55,8 @@ TRAINED_AS = {"auxlt_fused": "auxlt", "auxlt_mixup_fused": "auxlt_mixup"}
 # recommended recipe (issue 23).
 DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt", "auxlt_mixup", "auxlt_mixup_fused"]
 # Two-stage variant -> the run its second stage starts from (and whose budget it adds).
-STAGE_ONE = {"crt": "ce", "crt_ce_mixup": "ce_mixup", "crt_mixup": "ce_mislas", "auxlt_mixup_crt": "auxlt_mixup"}
+STAGE_ONE = {"crt": "ce", "crt_ce_mixup": "ce_mixup", "crt_mixup": "ce_mislas", "auxlt_mixup_crt": "auxlt_mixup",
+             "auxlt_mislas_crt": "auxlt_mislas"}
 # train.py methods whose recipe depends on the schedule: a variant of one trains with `<base>_<method>.cfg`,
 # beside the base flagfile (crt: the second stage's schedule; bbn: BBN's milestones).
 OWN_RECIPE = ("crt", "bbn")

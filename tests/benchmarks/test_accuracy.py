@@ -85,7 +85,7 @@ for name, flagfile, *variant in json.loads(sys.argv[1]):
     flags.FLAGS(["train.py", "--flagfile=" + flagfile, *variant])
     config = auxlt_flags.run_config_from_flags().check()
     out[name] = dict(method=config.method, mixed=list(config.mixed_streams), alpha=config.model.mixup_alpha,
-                     smoothing=list(config.model.label_aware_smoothing))
+                     smoothing=list(config.model.label_aware_smoothing), lr_factors=list(config.optim.lr_factors))
 print(json.dumps(out))
 """
 
@@ -102,12 +102,17 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     configs = json.loads(out.stdout.strip().splitlines()[-1])
     mixing = {name: c["mixed"] for name, c in configs.items() if c["mixed"]}
     assert mixing == {"ce_mixup": ["random"], "auxlt_mixup": ["balanced", "random"],
-                      "auxlt_mixup_fused": ["balanced", "random"], "ce_mislas": ["random"]}
+                      "auxlt_mixup_fused": ["balanced", "random"], "ce_mislas": ["random"],
+                      "auxlt_mislas": ["balanced", "random"]}
     assert {name: configs[name]["alpha"] for name in mixing} == {
-        "ce_mixup": 0.5, "auxlt_mixup": 0.5, "auxlt_mixup_fused": 0.5, "ce_mislas": 1.0}  # MiSLAS's CIFAR alpha
-    assert {name: configs[name]["method"] for name in STAGE_ONE} == {"crt": "crt", "crt_ce_mixup": "crt",
-                                                                     "crt_mixup": "crt", "auxlt_mixup_crt": "crt"}
-    assert configs["auxlt_mixup_crt"]["smoothing"] == [0.3, 0.0] == configs["crt_mixup"]["smoothing"]
+        "ce_mixup": 0.5, "auxlt_mixup": 0.5, "auxlt_mixup_fused": 0.5, "ce_mislas": 1.0,  # MiSLAS's CIFAR alpha
+        "auxlt_mislas": 1.0}
+    assert configs["auxlt_mislas"]["lr_factors"] == configs["ce_mislas"]["lr_factors"] == [0.1, 0.01]
+    assert configs["auxlt_mixup"]["lr_factors"] == [0.01, 0.0001]  # the base recipe's
+    assert {name: configs[name]["method"] for name in STAGE_ONE} == {
+        "crt": "crt", "crt_ce_mixup": "crt", "crt_mixup": "crt", "auxlt_mixup_crt": "crt", "auxlt_mislas_crt": "crt"}
+    assert (configs["auxlt_mixup_crt"]["smoothing"] == configs["auxlt_mislas_crt"]["smoothing"] == [0.3, 0.0]
+            == configs["crt_mixup"]["smoothing"])
     assert configs["bbn"]["method"] == "bbn" and configs["ldam_drw"]["method"] == "ldam_drw"
 
 
