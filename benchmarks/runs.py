@@ -11,8 +11,6 @@ import dataclasses
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 
@@ -25,6 +23,7 @@ from keras_auxlt.run_files import (
     checkpoint_dir,
     write_json,
 )
+from keras_auxlt.training.stop_signals import wait_forwarding_signals
 
 TIMING_FILE = "benchmark_timing.json"  # wall time and the train.py command of a finished run
 RUN_FILES = (METRICS_FILE, TIMING_FILE)  # a run with both is finished
@@ -159,7 +158,8 @@ class Runs:
         started = time.time()
         command = self.train_command(method, seed)
         code = wait_forwarding_signals(command,
-                                       lambda: write_json(partial, {"wall_seconds": earlier + time.time() - started}))
+                                       lambda: write_json(partial, {"wall_seconds": earlier + time.time() - started}),
+                                       every=HEARTBEAT_SECONDS)
         total = earlier + time.time() - started
         if code:
             write_json(partial, {"wall_seconds": total})
@@ -233,29 +233,6 @@ def refuse_other_command(directory, method, seed, command, flag):
         differ = [f"{arg} there" for arg in there if arg not in here] + [f"{arg} here" for arg in here if arg not in there]
         raise SystemExit(f"[benchmark] {directory} holds {method} seed {seed} from another command "
                          f"({'; '.join(differ) or 'flag order'}): give this recipe its own {flag}")
-
-
-def wait_forwarding_signals(command, heartbeat, every=HEARTBEAT_SECONDS):
-    """Run `command`, calling heartbeat() every `every` seconds until it exits; its exit status.
-
-    SIGINT and SIGTERM sent to this process are passed on to the command (train.py then checkpoints
-    the step it reached and stops), so stopping a benchmark never leaves a training run behind. The
-    command runs in a session of its own: a Ctrl-C reaches it once, through here."""
-    process = subprocess.Popen(command, start_new_session=True)
-    previous = {signum: signal.signal(signum, lambda signum, frame: process.send_signal(signum))
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while True:
-            try:
-                return process.wait(timeout=every)
-            except subprocess.TimeoutExpired:
-                heartbeat()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if process.poll() is None:  # this process failed (not the command): do not leave it running
-            process.terminate()
-            process.wait()
 
 
 def read_json(path, default):

@@ -40,8 +40,8 @@ TRAIN_FLAG_GROUPS = {
     "model": ("backbone", "aux_tasks", "aux_weights", "lambda_schedule", "aux_detach_features", "sync_batch_norm",
               "stream_batch_norm", "mixup_alpha", "mixup_streams", "label_aware_smoothing"),
     "training": ("epochs", "batch_size", "learning_rate", "lr_reference_batch", "momentum", "weight_decay",
-                 "warmup_epochs", "lr_schedule", "lr_milestones", "lr_factors", "drw_start_epoch", "init_from", "seed",
-                 "strategy", "mixed_precision", "deterministic", "checkpoint_every_steps"),
+                 "warmup_epochs", "lr_schedule", "lr_milestones", "lr_factors", "drw_start_epoch", "init_from",
+                 "stage_one_flagfile", "seed", "strategy", "mixed_precision", "deterministic", "checkpoint_every_steps"),
     "evaluation": ("eval_style", "inference_statistics", "inference_statistics_steps", "inference_head"),
     "output": ("model_dir", "verbose"),
 }
@@ -141,6 +141,9 @@ def define_train_flags():
                          "weights apply.")
     flags.DEFINE_string("init_from", d.init_from, "Method crt: run directory of the trained (e.g. ce) model whose "
                         "backbone is frozen and reused.")
+    flags.DEFINE_string("stage_one_flagfile", d.stage_one_flagfile, "Method crt: the recipe (flagfile) of the "
+                        "--init_from run. If that run has not finished, train.py first trains or resumes it with this "
+                        "flagfile and this command's data, seed and device flags, then this stage.")
     flags.DEFINE_integer("epochs", d.epochs, "Training epochs (one epoch = ceil(N / batch_size) steps).")
     flags.DEFINE_string("model_dir", d.model_dir, "Run directory: config, checkpoints, logs, metrics.")
     flags.DEFINE_enum("strategy", d.strategy, STRATEGIES, "tf.distribute strategy.")
@@ -196,5 +199,6 @@ def run_config_from_flags():
         method=FLAGS.method, epochs=FLAGS.epochs, model_dir=FLAGS.model_dir, strategy=FLAGS.strategy,
         deterministic=FLAGS.deterministic, mixed_precision=FLAGS.mixed_precision, seed=FLAGS.seed,
         checkpoint_every_steps=FLAGS.checkpoint_every_steps, verbose=FLAGS.verbose, drw_start_epoch=FLAGS.drw_start_epoch,
-        init_from=FLAGS.init_from, inference_statistics=renamed.statistics_source(FLAGS.inference_statistics),
+        init_from=FLAGS.init_from, stage_one_flagfile=FLAGS.stage_one_flagfile,
+        inference_statistics=renamed.statistics_source(FLAGS.inference_statistics),
         inference_statistics_steps=FLAGS.inference_statistics_steps, inference_head=FLAGS.inference_head)

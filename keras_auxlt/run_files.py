@@ -55,6 +55,22 @@ def read_run_config(model_dir):
         raise RunDirError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from e
 
 
+def has_finished(model_dir):
+    """Whether a run finished: its test report, written once training and evaluation are done."""
+    return os.path.isfile(os.path.join(model_dir, METRICS_FILE))
+
+
+def progress(model_dir):
+    """"step S of T" that a run's last checkpoint reached, from state.json and config.json ("" if unknown)."""
+    try:
+        with open(os.path.join(model_dir, CHECKPOINT_DIR, STATE_FILE)) as f:
+            step = json.load(f)["step"]
+        total = read_run_config(model_dir)["derived"]["total_steps"]
+    except (OSError, KeyError, TypeError, ValueError, RunDirError):
+        return ""
+    return f"step {step:,} of {total:,}"
+
+
 def write_json(path, value, indent=2):
     """Write through a temporary file and a rename: a crash leaves the old file or the new one, never half."""
     with open(path + ".tmp", "w") as f:

@@ -7,10 +7,11 @@
 
 Rerunning the same command after a crash resumes from the last checkpoint (epoch end, or every
 --checkpoint_every_steps steps). Ctrl-C or SIGTERM stops after the current step with a checkpoint
-of it, so the rerun resumes exactly there.
+of it, so the rerun resumes exactly there. A second stage (crt) with --stage_one_flagfile first trains
+the run it starts from, if that has not finished (keras_auxlt.commands.stage_one).
 """
 
-from absl import app
+from absl import app, flags
 
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.commands.launch import define_recipe_flags, launch
@@ -18,17 +19,25 @@ from keras_auxlt.data.errors import DataError
 
 auxlt_flags.define_train_flags()  # no TensorFlow yet: --help and a bad flag answer at once
 define_recipe_flags()
+FLAGS = flags.FLAGS
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    from keras_auxlt.commands import stage_one
+    from keras_auxlt.run_files import has_finished
     from keras_auxlt.training.config import ConfigError
 
     try:  # plain Python: a bad value is refused before TensorFlow loads
         config = auxlt_flags.run_config_from_flags().check()
+        first = stage_one.command(config, FLAGS) if config.stage_one_flagfile else None  # checks the recipe
     except (ConfigError, DataError) as e:
         raise app.UsageError(str(e)) from None
+    if first and not has_finished(config.init_from):  # in a process of its own, before this one loads TensorFlow
+        code = stage_one.train(config, FLAGS)
+        if code:
+            raise SystemExit(code)
     from keras_auxlt.runtime import initialize_devices
 
     initialize_devices()  # before anything else touches TensorFlow's devices

@@ -81,6 +81,7 @@ class RunConfig:
     verbose: int = 2
     drw_start_epoch: int = 160  # drw: effective-number re-weighting from this epoch on
     init_from: str = ""  # crt: run directory whose backbone is frozen and reused
+    stage_one_flagfile: str = ""  # crt: the recipe of the init_from run, trained first if it has not finished
     checkpoint_every_steps: int = 0  # also checkpoint every N steps (0: at epoch ends only)
     # After training: BatchNorm statistics of the selected model as trained, or re-estimated over
     # `inference_statistics_steps` batches of a stream (checkpoints/inference.keras).
@@ -156,6 +157,8 @@ class RunConfig:
             bad("init_from", self.init_from, f"method {self.method} needs the run directory of a trained model")
         if self.init_from and not METHODS[self.method].get("init_from"):
             bad("init_from", self.init_from, "only method crt starts from another run")
+        if self.stage_one_flagfile and not self.init_from:
+            bad("stage_one_flagfile", self.stage_one_flagfile, "the recipe of the --init_from run: give --init_from too")
         if self.checkpoint_every_steps < 0:
             bad("checkpoint_every_steps", self.checkpoint_every_steps, "must be >= 0 (0: at epoch ends only)")
         if self.inference_statistics not in INFERENCE_STATISTICS:

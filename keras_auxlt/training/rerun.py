@@ -22,7 +22,7 @@ from keras_auxlt.training.config import ConfigError
 FREE_SETTINGS = frozenset({
     "data.data_dir", "data.tfds_download", "data.train_list", "data.val_list", "data.test_list",
     "data.class_names_file", "data.validate_images", "data.skip_bad_images", "model_dir", "strategy",
-    "deterministic", "verbose", "checkpoint_every_steps", "init_from", "inference_statistics",
+    "deterministic", "verbose", "checkpoint_every_steps", "init_from", "stage_one_flagfile", "inference_statistics",
     "inference_statistics_steps", "inference_head",
 })
 # What the data gave (config.json "derived"): paths may change, the images they hold may not.

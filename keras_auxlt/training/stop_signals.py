@@ -9,6 +9,7 @@ losing only the steps since the last checkpoint.
 
 import contextlib
 import signal
+import subprocess
 import threading
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -48,3 +49,28 @@ def stop_on_signals(checkpoint):
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def wait_forwarding_signals(command, heartbeat=None, every=30.0, env=None):
+    """Run `command` (argv; in environment `env`, default this one's) and return its exit status, calling
+    heartbeat() every `every` seconds meanwhile.
+
+    SIGINT and SIGTERM sent to this process are passed on to the command (a train.py then checkpoints the
+    step it reached and stops), so stopping the parent never leaves a training run behind. The command runs
+    in a session of its own: a Ctrl-C reaches it once, through here."""
+    process = subprocess.Popen(command, start_new_session=True, env=env)
+    previous = {signum: signal.signal(signum, lambda signum, frame: process.send_signal(signum))
+                for signum in STOP_SIGNALS}
+    try:
+        while True:
+            try:
+                return process.wait(timeout=every)
+            except subprocess.TimeoutExpired:
+                if heartbeat is not None:
+                    heartbeat()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if process.poll() is None:  # this process failed (not the command): do not leave it running
+            process.terminate()
+            process.wait()

@@ -28,7 +28,10 @@ from keras_auxlt.run_files import (
     INFERENCE_CHECKPOINT,
     LAST_CHECKPOINT,
     LOG_DIR,
+    METRICS_FILE,
     checkpoint_dir,
+    has_finished,
+    progress,
     read_run_config,
     write_json,
 )
@@ -126,6 +129,10 @@ def load_init_source(run_dir):
     path = os.path.join(checkpoint_dir(run_dir), LAST_CHECKPOINT)
     if not os.path.isfile(path):
         raise ConfigError(f"--init_from {run_dir!r}: no checkpoint {path}")
+    if not has_finished(run_dir):  # its last checkpoint is a backbone half trained
+        reached = progress(run_dir)
+        raise ConfigError(f"--init_from {run_dir!r}: that run has not finished ({reached or 'no ' + METRICS_FILE}): "
+                          "rerun its command to finish it, or give --stage_one_flagfile (its recipe) to train it first")
     return load_model(path)
 
 

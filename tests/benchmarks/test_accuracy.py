@@ -116,33 +116,38 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     assert configs["bbn"]["method"] == "bbn" and configs["ldam_drw"]["method"] == "ldam_drw"
 
 
-FORWARDING = """
-import os, signal, sys, time
-from benchmarks.runs import wait_forwarding_signals
-ready = sys.argv[1]
-child = ("import signal, sys, time\\n"
-         "signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(100 + signum))\\n"
-         f"open({ready!r}, 'w').close()\\n"
-         "time.sleep(60)")
-sent = []
-def heartbeat():
-    if os.path.exists(ready) and not sent:
-        sent.append(1)
-        os.kill(os.getpid(), signal.SIGTERM)  # as `kill <benchmark pid>` would
-started = time.time()
-code = wait_forwarding_signals([sys.executable, "-c", child], heartbeat, every=0.1)
-print(code, round(time.time() - started), signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+_RESOLVE_CONFIGS = """
+import json, sys
+from absl import flags
+from keras_auxlt import flags as auxlt_flags
+auxlt_flags.define_train_flags()
+out = {}
+for name, argv in json.loads(sys.argv[1]).items():
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train.py", *argv])
+    out[name] = auxlt_flags.run_config_from_flags().check().to_dict()
+print(json.dumps(out))
 """
 
 
-def test_stopping_the_benchmark_passes_the_signal_to_its_training_process(tmp_path):
-    """`kill` of the benchmark reaches train.py (which checkpoints and stops) instead of orphaning it."""
-    done = subprocess.run([sys.executable, "-c", FORWARDING, str(tmp_path / "ready")], cwd=REPO_ROOT, env=repo_env(),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    code, seconds, restored = done.stdout.split()
-    assert int(code) == 100 + 15  # the child's own SIGTERM handler ran: it was told, not killed by the parent
-    assert int(seconds) < 30 and restored == "True"
+def test_the_two_stage_recipe_trains_what_the_benchmark_rows_train():
+    """flags/cifar10_lt_mislas.cfg and cifar10_lt_crt_mixup.cfg (one command for both stages) state the rows
+    ce_mislas and crt_mixup a second time: they must resolve to the same settings, but for where runs live."""
+    base = Runs(flagfile_base="flags/cifar10_lt.cfg", data_dir="", imbalance_ratio=100, output_dir="")
+    argvs = {"mislas_recipe": ["--flagfile=flags/cifar10_lt_mislas.cfg"],
+             "ce_mislas": [f"--flagfile={base.flagfile_for('ce_mislas')}", *VARIANTS["ce_mislas"]],
+             "crt_mixup_recipe": ["--flagfile=flags/cifar10_lt_crt_mixup.cfg"],
+             "crt_mixup": [f"--flagfile={base.flagfile_for('crt_mixup')}", *VARIANTS["crt_mixup"]]}
+    done = subprocess.run([sys.executable, "-c", _RESOLVE_CONFIGS, json.dumps(argvs)], cwd=REPO_ROOT, env=repo_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    configs = json.loads(done.stdout.strip().splitlines()[-1])
+    where = ("model_dir", "init_from", "stage_one_flagfile")
+    for recipe, row in (("mislas_recipe", "ce_mislas"), ("crt_mixup_recipe", "crt_mixup")):
+        assert {k: v for k, v in configs[recipe].items() if k not in where} == {
+            k: v for k, v in configs[row].items() if k not in where}
+    assert configs["crt_mixup_recipe"]["init_from"] == configs["mislas_recipe"]["model_dir"] == "runs/cifar10_lt_mislas"
+    assert configs["crt_mixup_recipe"]["stage_one_flagfile"] == "flags/cifar10_lt_mislas.cfg"
 
 
 def test_the_readme_gets_the_table_of_the_section_its_marker_names(tmp_path):

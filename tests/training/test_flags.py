@@ -15,6 +15,10 @@ from tests.conftest import REPO_ROOT, repo_env
 @pytest.mark.parametrize("change, message", [
     (dict(method="crt"), "--init_from: method crt needs the run directory of a trained model"),
     (dict(method="ce", init_from="runs/x"), "--init_from: only method crt starts from another run"),
+    (dict(method="crt", init_from="", stage_one_flagfile="flags/cifar10_lt_mislas.cfg"),
+     "--init_from: method crt needs the run directory of a trained model"),
+    (dict(method="ce", stage_one_flagfile="flags/cifar10_lt_mislas.cfg"),
+     "--stage_one_flagfile: the recipe of the --init_from run: give --init_from too"),
     (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced, cb_loss, drw, logit_adjust, ldam_drw, crt, bbn. "
                            "Received: --method='focal'"),
     (dict(method="drw", epochs=30, drw_start_epoch=30), "--drw_start_epoch: must be in [0, --epochs=30)"),
@@ -140,10 +144,12 @@ def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_s
         assert recipe["drw"] / recipe["epochs"] == pytest.approx(0.8)
         assert recipe["factors"] == [0.01, 0.0001]
     # The recommended CIFAR recipe mixes both of AuxLT's streams (docs/results.md, auxlt_mixup); AuxLT as
-    # published and both cRT stages do not; the ImageNet-style recipes were not screened and do not.
+    # published and the cRT stages do not; MiSLAS's first stage mixes its one stream; the ImageNet-style recipes
+    # were not screened and do not.
     mixing = {path: c["mixed"] for path, c in configs.items() if c["mixed"]}
-    assert mixing == {f"flags/{name}.cfg": ["balanced", "random"] for name in
-                      ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x", "cifar10_lt_smoke", "cifar100_lt")}
+    assert mixing == {**{f"flags/{name}.cfg": ["balanced", "random"] for name in
+                         ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x", "cifar10_lt_smoke", "cifar100_lt")},
+                      "flags/cifar10_lt_mislas.cfg": ["random"]}
     assert configs["flags/cifar10_lt_paper.cfg"]["method"] == "auxlt"
     assert {configs[f"flags/{name}.cfg"]["method"] for name in ("cifar10_lt_crt", "cifar10_lt_short_crt")} == {"crt"}
 

@@ -3,6 +3,8 @@
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 
 from keras_auxlt.training import trainer
 from keras_auxlt.training.stop_signals import TrainingInterrupted, stop_on_signals
+from tests.conftest import REPO_ROOT, repo_env
 from tests.training.helpers import tiny_run_config
 from tests.training.test_trainer import weights_of
 
@@ -90,3 +93,33 @@ def test_a_second_signal_stops_at_once_and_handlers_are_restored():
             os.kill(os.getpid(), signal.SIGTERM)
             pytest.fail("the second signal should have raised")
     assert signal.getsignal(signal.SIGINT) is before
+
+
+FORWARDING = """
+import os, signal, sys, time
+from keras_auxlt.training.stop_signals import wait_forwarding_signals
+ready = sys.argv[1]
+child = ("import signal, sys, time\\n"
+         "signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(100 + signum))\\n"
+         f"open({ready!r}, 'w').close()\\n"
+         "time.sleep(60)")
+sent = []
+def heartbeat():
+    if os.path.exists(ready) and not sent:
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill <benchmark pid>` would
+started = time.time()
+code = wait_forwarding_signals([sys.executable, "-c", child], heartbeat, every=0.1)
+print(code, round(time.time() - started), signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+"""
+
+
+def test_stopping_the_parent_passes_the_signal_to_its_training_process(tmp_path):
+    """`kill` of a benchmark (or of a train.py running its first stage) reaches the train.py it runs, which
+    checkpoints and stops, instead of orphaning it."""
+    done = subprocess.run([sys.executable, "-c", FORWARDING, str(tmp_path / "ready")], cwd=REPO_ROOT, env=repo_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    code, seconds, restored = done.stdout.split()
+    assert int(code) == 100 + 15  # the child's own SIGTERM handler ran: it was told, not killed by the parent
+    assert int(seconds) < 30 and restored == "True"

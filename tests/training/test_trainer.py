@@ -169,6 +169,11 @@ def test_crt_retrains_a_fresh_classifier_on_a_frozen_backbone(tmp_path):
     with pytest.raises(ValueError, match="--init_from .*: no checkpoint"):
         run(tiny_run_config(tmp_path, method="crt", init_from=str(tmp_path / "nothing"),
                             model_dir=str(tmp_path / "crt2")), progress=False)
+    (tmp_path / "ce" / "metrics.json").unlink()  # as if stopped before its end: a backbone half trained
+    with pytest.raises(ValueError, match=r"--init_from .*: that run has not finished \(step 3 of 3\): rerun its "
+                                         "command to finish it, or give --stage_one_flagfile"):
+        run(tiny_run_config(tmp_path, method="crt", init_from=str(tmp_path / "ce"),
+                            model_dir=str(tmp_path / "crt3")), progress=False)
 
 
 def test_crt_keeps_the_padding_its_backbone_was_trained_with(tmp_path):
