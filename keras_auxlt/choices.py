@@ -33,9 +33,15 @@ PRIMARY_LOSSES = ("ce", "class_balanced", "drw", "logit_adjust", "ldam_drw")
 # CrossEntropyLoss(weight=...) does, or (code of before 2026-12-06, kept for its checkpoints) the batch size.
 DRW_NORMALISATIONS = ("sum_of_weights", "batch_size")
 LEGACY_DRW_NORMALISATION = "batch_size"
-# The primary head: a linear layer, or LDAM's cosine classifier (unit-norm features and class weights,
-# logits scaled by LDAM's s = 30).
-CLASSIFIERS = ("linear", "cosine")
+# The primary head: a linear layer, LDAM's cosine classifier (unit-norm features and class weights,
+# logits scaled by LDAM's s = 30), or a linear layer with MiSLAS's learnable weight scaling (a factor per
+# class on its logits, from 1).
+CLASSIFIERS = ("linear", "cosine", "scaled")
+# crt's primary head (--crt_classifier): a fresh linear classifier (cRT, Kang et al. 2020), or the first
+# stage's linear classifier fine-tuned with learnable weight scaling at LWS_CLASSIFIER_LR_FACTOR of the
+# learning rate, the scales at the full rate (MiSLAS's stage 2, dvlab-research/MiSLAS train_stage2.py).
+CRT_CLASSIFIERS = ("fresh", "lws")
+LWS_CLASSIFIER_LR_FACTOR = 0.5
 AUX_TASKS = ("random", "random_shared", "reweighted", "rotation", "random_adjusted")
 CLASS_COUNT_TASKS = ("reweighted", "random_adjusted")  # the tasks that need the training class counts
 LAMBDA_SCHEDULES = ("constant", "cumulative")

@@ -12,6 +12,7 @@ from keras_auxlt.choices import (
     AUX_TASKS,
     BACKBONES,
     BALANCED_SAMPLERS,
+    CRT_CLASSIFIERS,
     EVAL_STYLES,
     INFERENCE_HEADS,
     INFERENCE_STATISTICS,
@@ -38,7 +39,8 @@ TRAIN_FLAG_GROUPS = {
     "recipe": ("recipe", "list_recipes", "method"),
     "data": DATA_FLAGS + ("image_size", "augment", "auto_augment", "balanced_sampler"),
     "model": ("backbone", "aux_tasks", "aux_weights", "lambda_schedule", "aux_detach_features", "sync_batch_norm",
-              "stream_batch_norm", "mixup_alpha", "mixup_streams", "label_aware_smoothing"),
+              "stream_batch_norm", "mixup_alpha", "mixup_streams", "label_aware_smoothing",
+              "crt_classifier"),
     "training": ("epochs", "batch_size", "learning_rate", "lr_reference_batch", "momentum", "weight_decay",
                  "warmup_epochs", "lr_schedule", "lr_milestones", "lr_factors", "drw_start_epoch", "init_from",
                  "stage_one_flagfile", "seed", "strategy", "mixed_precision", "deterministic", "checkpoint_every_steps"),
@@ -122,6 +124,9 @@ def define_train_flags():
     flags.DEFINE_list("label_aware_smoothing", [str(e) for e in model.label_aware_smoothing], "head,tail: MiSLAS's "
                       "label-aware smoothing of the ce loss, eps from `head` for the most frequent class to `tail` for "
                       "the rarest (0,0: off).")
+    flags.DEFINE_enum("crt_classifier", model.crt_classifier, CRT_CLASSIFIERS, "Method crt: the classifier trained on "
+                      "the frozen backbone: fresh (cRT), or lws (MiSLAS's stage 2: the --init_from run's classifier "
+                      "fine-tuned at half the learning rate, with a learnable scale per class).")
     # Optimiser.
     flags.DEFINE_float("learning_rate", optim.learning_rate, "Base learning rate.")
     flags.DEFINE_integer("lr_reference_batch", optim.lr_reference_batch, "If > 0, scale the learning rate by "
@@ -191,7 +196,8 @@ def run_config_from_flags():
                           sync_batch_norm=FLAGS.sync_batch_norm, stream_batch_norm=FLAGS.stream_batch_norm,
                           mixup_alpha=FLAGS.mixup_alpha,
                           mixup_streams=renamed.mixup_streams(FLAGS.mixup_streams, METHODS[FLAGS.method]["streams"]),
-                          label_aware_smoothing=_numbers("label_aware_smoothing", FLAGS.label_aware_smoothing, float)),
+                          label_aware_smoothing=_numbers("label_aware_smoothing", FLAGS.label_aware_smoothing, float),
+                          crt_classifier=FLAGS.crt_classifier),
         optim=OptimConfig(learning_rate=FLAGS.learning_rate, lr_reference_batch=FLAGS.lr_reference_batch,
                           momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay, warmup_epochs=FLAGS.warmup_epochs,
                           schedule=FLAGS.lr_schedule, lr_milestones=_numbers("lr_milestones", FLAGS.lr_milestones, int),

@@ -51,7 +51,7 @@ from keras_auxlt.keras_compat import build_optimizer_only, in_multi_worker_mode,
 from keras_auxlt.models import aux_tasks as tasks
 from keras_auxlt.models import class_priors, mixup
 from keras_auxlt.models.backbones import LEGACY_STRIDED_PADDING, STRIDED_PADDING, build_backbone
-from keras_auxlt.models.layers import CosineDense, PixelNormalization, conv_init
+from keras_auxlt.models.layers import CosineDense, PixelNormalization, ScaledDense, conv_init
 from keras_auxlt.models.primary_loss import PrimaryLoss
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -65,7 +65,8 @@ class AuxLTModel(keras.Model):
                  weight_decay=0.0, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0, sync_batch_norm=False, primary_loss="ce",
                  drw_start_step=0, logit_adjust_tau=1.0, freeze_backbone=False, stream_batch_norm="joint", mixup_alpha=0.0,
                  mixup_streams=MIXUP_STREAMS, strided_padding=STRIDED_PADDING, classifier="linear",
-                 label_smoothing=(0.0, 0.0), single_stream="random", drw_normalisation="sum_of_weights", **kwargs):
+                 label_smoothing=(0.0, 0.0), single_stream="random", drw_normalisation="sum_of_weights",
+                 classifier_lr_factor=1.0, **kwargs):
         super().__init__(**kwargs)
         aux_tasks = tuple(aux_tasks)
         aux_weights = tuple(float(w) for w in (aux_weights if aux_weights is not None else [1.0] * len(aux_tasks)))
@@ -73,14 +74,13 @@ class AuxLTModel(keras.Model):
         label_smoothing = tuple(float(e) for e in label_smoothing)
         _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
                          primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing,
-                         single_stream, drw_normalisation)
+                         single_stream, drw_normalisation, classifier_lr_factor)
 
         # Layers.
         self.normalize = PixelNormalization(mean, std, name="normalize")
         self.backbone = self._build_backbone(backbone, image_size, sync_batch_norm, strided_padding)
         self.backbone.trainable = not freeze_backbone  # frozen: no updates, BatchNorm in inference mode
-        self.primary_head = (CosineDense(num_classes, class_priors.LDAM_SCALE, name="primary_head")
-                             if classifier == "cosine" else self._linear(num_classes, "primary_head"))
+        self.primary_head = self._classifier(classifier, num_classes)
         self.aux_heads = {}  # one per auxiliary task with a head of its own, in this order (checkpoints rely on it)
         for task in ("random", "reweighted", "rotation", "random_adjusted"):
             if task in aux_tasks:
@@ -133,12 +133,22 @@ class AuxLTModel(keras.Model):
         self.single_stream = single_stream
         self.drw_normalisation = drw_normalisation
         self.classifier = classifier
+        self.classifier_lr_factor = float(classifier_lr_factor)
         self.label_smoothing = label_smoothing
 
     @staticmethod
     def _build_backbone(name, image_size, sync_batch_norm, strided_padding):
         return build_backbone(name, (image_size, image_size, 3), sync_bn=sync_batch_norm,
                               strided_padding=strided_padding)
+
+    @classmethod
+    def _classifier(cls, kind, num_classes):
+        """The primary head: linear, LDAM's cosine classifier, or linear with learnable weight scaling."""
+        if kind == "cosine":
+            return CosineDense(num_classes, class_priors.LDAM_SCALE, name="primary_head")
+        if kind == "scaled":
+            return ScaledDense(num_classes, name="primary_head")
+        return cls._linear(num_classes, "primary_head")
 
     @staticmethod
     def _linear(units, name):
@@ -288,10 +298,20 @@ class AuxLTModel(keras.Model):
             l2 = self.l2_loss()
             loss = self.total_loss(losses) + l2
             scaled = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled, self.trainable_variables)
+        gradients = self._with_classifier_lr_factor(tape.gradient(scaled, self.trainable_variables))
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         self._update_trackers(loss, l2, losses, outputs)
         return _step_logs({name: tracker.result() for name, tracker in self._trackers.items()})
+
+    def _with_classifier_lr_factor(self, gradients):
+        """The gradients with those of the primary head's kernel and bias times `classifier_lr_factor`: with SGD
+        (momentum included; weight decay is in the loss) that is their learning rate times the factor, as a
+        PyTorch parameter group's lr would be (MiSLAS's stage 2 fine-tunes its classifier at half the rate)."""
+        if self.classifier_lr_factor == 1.0:
+            return gradients
+        scaled = {id(self.primary_head.kernel), id(self.primary_head.bias)}
+        return [g * self.classifier_lr_factor if id(v) in scaled and g is not None else g
+                for g, v in zip(gradients, self.trainable_variables)]
 
     def test_step(self, data):
         x, y = data[:2]
@@ -330,7 +350,7 @@ class AuxLTModel(keras.Model):
             "mixup_alpha": self.mixup_alpha, "mixup_streams": list(self.mixup_streams),
             "strided_padding": self.strided_padding, "classifier": self.classifier,
             "label_smoothing": list(self.label_smoothing), "single_stream": self.single_stream,
-            "drw_normalisation": self.drw_normalisation,
+            "drw_normalisation": self.drw_normalisation, "classifier_lr_factor": self.classifier_lr_factor,
         }
 
     @classmethod
@@ -362,7 +382,7 @@ def _is_dual_stream(data):
 
 def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total_steps, class_counts, weight_decay,
                      primary_loss, stream_batch_norm, mixup_alpha, mixup_streams, classifier, label_smoothing,
-                     single_stream, drw_normalisation):
+                     single_stream, drw_normalisation, classifier_lr_factor):
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2. Received: num_classes={num_classes!r}")
     unknown = [t for t in aux_tasks if t not in AUX_TASKS]
@@ -396,6 +416,11 @@ def _check_arguments(num_classes, aux_tasks, aux_weights, lambda_schedule, total
         raise ValueError(f"mixup_alpha must be finite and >= 0 (0: no mixup). Received: mixup_alpha={mixup_alpha!r}")
     if classifier not in CLASSIFIERS:
         raise ValueError(f"Unknown classifier. Accepted: {', '.join(CLASSIFIERS)}. Received: classifier={classifier!r}")
+    if not 0 < classifier_lr_factor <= 1:
+        raise ValueError(f"classifier_lr_factor must be in (0, 1]. Received: classifier_lr_factor={classifier_lr_factor!r}")
+    if classifier_lr_factor != 1.0 and classifier == "cosine":
+        raise ValueError("classifier_lr_factor applies to a classifier with a kernel and a bias (linear, scaled). "
+                         f"Received: classifier={classifier!r}, classifier_lr_factor={classifier_lr_factor!r}")
     if (primary_loss == "ldam_drw") != (classifier == "cosine"):
         raise ValueError(f"The ldam_drw loss goes with the cosine classifier, and only it. Received: "
                          f"primary_loss={primary_loss!r}, classifier={classifier!r}")

@@ -142,6 +142,35 @@ class CosineDense(keras.layers.Layer):
         return {**super().get_config(), "units": self.units, "scale": self.scale}
 
 
+@keras.saving.register_keras_serializable(package="keras_auxlt")
+class ScaledDense(keras.layers.Layer):
+    """`scale_c * (x w_c + b_c)` for every class c: a linear classifier with MiSLAS's learnable weight scaling.
+
+    As dvlab-research/MiSLAS's stage 2 (`methods.LearnableWeightScaling` after its `Classifier`): one
+    learnable factor per class, starting at 1, multiplies the linear layer's logits. Kernel and bias are
+    named as a Dense layer's, so a first stage's linear classifier copies into them.
+    """
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel", initializer=conv_init())
+        self.bias = self.add_weight(shape=(self.units,), name="bias", initializer="zeros")
+        self.scale = self.add_weight(shape=(self.units,), name="scale", initializer="ones")
+
+    def call(self, x):
+        kernel, bias, scale = (ops.cast(w, x.dtype) for w in (self.kernel, self.bias, self.scale))
+        return scale * (ops.matmul(x, kernel) + bias)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
 def _unit(x, axis):
     """x / max(||x||_2, 1e-12) along `axis`, as torch.nn.functional.normalize."""
     norm = ops.sqrt(ops.sum(ops.square(x), axis=axis, keepdims=True))

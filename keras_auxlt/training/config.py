@@ -13,10 +13,12 @@ from keras_auxlt.choices import (
     AUX_TASKS,
     BACKBONES,
     CIFAR_BACKBONES,
+    CRT_CLASSIFIERS,
     FUSABLE_HEADS,
     INFERENCE_HEADS,
     INFERENCE_STATISTICS,
     LAMBDA_SCHEDULES,
+    LWS_CLASSIFIER_LR_FACTOR,
     METHODS,
     MIXUP_STREAMS,
     PRECISIONS,
@@ -46,6 +48,8 @@ class ModelConfig:
     mixup_streams: tuple = MIXUP_STREAMS  # those of the method's streams that are mixed
     # (head, tail) > 0: MiSLAS's label-aware smoothing of the ce primary loss (e.g. in crt's stage)
     label_aware_smoothing: tuple = (0.0, 0.0)
+    # crt: a fresh classifier, or "lws": the first stage's, with learnable weight scaling (MiSLAS's stage 2)
+    crt_classifier: str = "fresh"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +150,11 @@ class RunConfig:
         if any(smoothing) and self.primary_loss != "ce":
             bad("label_aware_smoothing", ",".join(map(str, smoothing)), f"applies to methods with the ce loss, not "
                 f"{self.method}")
+        if self.model.crt_classifier not in CRT_CLASSIFIERS:
+            bad("crt_classifier", self.model.crt_classifier, f"accepted values: {', '.join(CRT_CLASSIFIERS)}")
+        if self.model.crt_classifier != "fresh" and self.method != "crt":
+            bad("crt_classifier", self.model.crt_classifier, f"only method crt has a second-stage classifier, not "
+                f"{self.method}")
         if self.model_kind == "bbn":
             if self.model.mixup_alpha:
                 bad("mixup_alpha", self.model.mixup_alpha, "method bbn does not mix (0)")
@@ -186,7 +195,14 @@ class RunConfig:
 
     @property
     def classifier(self):
+        if self.model.crt_classifier == "lws":
+            return "scaled"
         return METHODS[self.method].get("classifier", "linear")
+
+    @property
+    def classifier_lr_factor(self):
+        """The primary head's kernel and bias learn at this factor of the learning rate (MiSLAS's LWS stage)."""
+        return LWS_CLASSIFIER_LR_FACTOR if self.model.crt_classifier == "lws" else 1.0
 
     @property
     def model_kind(self):

@@ -117,10 +117,13 @@ def build_model(config, train, steps_per_epoch, total_steps):
         mixup_alpha=config.model.mixup_alpha, mixup_streams=config.model.mixup_streams,
         single_stream=config.streams[0] if len(config.streams) == 1 else "random",
         strided_padding=source.strided_padding if source else STRIDED_PADDING,  # the reused weights' padding
-        classifier=config.classifier, label_smoothing=config.model.label_aware_smoothing, **extra)
+        classifier=config.classifier, classifier_lr_factor=config.classifier_lr_factor,
+        label_smoothing=config.model.label_aware_smoothing, **extra)
     model.build((None, config.pipeline.image_size, config.pipeline.image_size, 3))
     if source:
         copy_backbone(source, model, config.init_from)
+        if config.model.crt_classifier == "lws":
+            copy_classifier(source, model, config.init_from)
     return model
 
 
@@ -141,6 +144,16 @@ def copy_backbone(source, model, run_dir):
         raise ConfigError(f"--init_from {run_dir!r}: its model ({source.backbone_name}, {source.num_classes} classes) "
                          f"does not match this run ({model.backbone_name}, {model.num_classes} classes)")
     model.backbone.set_weights(source.backbone.get_weights())
+
+
+def copy_classifier(source, model, run_dir):
+    """The first stage's linear classifier into the second stage's (scaled) one: MiSLAS's stage 2 fine-tunes it."""
+    kind = "BBN's" if isinstance(source, BBNModel) else source.classifier
+    if kind != "linear":
+        raise ConfigError(f"--crt_classifier=lws: --init_from {run_dir!r} has a {kind} classifier, not a linear one to "
+                          "fine-tune; use --crt_classifier=fresh")
+    model.primary_head.kernel.assign(source.primary_head.kernel)
+    model.primary_head.bias.assign(source.primary_head.bias)
 
 
 def make_optimizer(config, steps_per_epoch, total_steps):

@@ -85,7 +85,8 @@ for name, flagfile, *variant in json.loads(sys.argv[1]):
     flags.FLAGS(["train.py", "--flagfile=" + flagfile, *variant])
     config = auxlt_flags.run_config_from_flags().check()
     out[name] = dict(method=config.method, mixed=list(config.mixed_streams), alpha=config.model.mixup_alpha,
-                     smoothing=list(config.model.label_aware_smoothing), lr_factors=list(config.optim.lr_factors))
+                     smoothing=list(config.model.label_aware_smoothing), lr_factors=list(config.optim.lr_factors),
+                     crt_classifier=config.model.crt_classifier)
 print(json.dumps(out))
 """
 
@@ -110,7 +111,10 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     assert configs["auxlt_mislas"]["lr_factors"] == configs["ce_mislas"]["lr_factors"] == [0.1, 0.01]
     assert configs["auxlt_mixup"]["lr_factors"] == [0.01, 0.0001]  # the base recipe's
     assert {name: configs[name]["method"] for name in STAGE_ONE} == {
-        "crt": "crt", "crt_ce_mixup": "crt", "crt_mixup": "crt", "auxlt_mixup_crt": "crt", "auxlt_mislas_crt": "crt"}
+        "crt": "crt", "crt_ce_mixup": "crt", "crt_mixup": "crt", "auxlt_mixup_crt": "crt", "auxlt_mislas_crt": "crt",
+        "crt_mixup_lws": "crt", "auxlt_mixup_lws": "crt"}
+    assert {name for name, c in configs.items() if c["crt_classifier"] == "lws"} == {"crt_mixup_lws", "auxlt_mixup_lws"}
+    assert configs["crt_mixup_lws"]["smoothing"] == configs["auxlt_mixup_lws"]["smoothing"] == [0.3, 0.0]
     assert (configs["auxlt_mixup_crt"]["smoothing"] == configs["auxlt_mislas_crt"]["smoothing"] == [0.3, 0.0]
             == configs["crt_mixup"]["smoothing"])
     assert configs["bbn"]["method"] == "bbn" and configs["ldam_drw"]["method"] == "ldam_drw"

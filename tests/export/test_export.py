@@ -323,10 +323,10 @@ def test_a_bfloat16_trained_checkpoint_exports_in_float32(trained_run, tmp_path,
 
 
 @pytest.mark.large
-@pytest.mark.parametrize("method", ["bbn", "ldam_drw"])
+@pytest.mark.parametrize("method", ["bbn", "ldam_drw", "crt_lws"])
 def test_the_baselines_networks_export_and_match_in_both_formats(method, trained_run, tmp_path):
-    """BBN (split backbone, both branches at test) and LDAM-DRW (cosine head) go through the same export and
-    its checks: the SavedModel and the ONNX file against the Keras model on the run's images."""
+    """BBN (split backbone, both branches at test), LDAM-DRW (cosine head) and crt's LWS stage (a scale per
+    class) go through the same export and its checks: the SavedModel and the ONNX file against the Keras model."""
     from keras_auxlt.models.auxlt_model import AuxLTModel
     from keras_auxlt.models.bbn_model import BBNModel
 
@@ -336,9 +336,13 @@ def test_the_baselines_networks_export_and_match_in_both_formats(method, trained
     common = dict(backbone="resnet20", num_classes=3, image_size=32, aux_tasks=(), class_counts=[12, 6, 3])
     if method == "bbn":
         model = BBNModel(total_steps=4, steps_per_epoch=2, **common)
-    else:
+    elif method == "ldam_drw":
         model = AuxLTModel(primary_loss="ldam_drw", classifier="cosine", **common)
+    else:
+        model = AuxLTModel(classifier="scaled", classifier_lr_factor=0.5, freeze_backbone=True, **common)
     model.build((None, 32, 32, 3))
+    if method == "crt_lws":
+        model.primary_head.scale.assign([0.5, 1.5, 3.0])  # as learnt: the export must carry them
     model.save(run / "checkpoints" / "last.keras")
     result = export(str(run), tmp_path / "exports", verify_images=8)
     assert os.path.isfile(result.onnx_path)

@@ -155,6 +155,10 @@ def test_l2_gradient_is_weight_decay_times_weight():
     (dict(backbone="vgg16"), "Unknown backbone. Accepted: " + ", ".join(BACKBONES) + ". Received: backbone='vgg16'"),
     (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
     (dict(stream_batch_norm="ghost"), "Accepted: joint, separate. Received: stream_batch_norm='ghost'"),
+    (dict(classifier="lws"), "Unknown classifier. Accepted: linear, cosine, scaled. Received: classifier='lws'"),
+    (dict(classifier_lr_factor=0.0), "classifier_lr_factor must be in (0, 1]. Received: classifier_lr_factor=0.0"),
+    (dict(primary_loss="ldam_drw", classifier="cosine", classifier_lr_factor=0.5),
+     "classifier_lr_factor applies to a classifier with a kernel and a bias (linear, scaled)"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError) as e:
@@ -164,6 +168,7 @@ def test_bad_arguments_are_named(kwargs, message):
 
 def test_the_random_adjusted_task_is_logit_adjusted_cross_entropy_on_the_random_batch():
     """Its loss is CE(g(F_r) + log prior, y_r) (Menon et al. 2021), so its raw logits come out prior-free."""
+    keras.utils.set_random_seed(0)  # the same weights every time (one run in the suite once missed a tolerance)
     model = tiny_model(aux_tasks=("random", "random_adjusted"))
     (x_b, y_b), (x_r, y_r) = data = dual_batch()
     losses, outputs = model.compute_task_losses(data, training=False)
@@ -174,3 +179,51 @@ def test_the_random_adjusted_task_is_logit_adjusted_cross_entropy_on_the_random_
     assert float(losses["random_adjusted"]) == pytest.approx(float(expected), rel=1e-5)
     np.testing.assert_allclose(outputs["random_adjusted"][1].numpy(), logits.numpy(), rtol=1e-5, atol=1e-6)
     assert float(losses["random"]) != pytest.approx(float(losses["random_adjusted"]), rel=1e-3)  # their own heads
+
+
+def test_the_scaled_classifier_multiplies_each_class_logit_by_its_learnt_scale_and_saves_it(tmp_path):
+    """MiSLAS's learnable weight scaling: scale_c * (x w_c + b_c), the scales a weight of the head (saved, exported
+    with it, and what evaluation's `primary_head` applies)."""
+    model = tiny_model(aux_tasks=(), classifier="scaled", classifier_lr_factor=0.5)
+    head = model.primary_head
+    np.testing.assert_array_equal(head.scale.numpy(), np.ones(5, np.float32))  # from 1: the linear head at first
+    head.scale.assign([0.5, 1.0, 2.0, 3.0, -1.0])
+    head.bias.assign(np.linspace(-1, 1, 5).astype(np.float32))
+    x = dual_batch()[0][0]
+    features = model.features(x).numpy()
+    expected = head.scale.numpy() * (features @ head.kernel.numpy() + head.bias.numpy())
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+    path = str(tmp_path / "scaled.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.classifier == "scaled" and loaded.classifier_lr_factor == 0.5
+    np.testing.assert_array_equal(loaded.primary_head.scale.numpy(), head.scale.numpy())
+    np.testing.assert_allclose(loaded(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_classifier_lr_factor_scales_the_heads_kernel_and_bias_steps_weight_decay_included():
+    """As a PyTorch parameter group at lr x factor (MiSLAS's stage 2: its classifier at half the rate): with SGD the
+    first step moves the kernel and bias by `factor` times what it would otherwise, L2 included; every other
+    weight, the scales too, as before."""
+    steps = {}
+    for factor in (1.0, 0.5):
+        model = AuxLTModel(backbone="resnet20", num_classes=5, image_size=16, class_counts=COUNTS, aux_tasks=(),
+                           classifier="scaled", classifier_lr_factor=factor, freeze_backbone=True, weight_decay=0.01,
+                           single_stream="balanced", seed=0)
+        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+        model.build((None, 16, 16, 3))
+        if factor == 1.0:
+            start = [w.numpy() for w in model.weights]
+        else:
+            model.set_weights(start)
+        model.primary_head.scale.assign([1.0, 0.9, 1.1, 1.2, 0.8])
+        model.fit(tf.data.Dataset.from_tensors(dual_batch()[0]), epochs=1, verbose=0)
+        steps[factor] = [w.numpy() - s for w, s in zip(model.weights, start)]
+    names = [w.path.split("/", 1)[1] for w in model.weights]  # without the model's own (numbered) name
+    head = {names.index("primary_head/kernel"), names.index("primary_head/bias")}
+    scale = names.index("primary_head/scale")
+    assert all(np.abs(steps[1.0][i]).max() > 0 for i in (*head, scale))
+    for i, step in enumerate(steps[1.0]):
+        if i != scale:  # assigned after `start` was taken: compared below
+            np.testing.assert_allclose(steps[0.5][i], (0.5 if i in head else 1.0) * step, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(steps[0.5][scale], steps[1.0][scale], rtol=1e-5, atol=1e-7)

@@ -19,6 +19,10 @@ from tests.conftest import REPO_ROOT, repo_env
      "--init_from: method crt needs the run directory of a trained model"),
     (dict(method="ce", stage_one_flagfile="flags/cifar10_lt_mislas.cfg"),
      "--stage_one_flagfile: the recipe of the --init_from run: give --init_from too"),
+    (dict(method="ce", model=ModelConfig(crt_classifier="lws")),
+     "--crt_classifier: only method crt has a second-stage classifier, not ce. Received: --crt_classifier='lws'"),
+    (dict(method="crt", init_from="runs/x", model=ModelConfig(crt_classifier="scaled")),
+     "--crt_classifier: accepted values: fresh, lws. Received: --crt_classifier='scaled'"),
     (dict(method="focal"), "--method: accepted values: auxlt, ce, balanced, cb_loss, drw, logit_adjust, ldam_drw, crt, bbn. "
                            "Received: --method='focal'"),
     (dict(method="drw", epochs=30, drw_start_epoch=30), "--drw_start_epoch: must be in [0, --epochs=30)"),

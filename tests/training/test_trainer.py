@@ -131,6 +131,40 @@ def test_crt_with_label_aware_smoothing_trains_its_head_with_it(tmp_path):
     assert stage2.label_smoothing == (0.3, 0.0)
 
 
+def test_crt_lws_fine_tunes_the_first_stages_classifier_with_a_learnt_scale_per_class(tmp_path):
+    """--crt_classifier=lws (MiSLAS's stage 2): the head starts as the first stage's linear classifier with scales
+    of 1, the backbone frozen; training moves the classifier and the scales. A first stage without a linear
+    classifier (ldam_drw's cosine one) is refused, naming the flag."""
+    from types import SimpleNamespace
+
+    from keras_auxlt.training.trainer import build_model
+
+    run(tiny_run_config(tmp_path, method="ce", epochs=1, model_dir=str(tmp_path / "ce")), progress=False)
+    stage1, _ = weights_of(str(tmp_path / "ce"))
+    config = tiny_run_config(tmp_path, method="crt", epochs=2, init_from=str(tmp_path / "ce"),
+                             model_dir=str(tmp_path / "lws"))
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, crt_classifier="lws"))
+    built = build_model(config, SimpleNamespace(num_classes=3, class_counts=np.array([12, 6, 3])), 3, 6)
+    assert built.classifier == "scaled" and built.classifier_lr_factor == 0.5
+    for name in ("kernel", "bias"):
+        np.testing.assert_array_equal(getattr(built.primary_head, name).numpy(),
+                                      getattr(stage1.primary_head, name).numpy())
+    np.testing.assert_array_equal(built.primary_head.scale.numpy(), np.ones(3, np.float32))
+    metrics = run(config, progress=False)
+    stage2, _ = weights_of(str(tmp_path / "lws"))
+    assert 0 <= metrics["overall"] <= 1 and stage2.freeze_backbone
+    assert not np.array_equal(stage2.primary_head.kernel.numpy(), stage1.primary_head.kernel.numpy())
+    assert not np.array_equal(stage2.primary_head.scale.numpy(), np.ones(3, np.float32))
+    for a, b in zip(stage1.backbone.weights, stage2.backbone.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    run(tiny_run_config(tmp_path, method="ldam_drw", epochs=1, drw_start_epoch=0, model_dir=str(tmp_path / "ldam")),
+        progress=False)
+    with pytest.raises(ValueError, match=r"--crt_classifier=lws: --init_from .*ldam' has a cosine classifier, not a "
+                                         "linear one to fine-tune; use --crt_classifier=fresh"):
+        build_model(dataclasses.replace(config, init_from=str(tmp_path / "ldam")),
+                    SimpleNamespace(num_classes=3, class_counts=np.array([12, 6, 3])), 3, 6)
+
+
 def test_validation_split_selects_the_best_checkpoint_for_the_test_report(tmp_path):
     run(tiny_run_config(tmp_path, splits=("train", "val", "test"), epochs=2), progress=False)
     state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
