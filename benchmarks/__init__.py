@@ -5,7 +5,8 @@ Accuracy (the results page, `python -m benchmarks.accuracy`):
 - `variants`: each row's train.py flags; `runs`: one train.py process per (method, seed), resumable.
 - `comparison`: table cells and the paired, seed-by-seed gains; `headline`: the 200-epoch table on the original
   pixels; `long_recipe`: the 200-epoch runs on the JPEG copy; `readme_table`: the README's copy of a table.
-- `test_sets`: scores a finished run on both test sets; `verdict_seeds`: the two rows that train a second seed.
+- `test_sets`: scores a finished run on both test sets; `verdict_seeds`: the two rows that train a second seed;
+  `paired_runs`: scored runs side by side, differences paired by image (a dated note's figures).
 - `reference_log`, `reference_code/`: the public reference code run here, and its logs read.
 
 Speed (docs/performance.md), each printing ratios measured side by side in one process: `dual_stream`,

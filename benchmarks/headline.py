@@ -19,8 +19,7 @@ from benchmarks.comparison import (
     signed,
     standard_error,
 )
-from benchmarks.runs import load_run, read_json, run_dir, seeds_under
-from benchmarks.test_sets import TEST_SETS_FILE
+from benchmarks.runs import TEST_SETS_FILE, load_run, read_json, run_dir, seeds_under
 from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
 
 FLAGFILE = "flags/cifar10_lt.cfg"

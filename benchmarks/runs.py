@@ -28,6 +28,7 @@ from keras_auxlt.training.stop_signals import wait_forwarding_signals
 TIMING_FILE = "benchmark_timing.json"  # wall time and the train.py command of a finished run
 RUN_FILES = (METRICS_FILE, TIMING_FILE)  # a run with both is finished
 KEPT_FILES = (*RUN_FILES, CONFIG_FILE)  # what --metrics_dir keeps of a run (config.json: the resolved recipe)
+TEST_SETS_FILE = "test_sets.json"  # a run scored on both test sets of the shared CIFAR-10 (benchmarks.test_sets)
 # train.py flags that name where things live (the run, its first stage, the data), not what it trains: two commands
 # differing only there are the same recipe (the same data at another path, on another machine).
 WHERE_FLAGS = ("--model_dir=", "--init_from=", "--data_dir=")

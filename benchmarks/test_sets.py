@@ -19,11 +19,10 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks.comparison import standard_error
-from benchmarks.runs import read_json
+from benchmarks.runs import TEST_SETS_FILE, read_json
 from keras_auxlt.data.shots import SHOT_GROUPS
 from keras_auxlt.run_files import METRICS_FILE, checkpoint_dir, read_run_config, write_json
 
-TEST_SETS_FILE = "test_sets.json"
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "cifar10")
 
 flags.DEFINE_list("runs", [], "Finished run directories (trained on the PNG copy) to score.")
