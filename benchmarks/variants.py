@@ -48,6 +48,8 @@ VARIANTS = {
     # 200, MiSLAS 10), on MiSLAS's first stage and on auxlt_mixup's (the "LWS stage on the AuxLT backbone").
     "crt_mixup_lws": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0", "--crt_classifier=lws"],
     "auxlt_mixup_lws": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0", "--crt_classifier=lws"],
+    # Not yet run: the LWS stage on auxlt_mislas (defined above), should that backbone be trained.
+    "auxlt_mislas_lws": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0", "--crt_classifier=lws"],
     "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random",
                           "--inference_head=fused"],
 }
@@ -61,7 +63,8 @@ TRAINED_AS = {"auxlt_fused": "auxlt", "auxlt_mixup_fused": "auxlt_mixup"}
 DEFAULT_METHODS = ["ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt", "auxlt", "auxlt_mixup", "auxlt_mixup_fused"]
 # Two-stage variant -> the run its second stage starts from (and whose budget it adds).
 STAGE_ONE = {"crt": "ce", "crt_ce_mixup": "ce_mixup", "crt_mixup": "ce_mislas", "auxlt_mixup_crt": "auxlt_mixup",
-             "auxlt_mislas_crt": "auxlt_mislas", "crt_mixup_lws": "ce_mislas", "auxlt_mixup_lws": "auxlt_mixup"}
+             "auxlt_mislas_crt": "auxlt_mislas", "crt_mixup_lws": "ce_mislas", "auxlt_mixup_lws": "auxlt_mixup",
+             "auxlt_mislas_lws": "auxlt_mislas"}
 # train.py methods whose recipe depends on the schedule: a variant of one trains with `<base>_<method>.cfg`,
 # beside the base flagfile (crt: the second stage's schedule; bbn: BBN's milestones).
 OWN_RECIPE = ("crt", "bbn")

@@ -146,7 +146,7 @@ def test_cuda_probe_line_is_hidden_when_tensorflow_loads_under_absl_app_run():
 @pytest.mark.large
 def test_a_second_stage_trains_its_unfinished_first_stage_first_with_the_commands_data_and_seed(tmp_path):
     """`--stage_one_flagfile`: one train.py command trains the --init_from run from its recipe, with this command's
-    data flags and seed over the recipe's, then the cRT stage on it; run again, it does not train stage one again."""
+    data flags and seed over the recipe's, then the cRT stage on it."""
     write_image_folder(tmp_path / "images", per_class=[12, 6, 3], size=16)
     tiny = ["--backbone=resnet20", "--image_size=16", "--batch_size=8", "--epochs=1", "--warmup_epochs=0",
             "--lr_milestones=", "--lr_factors=", "--validate_images=false", "--verbose=0"]
@@ -162,6 +162,3 @@ def test_a_second_stage_trains_its_unfinished_first_stage_first_with_the_command
     assert first["method"] == "ce" and first["seed"] == 3 and first["data"]["data_dir"] == str(tmp_path / "images")
     assert (tmp_path / "ce" / "metrics.json").is_file() and (tmp_path / "crt" / "metrics.json").is_file()
     assert json.loads((tmp_path / "crt" / "config.json").read_text())["init_from"] == str(tmp_path / "ce")
-    code, out, err = run_cli(command, timeout=900)  # both finished: stage one is left alone
-    assert code == 0, (out + err)[-3000:]
-    assert "[train] stage one" not in out

@@ -51,19 +51,17 @@ def environment():
     return {**os.environ, "PYTHONPATH": PACKAGE_ROOT + (os.pathsep + path if path else "")}
 
 
-def train(config, flag_values, run=None):
-    """Train or resume the first stage; its exit status (0 when it finished). `run(argv, env)` runs a command
-    and returns its exit status (default: forwarding SIGINT / SIGTERM to it)."""
+def train(config, flag_values):
+    """Train or resume the first stage, passing SIGINT / SIGTERM on to it; its exit status (0: it finished)."""
     from keras_auxlt.run_files import progress
     from keras_auxlt.training.stop_signals import wait_forwarding_signals
 
-    run = run or (lambda argv, env: wait_forwarding_signals(argv, env=env))
     argv = command(config, flag_values)
     reached = progress(config.init_from)
     print(f"[train] stage one: {config.init_from} has not finished"
           f"{f' ({reached})' if reached else ''}: {'resuming' if reached else 'training'} it first with "
           f"{' '.join(argv[1:])}", flush=True)
-    code = run(argv, environment())
+    code = wait_forwarding_signals(argv, env=environment())
     if code:
         print(f"[train] stage one stopped (exit status {code}): rerun this command to resume it", flush=True)
     else:

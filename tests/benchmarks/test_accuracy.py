@@ -112,8 +112,9 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     assert configs["auxlt_mixup"]["lr_factors"] == [0.01, 0.0001]  # the base recipe's
     assert {name: configs[name]["method"] for name in STAGE_ONE} == {
         "crt": "crt", "crt_ce_mixup": "crt", "crt_mixup": "crt", "auxlt_mixup_crt": "crt", "auxlt_mislas_crt": "crt",
-        "crt_mixup_lws": "crt", "auxlt_mixup_lws": "crt"}
-    assert {name for name, c in configs.items() if c["crt_classifier"] == "lws"} == {"crt_mixup_lws", "auxlt_mixup_lws"}
+        "crt_mixup_lws": "crt", "auxlt_mixup_lws": "crt", "auxlt_mislas_lws": "crt"}
+    assert {name for name, c in configs.items() if c["crt_classifier"] == "lws"} == {
+        "crt_mixup_lws", "auxlt_mixup_lws", "auxlt_mislas_lws"}
     assert configs["crt_mixup_lws"]["smoothing"] == configs["auxlt_mixup_lws"]["smoothing"] == [0.3, 0.0]
     assert (configs["auxlt_mixup_crt"]["smoothing"] == configs["auxlt_mislas_crt"]["smoothing"] == [0.3, 0.0]
             == configs["crt_mixup"]["smoothing"])

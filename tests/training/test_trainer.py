@@ -137,14 +137,15 @@ def test_crt_lws_fine_tunes_the_first_stages_classifier_with_a_learnt_scale_per_
     classifier (ldam_drw's cosine one) is refused, naming the flag."""
     from types import SimpleNamespace
 
+    from keras_auxlt.models.auxlt_model import AuxLTModel
     from keras_auxlt.training.trainer import build_model
 
     run(tiny_run_config(tmp_path, method="ce", epochs=1, model_dir=str(tmp_path / "ce")), progress=False)
     stage1, _ = weights_of(str(tmp_path / "ce"))
-    config = tiny_run_config(tmp_path, method="crt", epochs=2, init_from=str(tmp_path / "ce"),
+    config = tiny_run_config(tmp_path, method="crt", epochs=1, init_from=str(tmp_path / "ce"),
                              model_dir=str(tmp_path / "lws"))
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, crt_classifier="lws"))
-    built = build_model(config, SimpleNamespace(num_classes=3, class_counts=np.array([12, 6, 3])), 3, 6)
+    built = build_model(config, SimpleNamespace(num_classes=3, class_counts=np.array([12, 6, 3])), 3, 3)
     assert built.classifier == "scaled" and built.classifier_lr_factor == 0.5
     for name in ("kernel", "bias"):
         np.testing.assert_array_equal(getattr(built.primary_head, name).numpy(),
@@ -157,12 +158,16 @@ def test_crt_lws_fine_tunes_the_first_stages_classifier_with_a_learnt_scale_per_
     assert not np.array_equal(stage2.primary_head.scale.numpy(), np.ones(3, np.float32))
     for a, b in zip(stage1.backbone.weights, stage2.backbone.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    run(tiny_run_config(tmp_path, method="ldam_drw", epochs=1, drw_start_epoch=0, model_dir=str(tmp_path / "ldam")),
-        progress=False)
+    cosine = AuxLTModel(backbone="resnet20", num_classes=3, image_size=16, aux_tasks=(), class_counts=[12, 6, 3],
+                        primary_loss="ldam_drw", classifier="cosine")  # an ldam_drw run's network, finished
+    cosine.build((None, 16, 16, 3))
+    (tmp_path / "ldam" / "checkpoints").mkdir(parents=True)
+    cosine.save(str(tmp_path / "ldam" / "checkpoints" / "last.keras"))
+    (tmp_path / "ldam" / "metrics.json").write_text("{}")
     with pytest.raises(ValueError, match=r"--crt_classifier=lws: --init_from .*ldam' has a cosine classifier, not a "
                                          "linear one to fine-tune; use --crt_classifier=fresh"):
         build_model(dataclasses.replace(config, init_from=str(tmp_path / "ldam")),
-                    SimpleNamespace(num_classes=3, class_counts=np.array([12, 6, 3])), 3, 6)
+                    SimpleNamespace(num_classes=3, class_counts=np.array([12, 6, 3])), 3, 3)
 
 
 def test_validation_split_selects_the_best_checkpoint_for_the_test_report(tmp_path):
