@@ -41,9 +41,11 @@ from benchmarks.readme_table import copy_table
 from benchmarks.runs import (
     CODE_FACTS,
     DRW_FACT,
+    TEST_SETS_FILE,
     Runs,
     collect_all_seeds,
     load_run,
+    load_scored,
     own_dirs_command,
     read_json,
     run_dir,
@@ -100,6 +102,11 @@ RESULT_SETS = {
     "reference": "200_epoch/jpeg-reference",  # the reference code's CE at 200 epochs (reference.json)
     "bfloat16": "30_epoch/jpeg-bfloat16",  # the 30-epoch table's rows in mixed bfloat16
 }
+
+
+# Issue 38's search for an AuxLT recipe that leads: each a dated note docs/experiments/<name>.md whose kept runs
+# are <results_tree>/experiments/<name>/<variant>/seed<k>/ (the page names their AuxLT candidates: headline.search_line).
+SEARCH_NOTES = ("2026-12-06-crt-on-auxlt-mixup", "2026-12-06-lws-stage")
 
 
 def result_set(name):
@@ -173,6 +180,23 @@ def long_recipe_lines(short_rows, rows, bfloat16):
 
 
 @functools.cache
+def search_candidates():
+    """[(run, link to its note)] of the SEARCH_NOTES' scored runs (benchmarks.paired_runs.load), [] without
+    --results_tree."""
+    if not FLAGS.results_tree:
+        return []
+    candidates = []
+    for name in SEARCH_NOTES:
+        base = os.path.join(FLAGS.results_tree, "experiments", name)
+        for variant in sorted(os.listdir(base)) if os.path.isdir(base) else ():
+            for seed_dir in sorted(os.listdir(os.path.join(base, variant))):
+                directory = os.path.join(base, variant, seed_dir)
+                if os.path.isfile(os.path.join(directory, TEST_SETS_FILE)):
+                    candidates.append((load_scored(directory),
+                                       from_page(os.path.join(DOCS, "experiments", name + ".md"))))
+    return candidates
+
+
 def headline_rows():
     """{method: scored runs} of the headline set ({} without --results_tree)."""
     return headline.collect(result_set("headline")) if result_set("headline") else {}
@@ -232,7 +256,8 @@ def write_report(rows):
     long_rows, bfloat16 = other_recipes()
     os.makedirs(os.path.dirname(FLAGS.results) or ".", exist_ok=True)
     lines = [f"# Results: CIFAR-10-LT, imbalance ratio {FLAGS.imbalance_ratio:g}", "",
-             *(headline.section_lines(headline_rows(), from_page(result_set("headline"))) if result_set("headline")
+             *(headline.section_lines(headline_rows(), from_page(result_set("headline")), search_candidates())
+               if result_set("headline")
                else []),
              "## 30 epochs, JPEG copy (the CPU proxy)", "",
              f"`{FLAGS.flagfile_base}` on the JPEG copy, scored on its 10,000 test images: mean ± standard error over "

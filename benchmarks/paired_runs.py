@@ -11,35 +11,15 @@ same seed the difference on the originals, paired by image, with its standard er
 chosen here: the page's choices are made on validation (`benchmarks.headline`).
 """
 
-import os
-
 import numpy as np
 from absl import app, flags
 
 from benchmarks.comparison import standard_error
-from benchmarks.runs import TEST_SETS_FILE, read_json
-from keras_auxlt.run_files import METRICS_FILE
+from benchmarks.runs import load_scored
 
 flags.DEFINE_list("run_dirs", [], "Run directories <...>/<variant>/seed<k> with metrics.json and test_sets.json.")
 flags.DEFINE_list("against", [], "Variants (of --run_dirs) every other run is compared with, seed by seed.")
 FLAGS = flags.FLAGS
-
-
-def load(directory):
-    """{name, variant, seed, validation, test_sets} of a scored run; SystemExit naming what is missing."""
-    directory = os.path.normpath(directory)
-    seed_dir = os.path.basename(directory)
-    variant = os.path.basename(os.path.dirname(directory))
-    if not seed_dir.startswith("seed") or not seed_dir[4:].isdigit():
-        raise SystemExit(f"[paired_runs] {directory}: not a <variant>/seed<k> run directory")
-    metrics = read_json(os.path.join(directory, METRICS_FILE), None)
-    test_sets = read_json(os.path.join(directory, TEST_SETS_FILE), None)
-    if metrics is None or test_sets is None:
-        raise SystemExit(f"[paired_runs] {directory}: no {METRICS_FILE if metrics is None else TEST_SETS_FILE} "
-                         "(score it with benchmarks.test_sets first)")
-    validation = metrics.get("validation", {}).get("overall")
-    return {"name": f"{variant}/{seed_dir}", "variant": variant, "seed": int(seed_dir[4:]), "validation": validation,
-            "test_sets": test_sets}
 
 
 def correct(run):
@@ -86,7 +66,7 @@ def main(argv):
     del argv
     if not FLAGS.run_dirs:
         raise app.UsageError("--run_dirs: give at least one scored run directory")
-    runs = [load(d) for d in FLAGS.run_dirs]
+    runs = [load_scored(d) for d in FLAGS.run_dirs]
     unknown = sorted(set(FLAGS.against) - {r["variant"] for r in runs})
     if unknown:
         raise app.UsageError(f"--against: {', '.join(unknown)} is not among the variants of --run_dirs")

@@ -200,6 +200,23 @@ def load_run(base, method, seed):
     return metrics
 
 
+def load_scored(directory):
+    """{name, variant, seed, validation, test_sets} of a scored run; SystemExit naming what is missing."""
+    directory = os.path.normpath(directory)
+    seed_dir = os.path.basename(directory)
+    variant = os.path.basename(os.path.dirname(directory))
+    if not seed_dir.startswith("seed") or not seed_dir[4:].isdigit():
+        raise SystemExit(f"[benchmark] {directory}: not a <variant>/seed<k> run directory")
+    metrics = read_json(os.path.join(directory, METRICS_FILE), None)
+    test_sets = read_json(os.path.join(directory, TEST_SETS_FILE), None)
+    if metrics is None or test_sets is None:
+        raise SystemExit(f"[benchmark] {directory}: no {METRICS_FILE if metrics is None else TEST_SETS_FILE} "
+                         "(score it with benchmarks.test_sets first)")
+    validation = metrics.get("validation", {}).get("overall")
+    return {"name": f"{variant}/{seed_dir}", "variant": variant, "seed": int(seed_dir[4:]), "validation": validation,
+            "test_sets": test_sets}
+
+
 def collect_all_seeds(base, methods):
     """{method: finished runs}, every seed found under `base`/<method>/ (e.g. the 200-epoch runs)."""
     rows = {}

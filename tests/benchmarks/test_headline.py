@@ -113,3 +113,25 @@ def test_collect_reads_scored_runs_only(tmp_path):
     assert list(rows) == ["ce"] and [r["seed"] for r in rows["ce"]] == [0]
     assert rows["ce"][0]["test_sets"]["originals"]["top1"] == 0.7
     assert headline.section_lines({}, "x")[2].startswith("No run of this table has finished yet")
+
+
+def test_the_search_line_sets_each_auxlt_candidate_beside_the_best_baseline_row():
+    """Issue 38's "if not": the AuxLT recipes searched beyond the table, chosen on validation, beside the baseline
+    row that a choice on validation names; a candidate of another seed, or not AuxLT, is not listed."""
+    rows = {"crt_mixup": [run(0, 835)], "crt": [run(0, 765)], "auxlt_mixup": [run(0, 806)]}
+
+    def candidate(variant, validation, right, seed=0):
+        return {"variant": variant, "seed": seed, "validation": validation,
+                "test_sets": {"originals": {"top1": right / 1000}}}
+
+    candidates = [(candidate("auxlt_mixup_lws", 0.827, 825), "experiments/lws.md"),
+                  (candidate("auxlt_mixup_lws", 0.9, 900, seed=1), "experiments/lws.md"),
+                  (candidate("crt_mixup_lws", 0.8215, 828), "experiments/lws.md")]
+    assert headline.search_line(candidates, rows) == (
+        "AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed 0, not rows of the "
+        "table): auxlt_mixup_lws 82.70 on validation, 82.5 on the originals ([note](experiments/lws.md)). The best "
+        "baseline row, crt_mixup: 84.50 on validation, 83.5 on the originals.")
+    assert headline.search_line(candidates[2:], rows) is None
+    lines = headline.section_lines(rows, "x", candidates)
+    assert lines[-2].startswith("AuxLT recipes searched beyond the table") and lines[-1] == ""
+    assert not any(line.startswith("AuxLT recipes") for line in headline.section_lines(rows, "x"))

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.paired_runs import difference_lines, load, paired, table_lines
+from benchmarks.paired_runs import difference_lines, paired, table_lines
+from benchmarks.runs import load_scored
 
 
 def scored_run(root, variant, seed, correct, validation=0.5, keys="k1"):
@@ -20,15 +21,15 @@ def scored_run(root, variant, seed, correct, validation=0.5, keys="k1"):
 
 
 def test_differences_pair_images_and_seeds_and_refuse_runs_on_other_images(tmp_path):
-    a = load(scored_run(tmp_path, "a", 0, "1100", validation=0.8125))
-    b = load(scored_run(tmp_path, "b", 0, "1010"))
-    b1 = load(scored_run(tmp_path, "b", 1, "0000"))
+    a = load_scored(scored_run(tmp_path, "a", 0, "1100", validation=0.8125))
+    b = load_scored(scored_run(tmp_path, "b", 0, "1010"))
+    b1 = load_scored(scored_run(tmp_path, "b", 1, "0000"))
     mean, error = paired(a, b)  # per image: 0, +100, -100, 0
     assert mean == 0.0 and error == pytest.approx(np.std([0, 100, -100, 0], ddof=1) / 2)
     assert difference_lines([a, b, b1], against=["b"]) == [
         f"- a − b: +0.0 ± {error:.1f} points on the originals (seed 0, paired by image)"]  # b1: no run of seed 1
     assert table_lines([a])[2] == "| a/seed0 | 81.25 | 50.0 | 1.0 | 25.0 | 90.0 | 40.0 |"
-    other = load(scored_run(tmp_path, "c", 0, "1111", keys="k2"))
+    other = load_scored(scored_run(tmp_path, "c", 0, "1111", keys="k2"))
     with pytest.raises(SystemExit, match="c/seed0 and b/seed0 were scored on different images"):
         paired(other, b)
 
@@ -37,6 +38,6 @@ def test_a_directory_without_its_scores_is_named(tmp_path):
     (tmp_path / "a" / "seed0").mkdir(parents=True)
     (tmp_path / "a" / "seed0" / "metrics.json").write_text("{}")
     with pytest.raises(SystemExit, match=r"a/seed0: no test_sets.json \(score it with benchmarks.test_sets first\)"):
-        load(str(tmp_path / "a" / "seed0"))
+        load_scored(str(tmp_path / "a" / "seed0"))
     with pytest.raises(SystemExit, match="not a <variant>/seed<k> run directory"):
-        load(str(tmp_path / "a"))
+        load_scored(str(tmp_path / "a"))
