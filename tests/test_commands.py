@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from keras_auxlt.commands import recipes
+from tests import train_flags
 from tests.conftest import REPO_ROOT, repo_env
 
 COMMANDS = {  # module -> flags its --help must list
@@ -90,25 +91,6 @@ def test_recipes_are_listed_with_one_line_each_and_expand_nested_ones():
         recipes.path_of("../README")
 
 
-STAGE_ONE_COMMAND = """
-import json, sys
-from absl import flags
-from keras_auxlt import flags as auxlt_flags
-from keras_auxlt.commands import stage_one
-from keras_auxlt.training.config import ConfigError
-auxlt_flags.define_train_flags()
-out = {}
-for name, argv in json.loads(sys.argv[1]).items():
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["train.py", *argv])
-    try:
-        out[name] = stage_one.command(auxlt_flags.run_config_from_flags().check(), flags.FLAGS)[1:]
-    except ConfigError as e:
-        out[name] = str(e)
-print(json.dumps(out))
-"""
-
-
 def test_stage_one_takes_the_data_seed_and_devices_of_the_command_and_the_rest_from_its_recipe(tmp_path):
     """The first stage's command: its recipe, then the second stage's resolved data, seed and device flags (both
     stages must read the same images), then --model_dir = --init_from. A recipe path missing here is taken from
@@ -117,10 +99,7 @@ def test_stage_one_takes_the_data_seed_and_devices_of_the_command_and_the_rest_f
               "--imbalance_ratio=50", "--init_from=/runs/one"]
     argvs = {"clone": second, "installed": [*second, "--stage_one_flagfile=elsewhere/cifar10_lt_mislas.cfg"],
              "unknown": [*second, "--stage_one_flagfile=elsewhere/mislas_v2.cfg"]}
-    done = subprocess.run([sys.executable, "-c", STAGE_ONE_COMMAND, json.dumps(argvs)], cwd=REPO_ROOT, env=repo_env(),
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    commands = json.loads(done.stdout.strip().splitlines()[-1])
+    commands = {name: result["stage_one"] or result["error"] for name, result in train_flags.resolve(argvs).items()}
     clone = commands["clone"]
     assert clone[:3] == ["-m", "keras_auxlt.commands.train", "--flagfile=flags/cifar10_lt_mislas.cfg"]
     assert clone[-1] == "--model_dir=/runs/one"

@@ -12,6 +12,7 @@ import pytest
 from benchmarks.runs import Runs
 from benchmarks.variants import STAGE_ONE, VARIANTS
 from keras_auxlt.training.saving import load_model
+from tests import train_flags
 from tests.conftest import REPO_ROOT, repo_env, write_image_folder
 
 RECIPE = ["--backbone=resnet20", "--image_size=16", "--batch_size=8", "--epochs=1", "--warmup_epochs=0",
@@ -74,33 +75,17 @@ def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe
     assert not (tmp_path / "other" / "balanced" / "seed0" / "benchmark_timing.json").exists()  # left unfinished
 
 
-_RESOLVE_VARIANTS = """
-import json, sys
-from absl import flags
-from keras_auxlt import flags as auxlt_flags
-auxlt_flags.define_train_flags()
-out = {}
-for name, flagfile, *variant in json.loads(sys.argv[1]):
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["train.py", "--flagfile=" + flagfile, *variant])
-    config = auxlt_flags.run_config_from_flags().check()
-    out[name] = dict(method=config.method, mixed=list(config.mixed_streams), alpha=config.model.mixup_alpha,
-                     smoothing=list(config.model.label_aware_smoothing), lr_factors=list(config.optim.lr_factors),
-                     crt_classifier=config.model.crt_classifier)
-print(json.dumps(out))
-"""
-
-
 def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     """flags/cifar10_lt_short.cfg trains the recommended recipe (mixup on both streams): the baselines, AuxLT
     as published and every second stage must switch it off, or the page would compare other methods."""
     base = Runs(flagfile_base=os.path.join(REPO_ROOT, "flags", "cifar10_lt_short.cfg"), data_dir="", imbalance_ratio=100,
                 output_dir="")
-    jobs = [[name, base.flagfile_for(name), *flags] for name, flags in VARIANTS.items()]
-    out = subprocess.run([sys.executable, "-c", _RESOLVE_VARIANTS, json.dumps(jobs)], cwd=REPO_ROOT, env=repo_env(),
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    configs = json.loads(out.stdout.strip().splitlines()[-1])
+    results = train_flags.resolve({name: [f"--flagfile={base.flagfile_for(name)}", *flags] for name, flags in VARIANTS.items()})
+    assert {name: result["error"] for name, result in results.items()} == dict.fromkeys(VARIANTS)
+    configs = {name: dict(method=r["config"]["method"], mixed=r["mixed_streams"], alpha=r["config"]["model"]["mixup_alpha"],
+                          smoothing=r["config"]["model"]["label_aware_smoothing"],
+                          lr_factors=r["config"]["optim"]["lr_factors"], crt_classifier=r["config"]["model"]["crt_classifier"])
+               for name, r in results.items()}
     mixing = {name: c["mixed"] for name, c in configs.items() if c["mixed"]}
     assert mixing == {"ce_mixup": ["random"], "auxlt_mixup": ["balanced", "random"],
                       "auxlt_mixup_fused": ["balanced", "random"], "ce_mislas": ["random"],
@@ -121,20 +106,6 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     assert configs["bbn"]["method"] == "bbn" and configs["ldam_drw"]["method"] == "ldam_drw"
 
 
-_RESOLVE_CONFIGS = """
-import json, sys
-from absl import flags
-from keras_auxlt import flags as auxlt_flags
-auxlt_flags.define_train_flags()
-out = {}
-for name, argv in json.loads(sys.argv[1]).items():
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["train.py", *argv])
-    out[name] = auxlt_flags.run_config_from_flags().check().to_dict()
-print(json.dumps(out))
-"""
-
-
 def test_the_two_stage_recipe_trains_what_the_benchmark_rows_train():
     """flags/cifar10_lt_mislas.cfg and cifar10_lt_crt_mixup.cfg (one command for both stages) state the rows
     ce_mislas and crt_mixup a second time: they must resolve to the same settings, but for where runs live."""
@@ -143,10 +114,7 @@ def test_the_two_stage_recipe_trains_what_the_benchmark_rows_train():
              "ce_mislas": [f"--flagfile={base.flagfile_for('ce_mislas')}", *VARIANTS["ce_mislas"]],
              "crt_mixup_recipe": ["--flagfile=flags/cifar10_lt_crt_mixup.cfg"],
              "crt_mixup": [f"--flagfile={base.flagfile_for('crt_mixup')}", *VARIANTS["crt_mixup"]]}
-    done = subprocess.run([sys.executable, "-c", _RESOLVE_CONFIGS, json.dumps(argvs)], cwd=REPO_ROOT, env=repo_env(),
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    configs = json.loads(done.stdout.strip().splitlines()[-1])
+    configs = {name: result["config"] for name, result in train_flags.resolve(argvs).items()}
     where = ("model_dir", "init_from", "stage_one_flagfile")
     for recipe, row in (("mislas_recipe", "ce_mislas"), ("crt_mixup_recipe", "crt_mixup")):
         assert {k: v for k, v in configs[recipe].items() if k not in where} == {

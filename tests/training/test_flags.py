@@ -9,6 +9,7 @@ import pytest
 
 from keras_auxlt.data.loading import DataConfig
 from keras_auxlt.training.config import ModelConfig, OptimConfig, RunConfig
+from tests import train_flags
 from tests.conftest import REPO_ROOT, repo_env
 
 
@@ -76,24 +77,6 @@ def test_train_py_rejects_a_bad_flag_before_loading_data(tmp_path):
     assert not (tmp_path / "run").exists(), "no work may start on bad flags"
 
 
-_PARSE_BAD_FLAGS = """
-import json, sys
-from absl import flags
-from keras_auxlt import flags as auxlt_flags
-auxlt_flags.define_train_flags()
-errors = []
-for extra in json.loads(sys.argv[1]):
-    flags.FLAGS.unparse_flags()
-    try:  # what train.py does before any work: parse, then check the config
-        flags.FLAGS(["train.py", "--flagfile=flags/cifar10_lt.cfg", *extra])
-        auxlt_flags.run_config_from_flags().check()
-        errors.append(None)
-    except (flags.Error, ValueError) as e:
-        errors.append(str(e))
-print(json.dumps({"errors": errors, "tensorflow": "tensorflow" in sys.modules}))
-"""
-
-
 def test_bad_flags_are_refused_at_parsing_naming_the_flag_and_the_accepted_values():
     """train.py's own parse-and-check, one process for every case (test above: train.py itself stops on one),
     all before TensorFlow loads."""
@@ -106,39 +89,20 @@ def test_bad_flags_are_refused_at_parsing_naming_the_flag_and_the_accepted_value
         (["--imbalance_ratio=0.5"], "--imbalance_ratio: must be >= 1"),
         (["--lt_profile=linear"], "value should be one of <exp|step>"),
     ]
-    out = subprocess.run([sys.executable, "-c", _PARSE_BAD_FLAGS, json.dumps([extra for extra, _ in cases])],
-                         cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    for (extra, message), error in zip(cases, result["errors"], strict=True):
+    results = train_flags.resolve({str(i): ["--flagfile=flags/cifar10_lt.cfg", *extra] for i, (extra, _) in enumerate(cases)})
+    for i, (extra, message) in enumerate(cases):
+        error = results[str(i)]["error"]
         assert error is not None and message in error, (extra, error)
-    assert not result["tensorflow"]
-
-
-_RESOLVE_FLAGFILES = """
-import json, sys
-from absl import flags
-from keras_auxlt import flags as auxlt_flags
-auxlt_flags.define_train_flags()
-out = {}
-for path in sys.argv[1:]:
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["train.py", "--flagfile=" + path])
-    config = auxlt_flags.run_config_from_flags().check()
-    out[path] = dict(epochs=config.epochs, milestones=list(config.optim.lr_milestones),
-                     factors=list(config.optim.lr_factors), drw=config.drw_start_epoch, method=config.method,
-                     mixed=list(config.mixed_streams))
-print(json.dumps(out))
-"""
+    assert not any(result["tensorflow_loaded"] for result in results.values())
 
 
 def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_share_one_shape():
     paths = sorted(f"flags/{p.name}" for p in (REPO_ROOT / "flags").glob("*.cfg"))
-    out = subprocess.run([sys.executable, "-c", _RESOLVE_FLAGFILES, *paths], cwd=REPO_ROOT, capture_output=True, text=True,
-                         env=repo_env(), timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    configs = json.loads(out.stdout.strip().splitlines()[-1])
-    assert set(configs) == set(paths)
+    results = train_flags.resolve({path: ["--flagfile=" + path] for path in paths})
+    assert {path: result["error"] for path, result in results.items()} == dict.fromkeys(paths)
+    configs = {path: dict(epochs=r["config"]["epochs"], milestones=r["config"]["optim"]["lr_milestones"],
+                          factors=r["config"]["optim"]["lr_factors"], drw=r["config"]["drw_start_epoch"],
+                          method=r["config"]["method"], mixed=r["mixed_streams"]) for path, r in results.items()}
     # The short schedules are the 200-epoch recipe compressed: milestones and DRW at the same fractions
     # of training (0.8 and 0.9), the same factors; the 2x one has twice the short one's epochs.
     recipes = [configs[f"flags/{name}.cfg"] for name in ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x")]
@@ -158,43 +122,12 @@ def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_s
     assert {configs[f"flags/{name}.cfg"]["method"] for name in ("cifar10_lt_crt", "cifar10_lt_short_crt")} == {"crt"}
 
 
-_DEFAULTS_EQUAL = """
-import dataclasses
-from absl import flags
-from keras_auxlt import flags as auxlt_flags
-from keras_auxlt.training.config import RunConfig
-auxlt_flags.define_train_flags()
-flags.FLAGS(["train.py"])
-print(dataclasses.asdict(auxlt_flags.run_config_from_flags()) == dataclasses.asdict(RunConfig()))
-"""
-
-
 def test_flag_defaults_are_the_configs_defaults():
     """One place for each default: with no flag given, train.py's flags make RunConfig() itself."""
-    out = subprocess.run([sys.executable, "-c", _DEFAULTS_EQUAL], cwd=REPO_ROOT, env=repo_env(), capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "True"
+    resolved = train_flags.resolve({"no flags": []})["no flags"]
+    assert resolved["config"] == json.loads(json.dumps(RunConfig().to_dict()))  # as the child's JSON carries it
 
 
-_OLD_NAMES = """
-import json, sys, warnings
-from absl import flags
-from keras_auxlt import flags as auxlt_flags
-auxlt_flags.define_train_flags()
-results = []
-for method, old in json.loads(sys.argv[1]):
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["train.py", f"--method={method}", "--mixup_alpha=0.5", f"--mixup_streams={old}",
-                 "--inference_statistics=instance"])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        config = auxlt_flags.run_config_from_flags().check()
-    results.append({"mixup_streams": config.model.mixup_streams, "mixed": config.mixed_streams,
-                    "statistics": config.inference_statistics,
-                    "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]})
-print(json.dumps(results))
-"""
 # method, --mixup_streams as named before 2026-12-06, as it reads now, the streams mixed
 OLD_MIXUP_STREAMS = [
     ("auxlt", "primary,auxiliary", ["balanced", "random"], ["balanced", "random"]),
@@ -206,14 +139,13 @@ OLD_MIXUP_STREAMS = [
 
 
 def test_old_stream_names_are_accepted_with_a_warning_and_mean_what_they_meant():
-    cases = json.dumps([case[:2] for case in OLD_MIXUP_STREAMS])
-    out = subprocess.run([sys.executable, "-c", _OLD_NAMES, cases], cwd=REPO_ROOT, env=repo_env(), capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    results = json.loads(out.stdout.strip().splitlines()[-1])
-    for (method, old, new, mixed), result in zip(OLD_MIXUP_STREAMS, results, strict=True):
-        assert result["mixup_streams"] == new and result["mixed"] == mixed, (method, old, result)
-        assert result["statistics"] == "random"
+    results = train_flags.resolve({f"{method} {old}": [f"--method={method}", "--mixup_alpha=0.5", f"--mixup_streams={old}",
+                                                        "--inference_statistics=instance"]
+                                   for method, old, _, _ in OLD_MIXUP_STREAMS})
+    for method, old, new, mixed in OLD_MIXUP_STREAMS:
+        result = results[f"{method} {old}"]
+        assert result["config"]["model"]["mixup_streams"] == new and result["mixed_streams"] == mixed, (method, old, result)
+        assert result["config"]["inference_statistics"] == "random"
         assert result["warnings"] == [
             f"RenamedValueWarning: --mixup_streams={old} is a name of an earlier version; it now reads "
             f"--mixup_streams={','.join(new)} (the streams are called balanced and random). The old name still works "
