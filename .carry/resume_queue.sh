@@ -7,7 +7,7 @@
 #   setsid nohup bash .carry/resume_queue.sh > ~/auxlt/queue.log 2>&1 < /dev/null &
 #
 # Runs and logs go under $AUXLT_HOME (default ~/auxlt): png200/runs (seed0.log, seed0_part2.log) and
-# short/runs (ldam_drw.log); at the end, seed1.log. DRY_RUN=1 prints the commands instead of running them.
+# short/runs (ldam_drw.log); then seed1.log and search.log. DRY_RUN=1 prints the commands instead of running them.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 home="${AUXLT_HOME:-$HOME/auxlt}"
@@ -83,3 +83,13 @@ for method in $picked; do
   benchmark "$commit" "$home/png200/seed1.log" "${png[@]/#--seeds=0/--seeds=1}" --methods="$method" \
     --results="$home/png200/RESULTS_seed1.md"
 done
+
+# Then issue 38's search for an AuxLT recipe that leads, each step chosen on validation
+# (docs/experiments/2026-12-06-lws-stage.md), with the code that defines its variants: seed 1 of auxlt_mixup_lws,
+# the AuxLT candidate highest on validation at seed 0 (a 20-epoch stage on the seed-1 auxlt_mixup above), then
+# seed 0 of AuxLT trained with MiSLAS's mixup (auxlt_mislas, about 5 hours) and of its LWS stage.
+search=8c6f2b5
+benchmark "$search" "$home/png200/search.log" "${png[@]/#--seeds=0/--seeds=1}" --methods=auxlt_mixup_lws \
+  --results="$home/png200/RESULTS_search_seed1.md"
+benchmark "$search" "$home/png200/search.log" "${png[@]}" --methods=auxlt_mislas,auxlt_mislas_lws \
+  --results="$home/png200/RESULTS_search.md"

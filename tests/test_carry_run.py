@@ -64,7 +64,7 @@ SEED0_CODE = {"ce": "4f07d46", "auxlt_mixup": "4f07d46", "crt": "4f07d46"}  # th
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(SCRIPT), os.pardir, os.pardir, "shared", "data",
                                                    "cifar10")), reason="needs ../shared/data/cifar10")
-def test_the_queue_ends_with_seed_1_of_the_rows_best_on_validation_with_their_seed_0_code(tmp_path):
+def test_the_queue_trains_seed_1_of_the_rows_best_on_validation_with_their_seed_0_code_then_the_search(tmp_path):
     validation = {"ce": .70, "auxlt_mixup": .78, "crt": .76, "crt_mixup": .75, "ldam_drw": .77, "logit_adjust": .74,
                   "auxlt": .79, "bbn": .73, "ce_mislas": .72}
     for method, value in validation.items():
@@ -79,9 +79,12 @@ def test_the_queue_ends_with_seed_1_of_the_rows_best_on_validation_with_their_se
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert "[queue] seed 1 of the rows the verdict pairs: auxlt ldam_drw" in lines
-    seed1 = [line for line in lines if "--seeds=1" in line]
-    assert [(re.search(r"snap-(\w+) ", line).group(1), re.search(r"--methods=(\w+)", line).group(1)) for line in seed1] \
-        == [("f2aaddc", "auxlt"), ("f2aaddc", "ldam_drw")]
+    def jobs(log):
+        return [(re.search(r"snap-(\w+) ", line).group(1), re.search(r"--seeds=(\d)", line).group(1),
+                 re.search(r"--methods=([\w,]+)", line).group(1)) for line in lines if line.endswith(log)]
+    assert jobs("/seed1.log") == [("f2aaddc", "1", "auxlt"), ("f2aaddc", "1", "ldam_drw")]
+    # then issue 38's search, with the code defining its variants: the AuxLT candidate's seed 1, then auxlt_mislas
+    assert jobs("/search.log") == [("8c6f2b5", "1", "auxlt_mixup_lws"), ("8c6f2b5", "0", "auxlt_mislas,auxlt_mislas_lws")]
     assert not any("unpacking" in line and "_seed0." in line for line in lines)  # runs already there are left alone
 
 
