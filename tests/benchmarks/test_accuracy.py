@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from benchmarks.runs import Runs
-from benchmarks.variants import STAGE_ONE, VARIANTS
+from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED, STAGE_ONE, VARIANTS
 from keras_auxlt.training.saving import load_model
 from tests import train_flags
 from tests.conftest import REPO_ROOT, repo_env, write_image_folder
@@ -106,21 +106,26 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
     assert configs["bbn"]["method"] == "bbn" and configs["ldam_drw"]["method"] == "ldam_drw"
 
 
-def test_the_two_stage_recipe_trains_what_the_benchmark_rows_train():
-    """flags/cifar10_lt_mislas.cfg and cifar10_lt_crt_mixup.cfg (one command for both stages) state the rows
-    ce_mislas and crt_mixup a second time: they must resolve to the same settings, but for where runs live."""
+# A shipped recipe -> the row of the results page that it trains.
+RECIPE_ROWS = {"flags/cifar10_lt.cfg": RECOMMENDED, "flags/cifar10_lt_paper.cfg": PUBLISHED_AUXLT,
+               "flags/cifar10_lt_mislas.cfg": "ce_mislas", "flags/cifar10_lt_crt_mixup.cfg": "crt_mixup",
+               "flags/cifar10_lt_bbn.cfg": "bbn"}
+
+
+def test_the_shipped_recipes_train_what_their_rows_of_the_results_page_train():
+    """The README's recipes state rows of the page a second time (cifar10_lt_crt_mixup.cfg: both stages in one
+    command): each must resolve to its row's settings, but for where runs live."""
     base = Runs(flagfile_base="flags/cifar10_lt.cfg", data_dir="", imbalance_ratio=100, output_dir="")
-    argvs = {"mislas_recipe": ["--flagfile=flags/cifar10_lt_mislas.cfg"],
-             "ce_mislas": [f"--flagfile={base.flagfile_for('ce_mislas')}", *VARIANTS["ce_mislas"]],
-             "crt_mixup_recipe": ["--flagfile=flags/cifar10_lt_crt_mixup.cfg"],
-             "crt_mixup": [f"--flagfile={base.flagfile_for('crt_mixup')}", *VARIANTS["crt_mixup"]]}
+    argvs = {**{recipe: [f"--flagfile={recipe}"] for recipe in RECIPE_ROWS},
+             **{row: [f"--flagfile={base.flagfile_for(row)}", *VARIANTS[row]] for row in RECIPE_ROWS.values()}}
     configs = {name: result["config"] for name, result in train_flags.resolve(argvs).items()}
     where = ("model_dir", "init_from", "stage_one_flagfile")
-    for recipe, row in (("mislas_recipe", "ce_mislas"), ("crt_mixup_recipe", "crt_mixup")):
-        assert {k: v for k, v in configs[recipe].items() if k not in where} == {
-            k: v for k, v in configs[row].items() if k not in where}
-    assert configs["crt_mixup_recipe"]["init_from"] == configs["mislas_recipe"]["model_dir"] == "runs/cifar10_lt_mislas"
-    assert configs["crt_mixup_recipe"]["stage_one_flagfile"] == "flags/cifar10_lt_mislas.cfg"
+    for recipe, row in RECIPE_ROWS.items():
+        assert configs[recipe] is not None and {k: v for k, v in configs[recipe].items() if k not in where} == {
+            k: v for k, v in configs[row].items() if k not in where}, (recipe, row)
+    mislas, crt_mixup = configs["flags/cifar10_lt_mislas.cfg"], configs["flags/cifar10_lt_crt_mixup.cfg"]
+    assert crt_mixup["init_from"] == mislas["model_dir"] == "runs/cifar10_lt_mislas"
+    assert crt_mixup["stage_one_flagfile"] == "flags/cifar10_lt_mislas.cfg"
 
 
 def test_the_readme_gets_the_table_of_the_section_its_marker_names(tmp_path):
