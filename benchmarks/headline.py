@@ -120,14 +120,19 @@ def lead_line(rows, methods=METHODS):
     if missing:
         return line + (f" Provisional: the rows are chosen among all {len(methods)}, and {', '.join(missing)} "
                        f"{'has' if len(missing) == 1 else 'have'} not finished.")
+    return line + " " + bar_verdict(aux, rows[aux], rows[base], seeds, "it stays the recommended recipe")
+
+
+def bar_verdict(aux, aux_runs, base_runs, seeds, if_clears):
+    """Whether AuxLT recipe `aux` clears LEAD_BAR over the baseline on each of the `seeds` both have (the verdict
+    waits for LEAD_SEEDS of them); `if_clears`: what follows when it does."""
     if len(seeds) < LEAD_SEEDS:
-        return line + f" The verdict waits for {LEAD_SEEDS} seeds of both."
-    per_seed = [100 * float((originals(a) - originals(b)).mean())
-                for a, b in zip(sorted(rows[aux], key=lambda r: r["seed"]), sorted(rows[base], key=lambda r: r["seed"]))
-                if a["seed"] in seeds and b["seed"] in seeds]
-    holds = mean >= 0 and all(d >= LEAD_BAR for d in per_seed)
-    return line + (f" {aux} clears +{LEAD_BAR:g} on every seed: it stays the recommended recipe." if holds else
-                   f" {aux} does not clear +{LEAD_BAR:g} on every seed ({', '.join(signed(d) for d in per_seed)}).")
+        return f"The verdict waits for {LEAD_SEEDS} seeds of both."
+    a, b = ({r["seed"]: r for r in runs} for runs in (aux_runs, base_runs))
+    per_seed = [100 * float((originals(a[s]) - originals(b[s])).mean()) for s in seeds]
+    if all(d >= LEAD_BAR for d in per_seed):
+        return f"{aux} clears +{LEAD_BAR:g} on every seed: {if_clears}."
+    return f"{aux} does not clear +{LEAD_BAR:g} on every seed ({', '.join(signed(d) for d in per_seed)})."
 
 
 def calibration_line(rows):
@@ -181,6 +186,7 @@ def search_line(candidates, rows):
     """The AuxLT recipes searched beyond the table's rows (issue 38's "if not"), each beside the best baseline row on
     validation and the originals at CHOICE_SEED. `candidates`: [(run, note link)], run as benchmarks.paired_runs
     loads it (a second stage on an AuxLT backbone, kept beside its dated note)."""
+    every_seed = [run for run, _ in candidates if is_auxlt(run["variant"])]
     candidates = [(run, link) for run, link in candidates if run["seed"] == CHOICE_SEED and is_auxlt(run["variant"])]
     base = best(rows, lambda m: not is_auxlt(m)) if rows else None
     if not candidates or base is None:
@@ -191,10 +197,22 @@ def search_line(candidates, rows):
     parts = [f"{run['variant']} {100 * run['validation']:.2f} on validation, "
              f"{100 * run['test_sets']['originals']['top1']:.1f} on the originals ([note]({link}))"
              for run, link in candidates]
-    return (f"AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed {CHOICE_SEED}, "
+    line = (f"AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed {CHOICE_SEED}, "
             f"not rows of the table): {'; '.join(parts)}. The best baseline row, {base}: "
             f"{100 * reference['validation_overall']:.2f} on validation, "
             f"{100 * reference['test_sets']['originals']['top1']:.1f} on the originals.")
+    # The searched recipe a choice on validation names over every AuxLT row, against that baseline row.
+    chosen = max((run for run, _ in candidates), key=lambda run: run["validation"])
+    aux_row = best(rows, is_auxlt)
+    row_validation = [r["validation_overall"] for r in rows.get(aux_row, ()) if r["seed"] == CHOICE_SEED]
+    if row_validation and chosen["validation"] <= row_validation[0]:
+        return line
+    runs = [run for run in every_seed if run["variant"] == chosen["variant"]]
+    seeds, mean, error, kind = paired_difference(runs, rows[base])
+    verdict = bar_verdict(chosen["variant"], runs, rows[base], seeds, "it becomes the recommended recipe")
+    return (line + f" {chosen['variant']}, highest on validation of the AuxLT recipes, − {base}: {signed(mean)} ± "
+            f"{error:.1f} points on the originals ({seed_list(seeds)}, paired by "
+            f"{'seed' if kind == 'over seeds' else 'image'}). {verdict}")
 
 
 def section_lines(rows, runs_path, search=()):

@@ -115,23 +115,42 @@ def test_collect_reads_scored_runs_only(tmp_path):
     assert headline.section_lines({}, "x")[2].startswith("No run of this table has finished yet")
 
 
+def candidate(variant, validation, right, seed=0):
+    """A search run as benchmarks.paired_runs loads it."""
+    return {"variant": variant, "seed": seed, "validation": validation,
+            "test_sets": {"originals": {"top1": right / 1000, "correct": correct_string(right)}}}
+
+
 def test_the_search_line_sets_each_auxlt_candidate_beside_the_best_baseline_row():
     """Issue 38's "if not": the AuxLT recipes searched beyond the table, chosen on validation, beside the baseline
     row that a choice on validation names; a candidate of another seed, or not AuxLT, is not listed."""
     rows = {"crt_mixup": [run(0, 835)], "crt": [run(0, 765)], "auxlt_mixup": [run(0, 806)]}
-
-    def candidate(variant, validation, right, seed=0):
-        return {"variant": variant, "seed": seed, "validation": validation,
-                "test_sets": {"originals": {"top1": right / 1000}}}
-
     candidates = [(candidate("auxlt_mixup_lws", 0.827, 825), "experiments/lws.md"),
                   (candidate("auxlt_mixup_lws", 0.9, 900, seed=1), "experiments/lws.md"),
                   (candidate("crt_mixup_lws", 0.8215, 828), "experiments/lws.md")]
-    assert headline.search_line(candidates, rows) == (
-        "AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed 0, not rows of the "
-        "table): auxlt_mixup_lws 82.70 on validation, 82.5 on the originals ([note](experiments/lws.md)). The best "
-        "baseline row, crt_mixup: 84.50 on validation, 83.5 on the originals.")
+    listed = ("AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed 0, not rows of the "
+              "table): auxlt_mixup_lws 82.70 on validation, 82.5 on the originals ([note](experiments/lws.md)). The best "
+              "baseline row, crt_mixup: 84.50 on validation, 83.5 on the originals.")
+    line = headline.search_line(candidates, rows)
+    assert line.startswith(listed + " auxlt_mixup_lws, highest on validation of the AuxLT recipes, − crt_mixup: −1.0 ± ")
+    assert line.endswith(" points on the originals (seed 0, paired by image). The verdict waits for 2 seeds of both.")
     assert headline.search_line(candidates[2:], rows) is None
     lines = headline.section_lines(rows, "x", candidates)
-    assert lines[-2].startswith("AuxLT recipes searched beyond the table") and lines[-1] == ""
+    assert lines[-2] == line and lines[-1] == ""
     assert not any(line.startswith("AuxLT recipes") for line in headline.section_lines(rows, "x"))
+    rows["auxlt_mixup"] = [dict(run(0, 806), validation_overall=0.83)]  # an AuxLT row above every candidate
+    assert headline.search_line(candidates, rows) == listed
+
+
+def test_the_searched_recipe_chosen_on_validation_gets_the_verdict_by_seed():
+    """Once it has the verdict's seeds, the searched AuxLT recipe highest on validation must clear the bar over the
+    best baseline row on each seed, as a row of the table must."""
+    rows = {"crt_mixup": [run(0, 835), run(1, 840)], "auxlt_mixup": [run(0, 806), run(1, 800)]}
+    trailing = [(candidate("auxlt_mixup_lws", 0.86, 825), "n.md"), (candidate("auxlt_mixup_lws", 0.86, 850, seed=1), "n.md")]
+    assert headline.search_line(trailing, rows).endswith(
+        " − crt_mixup: +0.0 ± 1.0 points on the originals (seeds 0, 1, paired by seed). auxlt_mixup_lws does not clear "
+        "+1.5 on every seed (−1.0, +1.0).")
+    leading = [(candidate("auxlt_mixup_lws", 0.86, 855), "n.md"), (candidate("auxlt_mixup_lws", 0.86, 860, seed=1), "n.md")]
+    assert headline.search_line(leading, rows).endswith(
+        " − crt_mixup: +2.0 ± 0.0 points on the originals (seeds 0, 1, paired by seed). auxlt_mixup_lws clears +1.5 on "
+        "every seed: it becomes the recommended recipe.")
