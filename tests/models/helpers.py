@@ -19,6 +19,7 @@ def tiny_model(**kwargs):
     model = AuxLTModel(**args)
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
     model.build((None, 16, 16, 3))
+    model.optimizer.build(model.trainable_variables)  # a checkpoint of it holds the optimizer's slots, as a trained one
     return model
 
 

@@ -43,7 +43,7 @@ def one_step(strategy, initial_weights, data, frozen_bn, stream_batch_norm):
                     layer.trainable = False
         model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
     model.set_weights(initial_weights)
-    model.fit(tf.data.Dataset.from_tensors(data), epochs=1, verbose=0)
+    model.fit(tf.data.Dataset.from_tensors(data), epochs=1, verbose=0, shuffle=False)
     return model.get_weights()
 
 
@@ -61,7 +61,7 @@ def fit_on_the_dual_stream():
         model.build((None, 16, 16, 3))
         model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
     history = model.fit(dual_stream(split, PipelineConfig(batch_size=8, image_size=16)), steps_per_epoch=3,
-                        epochs=1, verbose=0).history
+                        epochs=1, verbose=0, shuffle=False).history
     print(json.dumps({"replicas": strategy.num_replicas_in_sync, "steps": int(model.optimizer.iterations.numpy()),
                       "losses": {k: v[-1] for k, v in history.items() if k.endswith("loss")}}))
 

@@ -71,7 +71,7 @@ def test_config_round_trip():
 
 def test_keras_save_load_restores_all_heads_and_optimizer_state(tmp_path):
     model = tiny_model(aux_tasks=("random", "reweighted", "rotation"), weight_decay=1e-4)
-    model.fit(tf.data.Dataset.from_tensors(dual_batch()).repeat(2), epochs=1, verbose=0)
+    model.fit(tf.data.Dataset.from_tensors(dual_batch()).repeat(2), epochs=1, verbose=0, shuffle=False)
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
@@ -217,7 +217,7 @@ def test_the_classifier_lr_factor_scales_the_heads_kernel_and_bias_steps_weight_
         else:
             model.set_weights(start)
         model.primary_head.scale.assign([1.0, 0.9, 1.1, 1.2, 0.8])
-        model.fit(tf.data.Dataset.from_tensors(dual_batch()[0]), epochs=1, verbose=0)
+        model.fit(tf.data.Dataset.from_tensors(dual_batch()[0]), epochs=1, verbose=0, shuffle=False)
         steps[factor] = [w.numpy() - s for w, s in zip(model.weights, start)]
     names = [w.path.split("/", 1)[1] for w in model.weights]  # without the model's own (numbered) name
     head = {names.index("primary_head/kernel"), names.index("primary_head/bias")}
