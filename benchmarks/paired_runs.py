@@ -14,7 +14,7 @@ chosen here: the page's choices are made on validation (`benchmarks.headline`).
 import numpy as np
 from absl import app, flags
 
-from benchmarks.comparison import standard_error
+from benchmarks.comparison import signed, standard_error
 from benchmarks.runs import load_scored
 
 flags.DEFINE_list("run_dirs", [], "Run directories <...>/<variant>/seed<k> with metrics.json and test_sets.json.")
@@ -57,7 +57,7 @@ def difference_lines(runs, against):
             if run is base or run["seed"] != base["seed"]:
                 continue
             mean, error = paired(run, base)
-            lines.append(f"- {run['variant']} − {base['variant']}: {mean:+.1f} ± {error:.1f} points on the originals "
+            lines.append(f"- {run['variant']} − {base['variant']}: {signed(mean)} ± {error:.1f} points on the originals "
                          f"(seed {run['seed']}, paired by image)")
     return lines
 

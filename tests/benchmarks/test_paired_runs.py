@@ -28,6 +28,8 @@ def test_differences_pair_images_and_seeds_and_refuse_runs_on_other_images(tmp_p
     assert mean == 0.0 and error == pytest.approx(np.std([0, 100, -100, 0], ddof=1) / 2)
     assert difference_lines([a, b, b1], against=["b"]) == [
         f"- a − b: +0.0 ± {error:.1f} points on the originals (seed 0, paired by image)"]  # b1: no run of seed 1
+    worse = load_scored(scored_run(tmp_path, "d", 0, "0000"))
+    assert difference_lines([b, worse], against=["b"])[0].startswith("- d − b: −50.0 ± ")  # the page's minus sign
     assert table_lines([a])[2] == "| a/seed0 | 81.25 | 50.0 | 1.0 | 25.0 | 90.0 | 40.0 |"
     other = load_scored(scored_run(tmp_path, "c", 0, "1111", keys="k2"))
     with pytest.raises(SystemExit, match="c/seed0 and b/seed0 were scored on different images"):
