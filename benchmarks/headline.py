@@ -82,15 +82,20 @@ def table_lines(rows):
 def paired_difference(runs_a, runs_b):
     """a − b on the originals, in points, paired by seed and by image: (seeds, mean, standard error, kind). With one
     shared seed the error is over the 1,000 images; with more, over the seeds' differences."""
-    a, b = ({r["seed"]: r for r in runs} for runs in (runs_a, runs_b))
-    seeds = sorted(a.keys() & b.keys())
+    differences = per_seed_differences(runs_a, runs_b)
+    seeds, per_seed = list(differences), list(differences.values())
     if not seeds:
         return seeds, None, None, None
-    per_seed = [100 * (originals(a[s]) - originals(b[s])) for s in seeds]
     if len(seeds) == 1:
         return seeds, float(per_seed[0].mean()), standard_error(per_seed[0]), "over images"
     means = [float(d.mean()) for d in per_seed]
     return seeds, float(np.mean(means)), standard_error(means), "over seeds"
+
+
+def per_seed_differences(runs_a, runs_b):
+    """{seed: a − b on each original image, in points} for every seed both have, in seed order."""
+    a, b = ({r["seed"]: r for r in runs} for runs in (runs_a, runs_b))
+    return {s: 100 * (originals(a[s]) - originals(b[s])) for s in sorted(a.keys() & b.keys())}
 
 
 def best(rows, keep):
@@ -120,16 +125,16 @@ def lead_line(rows, methods=METHODS):
     if missing:
         return line + (f" Provisional: the rows are chosen among all {len(methods)}, and {', '.join(missing)} "
                        f"{'has' if len(missing) == 1 else 'have'} not finished.")
-    return line + " " + bar_verdict(aux, rows[aux], rows[base], seeds, "it stays the recommended recipe")
+    return line + " " + bar_verdict(aux, rows[aux], rows[base], "it stays the recommended recipe")
 
 
-def bar_verdict(aux, aux_runs, base_runs, seeds, if_clears):
-    """Whether AuxLT recipe `aux` clears LEAD_BAR over the baseline on each of the `seeds` both have (the verdict
-    waits for LEAD_SEEDS of them); `if_clears`: what follows when it does."""
-    if len(seeds) < LEAD_SEEDS:
+def bar_verdict(aux, aux_runs, base_runs, if_clears):
+    """Whether AuxLT recipe `aux` clears LEAD_BAR over the baseline on each seed both have (the verdict waits for
+    LEAD_SEEDS of them); `if_clears`: what follows when it does."""
+    differences = per_seed_differences(aux_runs, base_runs)
+    if len(differences) < LEAD_SEEDS:
         return f"The verdict waits for {LEAD_SEEDS} seeds of both."
-    a, b = ({r["seed"]: r for r in runs} for runs in (aux_runs, base_runs))
-    per_seed = [100 * float((originals(a[s]) - originals(b[s])).mean()) for s in seeds]
+    per_seed = [float(d.mean()) for d in differences.values()]
     if all(d >= LEAD_BAR for d in per_seed):
         return f"{aux} clears +{LEAD_BAR:g} on every seed: {if_clears}."
     return f"{aux} does not clear +{LEAD_BAR:g} on every seed ({', '.join(signed(d) for d in per_seed)})."
@@ -209,7 +214,7 @@ def search_line(candidates, rows):
         return line
     runs = [run for run in every_seed if run["variant"] == chosen["variant"]]
     seeds, mean, error, kind = paired_difference(runs, rows[base])
-    verdict = bar_verdict(chosen["variant"], runs, rows[base], seeds, "it becomes the recommended recipe")
+    verdict = bar_verdict(chosen["variant"], runs, rows[base], "it becomes the recommended recipe")
     return (line + f" {chosen['variant']}, highest on validation of the AuxLT recipes, − {base}: {signed(mean)} ± "
             f"{error:.1f} points on the originals ({seed_list(seeds)}, paired by "
             f"{'seed' if kind == 'over seeds' else 'image'}). {verdict}")
