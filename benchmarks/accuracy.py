@@ -41,11 +41,10 @@ from benchmarks.readme_table import copy_table
 from benchmarks.runs import (
     CODE_FACTS,
     DRW_FACT,
-    TEST_SETS_FILE,
+    RESULT_SETS,
     Runs,
     collect_all_seeds,
     load_run,
-    load_scored,
     own_dirs_command,
     read_json,
     run_dir,
@@ -93,21 +92,6 @@ flags.DEFINE_string("reuse_training_from", "", "--output_dir of an earlier bench
 flags.DEFINE_string("results_tree", "docs/results", "The kept runs the page's other sections are built from, laid out "
                     "<schedule>/<data>/<method>/seed<k>/ (RESULT_SETS); empty: those sections are left out.")
 FLAGS = flags.FLAGS
-
-# The one tree of kept runs (--results_tree): <schedule>/<data>/<method>/seed<k>/, a variation of the data's runs
-# after a dash. The 30-epoch table's runs are --metrics_dir (30_epoch/jpeg by default).
-RESULT_SETS = {
-    "headline": "200_epoch/png",  # the 200-epoch recipe on the original pixels, scored on both test sets
-    "long_recipe": "200_epoch/jpeg",  # the 200-epoch recipe on the JPEG copy
-    "reference": "200_epoch/jpeg-reference",  # the reference code's CE at 200 epochs (reference.json)
-    "bfloat16": "30_epoch/jpeg-bfloat16",  # the 30-epoch table's rows in mixed bfloat16
-}
-
-
-# Issue 38's search for an AuxLT recipe that leads: each a dated note docs/experiments/<name>.md whose kept runs
-# are <results_tree>/experiments/<name>/<variant>/seed<k>/ (the page names their AuxLT candidates: headline.search_line).
-SEARCH_NOTES = ("2026-12-06-crt-on-auxlt-mixup", "2026-12-06-lws-stage")
-
 
 def result_set(name):
     """The directory of one of RESULT_SETS, or "" when --results_tree is empty."""
@@ -181,20 +165,11 @@ def long_recipe_lines(short_rows, rows, bfloat16):
 
 @functools.cache
 def search_candidates():
-    """[(run, link to its note)] of the SEARCH_NOTES' scored runs (benchmarks.paired_runs.load), [] without
-    --results_tree."""
+    """[(run, link to its note)] of the search's kept runs (headline.collect_search), [] without --results_tree."""
     if not FLAGS.results_tree:
         return []
-    candidates = []
-    for name in SEARCH_NOTES:
-        base = os.path.join(FLAGS.results_tree, "experiments", name)
-        for variant in sorted(os.listdir(base)) if os.path.isdir(base) else ():
-            for seed_dir in sorted(os.listdir(os.path.join(base, variant))):
-                directory = os.path.join(base, variant, seed_dir)
-                if os.path.isfile(os.path.join(directory, TEST_SETS_FILE)):
-                    candidates.append((load_scored(directory),
-                                       from_page(os.path.join(DOCS, "experiments", name + ".md"))))
-    return candidates
+    return [(run, from_page(os.path.join(DOCS, "experiments", note + ".md")))
+            for run, note in headline.collect_search(FLAGS.results_tree)]
 
 
 def headline_rows():

@@ -19,8 +19,8 @@ from benchmarks.comparison import (
     signed,
     standard_error,
 )
-from benchmarks.runs import TEST_SETS_FILE, load_run, read_json, run_dir, seeds_under
-from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
+from benchmarks.runs import TEST_SETS_FILE, load_run, load_scored, read_json, run_dir, seeds_under
+from benchmarks.variants import PUBLISHED_AUXLT, RECIPES, RECOMMENDED
 
 FLAGFILE = "flags/cifar10_lt.cfg"
 # The rows, in the order issue 38 trains them; the AuxLT rows are those named auxlt*.
@@ -33,6 +33,9 @@ LEAD_SEEDS = 2  # seeds the verdict waits for
 # The seed every row trains: the two rows the verdict pairs are chosen on its validation top-1, so that the
 # second seed, which only those two rows train, cannot change the choice (benchmarks.verdict_seeds).
 CHOICE_SEED = 0
+# Issue 38's search for an AuxLT recipe that leads: each a dated note docs/experiments/<name>.md whose kept runs are
+# <results tree>/experiments/<name>/<variant>/seed<k>/ (collect_search; the page lists them: search_line).
+SEARCH_NOTES = ("2026-12-06-crt-on-auxlt-mixup", "2026-12-06-lws-stage")
 
 
 def is_auxlt(method):
@@ -50,6 +53,20 @@ def collect(base, methods=METHODS):
             if run is not None and test_sets is not None:
                 rows.setdefault(method, []).append({**run, "test_sets": test_sets})
     return rows
+
+
+def collect_search(results_tree, notes=SEARCH_NOTES):
+    """[(run, note name)] of the search's runs kept under `results_tree` and scored on both test sets
+    (benchmarks.runs.load_scored's), in note, variant and seed order."""
+    found = []
+    for note in notes:
+        base = os.path.join(results_tree, "experiments", note)
+        for variant in sorted(os.listdir(base)) if os.path.isdir(base) else ():
+            for seed_dir in sorted(os.listdir(os.path.join(base, variant))):
+                directory = os.path.join(base, variant, seed_dir)
+                if os.path.isfile(os.path.join(directory, TEST_SETS_FILE)):
+                    found.append((load_scored(directory), note))
+    return found
 
 
 def originals(run):
@@ -128,14 +145,23 @@ def lead_line(rows, methods=METHODS):
     return line + " " + bar_verdict(aux, rows[aux], rows[base], "it stays the recommended recipe")
 
 
+def clears(aux_runs, base_runs):
+    """The per-seed differences (AuxLT − baseline on the originals, in points, seed order) and whether every one
+    clears LEAD_BAR; None while the two share fewer than LEAD_SEEDS seeds (no verdict yet)."""
+    per_seed = [float(d.mean()) for d in per_seed_differences(aux_runs, base_runs).values()]
+    if len(per_seed) < LEAD_SEEDS:
+        return None
+    return per_seed, all(d >= LEAD_BAR for d in per_seed)
+
+
 def bar_verdict(aux, aux_runs, base_runs, if_clears):
     """Whether AuxLT recipe `aux` clears LEAD_BAR over the baseline on each seed both have (the verdict waits for
     LEAD_SEEDS of them); `if_clears`: what follows when it does."""
-    differences = per_seed_differences(aux_runs, base_runs)
-    if len(differences) < LEAD_SEEDS:
+    verdict = clears(aux_runs, base_runs)
+    if verdict is None:
         return f"The verdict waits for {LEAD_SEEDS} seeds of both."
-    per_seed = [float(d.mean()) for d in differences.values()]
-    if all(d >= LEAD_BAR for d in per_seed):
+    per_seed, cleared = verdict
+    if cleared:
         return f"{aux} clears +{LEAD_BAR:g} on every seed: {if_clears}."
     return f"{aux} does not clear +{LEAD_BAR:g} on every seed ({', '.join(signed(d) for d in per_seed)})."
 
@@ -187,37 +213,77 @@ def pending_line(rows, methods=METHODS):
     return f"- Not finished yet: {', '.join(missing)}." if missing else None
 
 
+def searched_choice(candidates, rows):
+    """The searched AuxLT recipe a choice on validation at CHOICE_SEED names over every AuxLT row of the table, as
+    (variant, its runs of every seed), or None (no candidate above the table's best AuxLT row on validation).
+    `candidates`: [(run, note link)], as search_line takes them."""
+    at_seed = [run for run, _ in candidates if run["seed"] == CHOICE_SEED and is_auxlt(run["variant"])]
+    if not at_seed:
+        return None
+    chosen = max(at_seed, key=lambda run: run["validation"])["variant"]
+    row_validation = [r["validation_overall"] for r in rows.get(best(rows, is_auxlt), ()) if r["seed"] == CHOICE_SEED]
+    if row_validation and max(r["validation"] for r in at_seed) <= row_validation[0]:
+        return None
+    return chosen, [run for run, _ in candidates if run["variant"] == chosen]
+
+
 def search_line(candidates, rows):
     """The AuxLT recipes searched beyond the table's rows (issue 38's "if not"), each beside the best baseline row on
     validation and the originals at CHOICE_SEED. `candidates`: [(run, note link)], run as benchmarks.paired_runs
     loads it (a second stage on an AuxLT backbone, kept beside its dated note)."""
-    every_seed = [run for run, _ in candidates if is_auxlt(run["variant"])]
-    candidates = [(run, link) for run, link in candidates if run["seed"] == CHOICE_SEED and is_auxlt(run["variant"])]
+    listed = [(run, link) for run, link in candidates if run["seed"] == CHOICE_SEED and is_auxlt(run["variant"])]
     base = best(rows, lambda m: not is_auxlt(m)) if rows else None
-    if not candidates or base is None:
+    if not listed or base is None:
         return None
     reference = next((r for r in rows[base] if r["seed"] == CHOICE_SEED), None)
     if reference is None:
         return None
     parts = [f"{run['variant']} {100 * run['validation']:.2f} on validation, "
              f"{100 * run['test_sets']['originals']['top1']:.1f} on the originals ([note]({link}))"
-             for run, link in candidates]
+             for run, link in listed]
     line = (f"AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed {CHOICE_SEED}, "
             f"not rows of the table): {'; '.join(parts)}. The best baseline row, {base}: "
             f"{100 * reference['validation_overall']:.2f} on validation, "
             f"{100 * reference['test_sets']['originals']['top1']:.1f} on the originals.")
-    # The searched recipe a choice on validation names over every AuxLT row, against that baseline row.
-    chosen = max((run for run, _ in candidates), key=lambda run: run["validation"])
-    aux_row = best(rows, is_auxlt)
-    row_validation = [r["validation_overall"] for r in rows.get(aux_row, ()) if r["seed"] == CHOICE_SEED]
-    if row_validation and chosen["validation"] <= row_validation[0]:
+    choice = searched_choice(candidates, rows)
+    if choice is None:
         return line
-    runs = [run for run in every_seed if run["variant"] == chosen["variant"]]
+    chosen, runs = choice
     seeds, mean, error, kind = paired_difference(runs, rows[base])
-    verdict = bar_verdict(chosen["variant"], runs, rows[base], "it becomes the recommended recipe")
-    return (line + f" {chosen['variant']}, highest on validation of the AuxLT recipes, − {base}: {signed(mean)} ± "
+    verdict = bar_verdict(chosen, runs, rows[base], "it becomes the recommended recipe")
+    return (line + f" {chosen}, highest on validation of the AuxLT recipes, − {base}: {signed(mean)} ± "
             f"{error:.1f} points on the originals ({seed_list(seeds)}, paired by "
             f"{'seed' if kind == 'over seeds' else 'image'}). {verdict}")
+
+
+def recommendation(rows, search=(), methods=METHODS):
+    """The row the table makes the default recipe once its verdict is final, or None while it waits (a row of
+    `methods` unfinished, a row without validation, or fewer than LEAD_SEEDS seeds shared by the two compared): the
+    best AuxLT row if it clears LEAD_BAR over the best baseline on every seed; else the searched AuxLT recipe chosen
+    on validation (searched_choice), if it clears; else the best baseline."""
+    if unfinished(rows, methods) or lacking_validation(rows, list(rows)):
+        return None
+    aux, base = best(rows, is_auxlt), best(rows, lambda m: not is_auxlt(m))
+    verdict = clears(rows[aux], rows[base])
+    if verdict is None:
+        return None
+    if verdict[1]:
+        return aux
+    choice = searched_choice(search, rows)
+    if choice is None:
+        return base
+    verdict = clears(choice[1], rows[base])
+    return None if verdict is None else choice[0] if verdict[1] else base
+
+
+def recommendation_line(rows, search=(), methods=METHODS):
+    """The page's statement of the default recipe, once recommendation() names it."""
+    row = recommendation(rows, search, methods)
+    if row is None:
+        return None
+    recipe = RECIPES.get(row)
+    where = f"`{recipe}`, what `./run train` runs" if recipe else "no one-command recipe ships for it yet"
+    return f"- **Recommended recipe: {row}** ({where})."
 
 
 def section_lines(rows, runs_path, search=()):
@@ -225,8 +291,8 @@ def section_lines(rows, runs_path, search=()):
     lines = ["## 200 epochs, original pixels", ""]
     if not rows:
         return lines + [f"No run of this table has finished yet (rows: {', '.join(METHODS)}).", ""]
-    bullets = [line for line in (lead_line(rows), calibration_line(rows), published_gain_line(rows), pending_line(rows))
-               if line]
+    bullets = [line for line in (lead_line(rows), recommendation_line(rows, search), calibration_line(rows),
+                                 published_gain_line(rows), pending_line(rows)) if line]
     lines += [*table_lines(rows), "", *bullets, "",
               f"Top-1 %, CIFAR-10-LT ρ=100, ResNet-32, `{FLAGFILE}` (200 epochs), trained on the PNG copy. "
               "`originals`: the 1,000 original test images (mean over seeds ± standard error over seeds; "

@@ -28,6 +28,14 @@ from keras_auxlt.training.stop_signals import wait_forwarding_signals
 TIMING_FILE = "benchmark_timing.json"  # wall time and the train.py command of a finished run
 RUN_FILES = (METRICS_FILE, TIMING_FILE)  # a run with both is finished
 KEPT_FILES = (*RUN_FILES, CONFIG_FILE)  # what --metrics_dir keeps of a run (config.json: the resolved recipe)
+# The one tree of kept runs (docs/results; benchmarks.accuracy's --results_tree): <schedule>/<data>/<method>/seed<k>/,
+# a variation of the data's runs after a dash. The 30-epoch table's runs are --metrics_dir (30_epoch/jpeg by default).
+RESULT_SETS = {
+    "headline": "200_epoch/png",  # the 200-epoch recipe on the original pixels, scored on both test sets
+    "long_recipe": "200_epoch/jpeg",  # the 200-epoch recipe on the JPEG copy
+    "reference": "200_epoch/jpeg-reference",  # the reference code's CE at 200 epochs (reference.json)
+    "bfloat16": "30_epoch/jpeg-bfloat16",  # the 30-epoch table's rows in mixed bfloat16
+}
 TEST_SETS_FILE = "test_sets.json"  # a run scored on both test sets of the shared CIFAR-10 (benchmarks.test_sets)
 # train.py flags that name where things live (the run, its first stage, the data), not what it trains: two commands
 # differing only there are the same recipe (the same data at another path, on another machine).

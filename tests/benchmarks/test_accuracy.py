@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from benchmarks.runs import Runs
-from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED, STAGE_ONE, VARIANTS
+from benchmarks.variants import RECIPES, STAGE_ONE, VARIANTS
 from keras_auxlt.training.saving import load_model
 from tests import train_flags
 from tests.conftest import REPO_ROOT, repo_env, write_image_folder
@@ -107,9 +107,7 @@ def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
 
 
 # A shipped recipe -> the row of the results page that it trains.
-RECIPE_ROWS = {"flags/cifar10_lt.cfg": RECOMMENDED, "flags/cifar10_lt_paper.cfg": PUBLISHED_AUXLT,
-               "flags/cifar10_lt_mislas.cfg": "ce_mislas", "flags/cifar10_lt_crt_mixup.cfg": "crt_mixup",
-               "flags/cifar10_lt_bbn.cfg": "bbn"}
+RECIPE_ROWS = {recipe: row for row, recipe in RECIPES.items()}
 
 
 def test_the_shipped_recipes_train_what_their_rows_of_the_results_page_train():

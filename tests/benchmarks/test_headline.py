@@ -154,3 +154,28 @@ def test_the_searched_recipe_chosen_on_validation_gets_the_verdict_by_seed():
     assert headline.search_line(leading, rows).endswith(
         " − crt_mixup: +2.0 ± 0.0 points on the originals (seeds 0, 1, paired by seed). auxlt_mixup_lws clears +1.5 on "
         "every seed: it becomes the recommended recipe.")
+
+
+def test_the_recommended_recipe_is_named_only_once_the_verdict_is_final():
+    """Issue 38's "make the default whatever wins": the best AuxLT row if it clears the bar on every seed, else the
+    searched AuxLT recipe chosen on validation if it clears, else the best baseline; nothing while any of that waits."""
+    methods = ("crt_mixup", "auxlt_mixup")
+    trailing = {"crt_mixup": [run(0, 835), run(1, 840)], "auxlt_mixup": [run(0, 806), run(1, 800)]}
+    assert headline.recommendation(trailing) is None  # the table's other six rows have not finished
+    assert headline.recommendation({m: runs[:1] for m, runs in trailing.items()}, methods=methods) is None  # one seed
+    assert headline.recommendation(trailing, methods=methods) == "crt_mixup"
+    assert headline.recommendation_line(trailing, methods=methods) == (
+        "- **Recommended recipe: crt_mixup** (`flags/cifar10_lt_crt_mixup.cfg`, what `./run train` runs).")
+    leading = {"crt": [run(0, 700), run(1, 700)], "auxlt_mixup": [run(0, 720), run(1, 716)]}
+    assert headline.recommendation(leading, methods=("crt", "auxlt_mixup")) == "auxlt_mixup"
+    one_seed = [(candidate("auxlt_mixup_lws", 0.86, 855), "n.md")]
+    assert headline.recommendation(trailing, one_seed, methods=methods) is None  # the searched recipe's seed 1 waits
+    clearing = [*one_seed, (candidate("auxlt_mixup_lws", 0.86, 860, seed=1), "n.md")]
+    assert headline.recommendation(trailing, clearing, methods=methods) == "auxlt_mixup_lws"
+    assert headline.recommendation_line(trailing, clearing, methods=methods) == (
+        "- **Recommended recipe: auxlt_mixup_lws** (no one-command recipe ships for it yet).")
+    below_the_row = [(dict(c, validation=0.8), link) for c, link in clearing]  # under auxlt_mixup's 0.816: not chosen
+    assert headline.recommendation(trailing, below_the_row, methods=methods) == "crt_mixup"
+    not_clearing = [*one_seed, (candidate("auxlt_mixup_lws", 0.86, 845, seed=1), "n.md")]
+    assert headline.recommendation(trailing, not_clearing, methods=methods) == "crt_mixup"
+    assert headline.recommendation_line(trailing, methods=("crt_mixup", "auxlt_mixup", "bbn")) is None

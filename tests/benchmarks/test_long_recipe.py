@@ -49,7 +49,7 @@ def test_without_runs_the_section_says_so_and_still_shows_the_published_figures(
 
 
 def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
-    tree = tmp_path / "results"  # the one tree of kept runs (benchmarks.accuracy.RESULT_SETS)
+    tree = tmp_path / "results"  # the one tree of kept runs (benchmarks.runs.RESULT_SETS)
     short, long, bfloat16, rerun = (tree / name for name in ("30_epoch/jpeg", "200_epoch/jpeg", "30_epoch/jpeg-bfloat16",
                                                              "30_epoch/jpeg-rerun"))
     for base, method, seed, overall in [(short, "ce", 0, 0.57), (long, "ce", 0, 0.69), (long, "auxlt", 0, 0.75),
