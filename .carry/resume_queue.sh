@@ -31,13 +31,16 @@ for archive in "$repo"/.carry/png200-*_seed*.tar.gz; do
   fi
 done
 
-# A run finished and kept on the results page (docs/results/200_epoch/png) but absent here (a new machine) gets its
-# kept files, so that the benchmark finds it done instead of training it again (its checkpoints stay behind).
-kept="$repo/docs/results/200_epoch/png"
-for metrics in "$kept"/*/seed*/metrics.json; do
-  [[ -e "$metrics" ]] || continue
-  from="$(dirname "$metrics")"
-  run="${from#"$kept"/}"
+# A run finished and kept in the repository (a row's under docs/results/200_epoch/png, a search's beside its note
+# under docs/results/experiments) but absent here (a new machine) gets its kept files, so that the benchmark finds
+# it done instead of training it again (its checkpoints stay behind). A kept run is one of this queue's when it
+# trained into <...>/png200/runs/<method>/seed<k> (its config.json's model_dir).
+for config in "$repo"/docs/results/200_epoch/png/*/seed*/config.json "$repo"/docs/results/experiments/*/*/seed*/config.json; do
+  from="$(dirname "$config")"
+  [[ -e "$from/metrics.json" ]] || continue
+  model_dir="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("model_dir", ""))' "$config")"
+  [[ "$model_dir" == */png200/runs/*/seed* ]] || continue
+  run="${model_dir##*/png200/runs/}"
   if [[ ! -d "$runs/$run" ]]; then
     echo "[queue] $run finished and is kept: copying its files into $runs/$run"
     mkdir -p "$runs/$run"

@@ -100,15 +100,21 @@ def test_a_second_queue_beside_a_running_one_stops_before_anything(tmp_path):
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(SCRIPT), os.pardir, os.pardir, "shared", "data",
                                                    "cifar10")), reason="needs ../shared/data/cifar10")
-def test_on_a_new_machine_the_runs_kept_on_the_results_page_are_not_trained_again(tmp_path):
-    kept = os.path.join(os.path.dirname(SCRIPT), os.pardir, "docs", "results", "200_epoch", "png")
-    runs = sorted(os.path.relpath(os.path.dirname(path), kept) for path in glob.glob(os.path.join(kept, "*", "seed*",
-                                                                                                   "metrics.json")))
-    assert runs, "the results page keeps finished 200-epoch runs"
+def test_on_a_new_machine_the_runs_kept_in_the_repository_are_not_trained_again(tmp_path):
+    """The rows' runs kept on the results page and the search's kept beside its notes: each trained into the queue's
+    <runs>/<method>/seed<k> (its config.json's model_dir) and gets its kept files back there."""
+    results = os.path.join(os.path.dirname(SCRIPT), os.pardir, "docs", "results")
+    kept = {}
+    for config in glob.glob(os.path.join(results, "**", "seed*", "config.json"), recursive=True):
+        with open(config) as f:
+            model_dir = json.load(f).get("model_dir", "")
+        if "/png200/runs/" in model_dir and os.path.isfile(os.path.join(os.path.dirname(config), "metrics.json")):
+            kept[model_dir.split("/png200/runs/")[1]] = os.path.dirname(config)
+    assert {"ce/seed0", "auxlt_mixup_lws/seed0"} <= set(kept), "the page keeps a row's run and a search's"
     done = subprocess.run(["bash", QUEUE], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "DRY_RUN": "1", "AUXLT_HOME": str(tmp_path)})
-    for run in runs:  # what benchmarks.accuracy reads as a finished run: it says "done already"
+    for run, where in kept.items():  # what benchmarks.accuracy reads as a finished run: it says "done already"
         assert f"[queue] {run} finished and is kept: copying its files into {tmp_path}/png200/runs/{run}" in done.stdout
         for name in ("metrics.json", "benchmark_timing.json", "config.json"):
-            with open(os.path.join(kept, run, name)) as a, open(tmp_path / "png200" / "runs" / run / name) as b:
+            with open(os.path.join(where, name)) as a, open(tmp_path / "png200" / "runs" / run / name) as b:
                 assert a.read() == b.read()
