@@ -115,6 +115,20 @@ def test_collect_reads_scored_runs_only(tmp_path):
     assert headline.section_lines({}, "x")[2].startswith("No run of this table has finished yet")
 
 
+def test_the_search_is_collected_from_its_notes_scored_runs_only(tmp_path):
+    for note, variant, seed, scored in (("b-note", "auxlt_x", 1, True), ("b-note", "auxlt_x", 0, True),
+                                        ("a-note", "auxlt_y", 0, True), ("a-note", "auxlt_y", 1, False),
+                                        ("other-note", "auxlt_z", 0, True)):
+        directory = tmp_path / "experiments" / note / variant / f"seed{seed}"
+        directory.mkdir(parents=True)
+        (directory / "metrics.json").write_text(json.dumps({"overall": 0.7, "validation": {"overall": 0.8}}))
+        if scored:
+            (directory / "test_sets.json").write_text(json.dumps(run(0, 700)["test_sets"]))
+    found = headline.collect_search(str(tmp_path), notes=("b-note", "a-note", "missing-note"))
+    assert [(run["name"], run["validation"], note) for run, note in found] == [
+        ("auxlt_x/seed0", 0.8, "b-note"), ("auxlt_x/seed1", 0.8, "b-note"), ("auxlt_y/seed0", 0.8, "a-note")]
+
+
 def candidate(variant, validation, right, seed=0):
     """A search run as benchmarks.paired_runs loads it."""
     return {"variant": variant, "seed": seed, "validation": validation,
