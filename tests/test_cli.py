@@ -59,6 +59,8 @@ def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_and_export_follow(
     assert code == 0, (out + err)[-3000:]
     assert "[train] schedule   1 epoch of 382 steps = 382 steps" in out  # 12,206 images: 200 left for validation
     assert "; mixup (alpha 0.5) on the balanced and random streams" in out
+    assert out.rstrip().endswith(f"[train] to export this run for TF Serving and ONNX: python -m export "
+                                 f"--model_dir={model_dir} --export_base=exports --model_name=smoke")
     if not has_gpu_device_node():
         assert CUDA_PROBE_NOISE not in err  # TensorFlow's probe of an absent GPU is not shown as an error
     metrics = json.loads((model_dir / "metrics.json").read_text())

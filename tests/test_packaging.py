@@ -73,6 +73,9 @@ def test_the_wheel_installs_keras_auxlt_and_its_commands_only(tmp_path):
     assert trained.returncode == 0, (trained.stdout + trained.stderr)[-3000:]
     assert (outside / "runs" / "cifar10_lt_smoke" / "metrics.json").is_file()
     assert "resnet20" in trained.stdout  # the recipe's backbone, from the installed recipe file
+    assert trained.stdout.rstrip().endswith("[train] to export this run for TF Serving and ONNX: auxlt-export "
+                                            "--model_dir=runs/cifar10_lt_smoke --export_base=exports "
+                                            "--model_name=cifar10_lt_smoke")  # the installed command's name
     # A command end to end, from outside the repository: label statistics of a list file.
     (outside / "train.txt").write_text("".join(f"train/{c}/{i}.jpg {c}\n" for c, n in enumerate([150, 40, 5])
                                                for i in range(n)))

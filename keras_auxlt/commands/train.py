@@ -11,6 +11,8 @@ of it, so the rerun resumes exactly there. A second stage (crt) with --stage_one
 the run it starts from, if that has not finished (keras_auxlt.commands.stage_one).
 """
 
+import os
+
 from absl import app, flags
 
 from keras_auxlt import flags as auxlt_flags
@@ -47,7 +49,7 @@ def main(argv):
     from keras_auxlt.training.trainer import run
 
     try:
-        run(config)
+        metrics = run(config)
     except (ConfigError, ClusterConfigError) as e:  # found once the strategy is known (replica count, TF_CONFIG)
         raise app.UsageError(str(e)) from None
     except (DataError, NonFiniteLossError) as e:
@@ -55,6 +57,16 @@ def main(argv):
     except TrainingInterrupted as e:
         print(f"[train] {e}", flush=True)
         raise SystemExit(e.exit_status) from None
+    if metrics:  # the chief, whose run directory holds the model (other workers of a cluster return none)
+        print(export_hint(config.model_dir, argv[0]), flush=True)
+
+
+def export_hint(model_dir, program):
+    """The command that exports a finished run, as this one was started: installed (auxlt-train) or from a clone."""
+    export = "auxlt-export" if os.path.basename(program).startswith("auxlt-") else "python -m export"
+    name = os.path.basename(os.path.normpath(model_dir))
+    return (f"[train] to export this run for TF Serving and ONNX: {export} --model_dir={model_dir} "
+            f"--export_base=exports --model_name={name}")
 
 
 def console():
