@@ -7,7 +7,7 @@
 #   setsid nohup bash .carry/resume_queue.sh > ~/auxlt/queue.log 2>&1 < /dev/null &
 #
 # Runs and logs go under $AUXLT_HOME (default ~/auxlt): png200/runs (seed0.log, seed0_part2.log) and
-# short/runs (ldam_drw.log); then seed1.log and search.log. DRY_RUN=1 prints the commands instead of running them.
+# short/runs (ldam_drw.log, bbn.log); then seed1.log and search.log. DRY_RUN=1 prints the commands instead of running them.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 home="${AUXLT_HOME:-$HOME/auxlt}"
@@ -31,20 +31,24 @@ for archive in "$repo"/.carry/png200-*_seed*.tar.gz; do
   fi
 done
 
-# A run finished and kept in the repository (a row's under docs/results/200_epoch/png, a search's beside its note
-# under docs/results/experiments) but absent here (a new machine) gets its kept files, so that the benchmark finds
-# it done instead of training it again (its checkpoints stay behind). A kept run is one of this queue's when it
-# trained into <...>/png200/runs/<method>/seed<k> (its config.json's model_dir).
-for config in "$repo"/docs/results/200_epoch/png/*/seed*/config.json "$repo"/docs/results/experiments/*/*/seed*/config.json; do
+# A run finished and kept in the repository (a row's under docs/results/200_epoch/png, a 30-epoch check's under
+# docs/results/30_epoch/jpeg, a search's beside its note under docs/results/experiments) but absent here (a new
+# machine) gets its kept files, so that the benchmark finds it done instead of training it again (its checkpoints
+# stay behind). A kept run is one of this queue's when it trained into <...>/png200/runs/<method>/seed<k> or
+# <...>/short/runs/<method>/seed<k> (its config.json's model_dir).
+for config in "$repo"/docs/results/*/*/*/seed*/config.json; do
   from="$(dirname "$config")"
   [[ -e "$from/metrics.json" ]] || continue
   model_dir="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("model_dir", ""))' "$config")"
-  [[ "$model_dir" == */png200/runs/*/seed* ]] || continue
-  run="${model_dir##*/png200/runs/}"
-  if [[ ! -d "$runs/$run" ]]; then
-    echo "[queue] $run finished and is kept: copying its files into $runs/$run"
-    mkdir -p "$runs/$run"
-    cp "$from/metrics.json" "$from/benchmark_timing.json" "$from/config.json" "$runs/$run/"
+  case "$model_dir" in
+    */png200/runs/*/seed*) place="png200/runs/${model_dir##*/png200/runs/}" ;;
+    */short/runs/*/seed*) place="short/runs/${model_dir##*/short/runs/}" ;;
+    *) continue ;;
+  esac
+  if [[ ! -d "$home/$place" ]]; then
+    echo "[queue] ${place#*/runs/} finished and is kept: copying its files into $home/$place"
+    mkdir -p "$home/$place"
+    cp "$from/metrics.json" "$from/benchmark_timing.json" "$from/config.json" "$home/$place/"
   fi
 done
 
@@ -67,12 +71,15 @@ benchmark() {  # commit, log file, then benchmarks.accuracy's flags
 }
 
 png=(--flagfile_base=flags/cifar10_lt.cfg --seeds=0 --data_dir="$data/cifar10_png.tar.gz" --output_dir="$runs")
-# The order of issue 38: ce, auxlt_mixup, crt (code of 4f07d46); the 30-epoch ldam_drw check against the
-# reference code's 66.3 on the JPEG copy; then crt_mixup, ldam_drw, logit_adjust, auxlt, bbn (code of f2aaddc).
+# The order of issue 38: ce, auxlt_mixup, crt (code of 4f07d46); the 30-epoch checks against the reference code's
+# figures on the JPEG copy (ldam_drw: 66.3; bbn: 53.6, before its 200-epoch run); then crt_mixup, ldam_drw,
+# logit_adjust, auxlt, bbn (code of f2aaddc).
 benchmark 4f07d46 "$home/png200/seed0.log" "${png[@]}" --methods=ce,auxlt_mixup,crt \
   --results="$home/png200/RESULTS.md"
-benchmark f2aaddc "$home/short/ldam_drw.log" --methods=ldam_drw --seeds=0 --data_dir="$data/cifar10_jpg.tar.gz" \
-  --output_dir="$home/short/runs" --results="$home/short/RESULTS.md"
+for check in ldam_drw bbn; do
+  benchmark f2aaddc "$home/short/$check.log" --methods="$check" --seeds=0 --data_dir="$data/cifar10_jpg.tar.gz" \
+    --output_dir="$home/short/runs" --results="$home/short/RESULTS_$check.md"
+done
 benchmark f2aaddc "$home/png200/seed0_part2.log" "${png[@]}" --methods=crt_mixup,ldam_drw,logit_adjust,auxlt,bbn \
   --results="$home/png200/RESULTS2.md"
 

@@ -83,6 +83,9 @@ def test_the_queue_trains_seed_1_of_the_rows_best_on_validation_with_their_seed_
         return [(re.search(r"snap-(\w+) ", line).group(1), re.search(r"--seeds=(\d)", line).group(1),
                  re.search(r"--methods=([\w,]+)", line).group(1)) for line in lines if line.endswith(log)]
     assert jobs("/seed1.log") == [("f2aaddc", "1", "auxlt"), ("f2aaddc", "1", "ldam_drw")]
+    # the 30-epoch checks against the reference code's figures come before the 200-epoch rows they check
+    order = [line.rsplit("/", 1)[1] for line in lines if line.endswith(".log")]
+    assert order[:4] == ["seed0.log", "ldam_drw.log", "bbn.log", "seed0_part2.log"]
     # then issue 38's search, with the code defining its variants: the AuxLT candidate's seed 1, then auxlt_mislas
     assert jobs("/search.log") == [("8c6f2b5", "1", "auxlt_mixup_lws"), ("8c6f2b5", "0", "auxlt_mislas,auxlt_mislas_lws")]
     assert not any("unpacking" in line and "_seed0." in line for line in lines)  # runs already there are left alone
@@ -101,20 +104,23 @@ def test_a_second_queue_beside_a_running_one_stops_before_anything(tmp_path):
 @pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(SCRIPT), os.pardir, os.pardir, "shared", "data",
                                                    "cifar10")), reason="needs ../shared/data/cifar10")
 def test_on_a_new_machine_the_runs_kept_in_the_repository_are_not_trained_again(tmp_path):
-    """The rows' runs kept on the results page and the search's kept beside its notes: each trained into the queue's
-    <runs>/<method>/seed<k> (its config.json's model_dir) and gets its kept files back there."""
+    """The rows' runs kept on the results page, the 30-epoch checks' and the search's kept beside its notes: each
+    trained into the queue's <png200 or short>/runs/<method>/seed<k> (its config.json's model_dir) and gets its
+    kept files back there."""
     results = os.path.join(os.path.dirname(SCRIPT), os.pardir, "docs", "results")
     kept = {}
     for config in glob.glob(os.path.join(results, "**", "seed*", "config.json"), recursive=True):
         with open(config) as f:
             model_dir = json.load(f).get("model_dir", "")
-        if "/png200/runs/" in model_dir and os.path.isfile(os.path.join(os.path.dirname(config), "metrics.json")):
-            kept[model_dir.split("/png200/runs/")[1]] = os.path.dirname(config)
-    assert {"ce/seed0", "auxlt_mixup_lws/seed0"} <= set(kept), "the page keeps a row's run and a search's"
+        found = re.search(r"/((?:png200|short)/runs/\w+/seed\d+)$", model_dir)
+        if found and os.path.isfile(os.path.join(os.path.dirname(config), "metrics.json")):
+            kept[found.group(1)] = os.path.dirname(config)
+    assert {"png200/runs/ce/seed0", "png200/runs/auxlt_mixup_lws/seed0", "short/runs/ldam_drw/seed0"} <= set(kept)
     done = subprocess.run(["bash", QUEUE], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "DRY_RUN": "1", "AUXLT_HOME": str(tmp_path)})
-    for run, where in kept.items():  # what benchmarks.accuracy reads as a finished run: it says "done already"
-        assert f"[queue] {run} finished and is kept: copying its files into {tmp_path}/png200/runs/{run}" in done.stdout
+    for place, where in kept.items():  # what benchmarks.accuracy reads as a finished run: it says "done already"
+        run = place.split("/runs/")[1]
+        assert f"[queue] {run} finished and is kept: copying its files into {tmp_path}/{place}" in done.stdout
         for name in ("metrics.json", "benchmark_timing.json", "config.json"):
-            with open(os.path.join(where, name)) as a, open(tmp_path / "png200" / "runs" / run / name) as b:
+            with open(os.path.join(where, name)) as a, open(tmp_path / place / name) as b:
                 assert a.read() == b.read()
