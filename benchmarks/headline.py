@@ -258,9 +258,10 @@ def search_line(candidates, rows):
 
 def recommendation(rows, search=(), methods=METHODS):
     """The row the table makes the default recipe once its verdict is final, or None while it waits (a row of
-    `methods` unfinished, a row without validation, or fewer than LEAD_SEEDS seeds shared by the two compared): the
-    best AuxLT row if it clears LEAD_BAR over the best baseline on every seed; else the searched AuxLT recipe chosen
-    on validation (searched_choice), if it clears; else the best baseline."""
+    `methods` unfinished, a row without validation, or fewer than LEAD_SEEDS seeds shared by the two rows compared):
+    the best AuxLT row if it clears LEAD_BAR over the best baseline on every seed; else the searched AuxLT recipe
+    chosen on validation (searched_choice) once it clears on LEAD_SEEDS seeds; else, and while that recipe's seeds
+    are missing, the best baseline (a searched recipe replaces it only on a verdict)."""
     if unfinished(rows, methods) or lacking_validation(rows, list(rows)):
         return None
     aux, base = best(rows, is_auxlt), best(rows, lambda m: not is_auxlt(m))
@@ -273,7 +274,7 @@ def recommendation(rows, search=(), methods=METHODS):
     if choice is None:
         return base
     verdict = clears(choice[1], rows[base])
-    return None if verdict is None else choice[0] if verdict[1] else base
+    return choice[0] if verdict is not None and verdict[1] else base
 
 
 def recommendation_line(rows, search=(), methods=METHODS):
