@@ -220,11 +220,11 @@ def searched_choice(candidates, rows):
     at_seed = [run for run, _ in candidates if run["seed"] == CHOICE_SEED and is_auxlt(run["variant"])]
     if not at_seed:
         return None
-    chosen = max(at_seed, key=lambda run: run["validation"])["variant"]
+    chosen = max(at_seed, key=lambda run: run["validation"])
     row_validation = [r["validation_overall"] for r in rows.get(best(rows, is_auxlt), ()) if r["seed"] == CHOICE_SEED]
-    if row_validation and max(r["validation"] for r in at_seed) <= row_validation[0]:
+    if row_validation and chosen["validation"] <= row_validation[0]:
         return None
-    return chosen, [run for run, _ in candidates if run["variant"] == chosen]
+    return chosen["variant"], [run for run, _ in candidates if run["variant"] == chosen["variant"]]
 
 
 def search_line(candidates, rows):

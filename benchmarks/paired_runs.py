@@ -11,10 +11,10 @@ same seed the difference on the originals, paired by image, with its standard er
 chosen here: the page's choices are made on validation (`benchmarks.headline`).
 """
 
-import numpy as np
 from absl import app, flags
 
 from benchmarks.comparison import signed, standard_error
+from benchmarks.headline import originals
 from benchmarks.runs import load_scored
 
 flags.DEFINE_list("run_dirs", [], "Run directories <...>/<variant>/seed<k> with metrics.json and test_sets.json.")
@@ -22,16 +22,12 @@ flags.DEFINE_list("against", [], "Variants (of --run_dirs) every other run is co
 FLAGS = flags.FLAGS
 
 
-def correct(run):
-    return np.asarray([c == "1" for c in run["test_sets"]["originals"]["correct"]], np.float64)
-
-
 def paired(run_a, run_b):
     """(a − b, its standard error) on the originals in points, paired by image; the runs must share their images."""
     keys = [r["test_sets"]["originals"]["keys_sha256"] for r in (run_a, run_b)]
     if keys[0] != keys[1]:
         raise SystemExit(f"[paired_runs] {run_a['name']} and {run_b['name']} were scored on different images")
-    difference = 100 * (correct(run_a) - correct(run_b))
+    difference = 100 * (originals(run_a) - originals(run_b))
     return float(difference.mean()), standard_error(difference)
 
 
