@@ -48,6 +48,13 @@ def test_every_relative_link_resolves(page):
             assert anchor in anchors(resolved), f"{page.name}: no heading #{anchor} in {path or page.name}"
 
 
+def test_every_dated_note_is_in_the_index_newest_first():
+    notes_dir = REPO_ROOT / "docs" / "experiments"
+    notes = sorted((p.name for p in notes_dir.glob("20*.md")), reverse=True)
+    listed = [target for target in LINK.findall((notes_dir / "README.md").read_text()) if target.startswith("20")]
+    assert listed == notes
+
+
 def test_the_readme_shows_the_results_pages_table_and_its_findings():
     """The table under the README's marker, and the bullets right after it, are the results page's of the section
     the marker names."""
