@@ -144,7 +144,7 @@ def collect_reference(base):
 
 
 def long_recipe_lines(short_rows, rows, bfloat16):
-    """The "200-epoch recipe" section from its runs `rows`, with the check of the `bfloat16` runs against
+    """The section of the 200-epoch runs on the JPEG copy (long_recipe.HEADING) from its runs `rows`, with the check of the `bfloat16` runs against
     `short_rows` (this report's float32 runs); see other_recipes()."""
     if rows is None:
         return []

@@ -1,4 +1,4 @@
-"""The results page's "200-epoch recipe" section: the published schedule run here, beside the published
+"""The results page's section on the 200-epoch recipe trained on the JPEG copy: the published schedule run here, beside the published
 figures. Pure functions over finished runs (`{method: [metrics.json dicts with "seed" and "wall_seconds"]}`),
 kept apart from `benchmarks.accuracy`, which collects the runs and writes the page."""
 
@@ -7,6 +7,7 @@ import numpy as np
 from benchmarks.comparison import cell, paired_check_lines, paired_gains, seed_list, signed, spread, standard_error
 from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
 
+HEADING = "## 200 epochs, JPEG copy (superseded)"
 FLAGFILE = "flags/cifar10_lt.cfg"
 # Rows, when they have runs: the first four are the section's own (the recommended recipe among them).
 METHODS = ("ce", "crt", "logit_adjust", RECOMMENDED, PUBLISHED_AUXLT, "auxlt_mixup_fused")
@@ -159,7 +160,7 @@ def section_lines(rows, runs_path, command, precision=(), reference=(), data_eff
     """The section's markdown lines; `rows` may be empty (no run finished yet); `precision`: the lines of the
     bfloat16 check (precision_lines), if any; `reference`: those of the reference code run here (reference_lines);
     `data_effect`: PNG − JPEG training of the rows the headline shares (headline.data_effect_lines)."""
-    lines = ["## 200-epoch recipe", "",
+    lines = [HEADING, "",
              "On the JPEG copy of CIFAR-10, before the original pixels were available: the headline above supersedes "
              "these runs, kept for the effect of the data (below the table).", "",
              f"The published schedule, `{FLAGFILE}` (200 epochs, 5 warm-up epochs, learning rate ×0.01 at epoch "

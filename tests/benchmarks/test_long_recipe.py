@@ -1,4 +1,4 @@
-"""The results page's "200-epoch recipe" section (benchmarks.long_recipe): its table, the calibration
+"""The results page's section of the 200-epoch runs on the JPEG copy (benchmarks.long_recipe): its table, the calibration
 against the published CE, auxlt's paired gain over ce, and the page built from a runs directory."""
 
 import json
@@ -41,7 +41,7 @@ def test_the_standing_says_whether_ce_reproduces_the_published_figure_and_auxlt_
 def test_without_runs_the_section_says_so_and_still_shows_the_published_figures():
     lines = long_recipe.section_lines({}, "results/runs_200_epoch", "python -m benchmarks.accuracy ...")
     text = "\n".join(lines)
-    assert lines[0] == "## 200-epoch recipe"
+    assert lines[0] == long_recipe.HEADING
     assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt_mixup, the recommended" in text
     assert "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): CE 70.4, CB focal 74.6" in text
     assert "JPEG copy of CIFAR-10" in text
@@ -73,14 +73,14 @@ def test_the_page_builds_the_section_from_the_runs_directory(tmp_path):
     result = subprocess.run(command, cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     text = page.read_text()
-    section = text[text.index("## 200-epoch recipe"):]
+    section = text[text.index(long_recipe.HEADING):]
     assert (f"--methods=ce,auxlt --seeds=0,1 --output_dir=runs/benchmark_200_epoch --metrics_dir={long} "
             "--results=runs/benchmark_200_epoch/RESULTS.md --readme=` (run and metrics directories of its own") in section
     assert "raw runs: `results/200_epoch/jpeg/`" in section
     assert "| ce | 2 | 70.0 ± 1.0 | 70.0 ± 1.0 | 70.0 ± 1.0 | – | 70.0 ± 1.0 | 2.0 h | float32 |" in section
     assert "| auxlt | 1 | 75.0 |" in section
     assert "- auxlt − ce: +6.0 points (seed 0, one seed; bar ≥ +4): meets the bar." in section
-    assert text.index("| ce | 1 | 57.0 |") < text.index("## 200-epoch recipe")  # the short table stays first
+    assert text.index("| ce | 1 | 57.0 |") < text.index(long_recipe.HEADING)  # the short table stays first
     assert "| CE, instance sampling | 56.6 | 57.0 (ce) | +0.4 |" in text  # the reference code beside our seed 0
     assert "| LDAM-DRW | 66.3 | – | – |" in text
     assert "| ce | 0 | 57.00 | 56.50 | −0.50 |" in section and "raw runs `results/30_epoch/jpeg-bfloat16/`" in section
