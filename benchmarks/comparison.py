@@ -6,19 +6,19 @@ apart from `benchmarks.accuracy` (which owns flags and processes) so they can be
 
 import numpy as np
 
-from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
+from benchmarks.variants import AUXLT_RECIPE, PUBLISHED_AUXLT
 from keras_auxlt import renamed
 from keras_auxlt.data.shots import SHOT_THRESHOLDS, shot_group_sizes
 from keras_auxlt.data.shots import TOP1_GROUPS as GROUPS
 
-# What the comparison has to show on the short schedule (issues 4, 21), for the recommended recipe and for
+# What the comparison has to show on the short schedule (issues 4, 21), for the AuxLT recipe and for
 # AuxLT as published: (method, baseline, minimum mean gain in overall top-1 points). Gains are means of
 # per-seed differences over shared seeds.
-BARS = tuple((row, baseline, bar) for row in (RECOMMENDED, PUBLISHED_AUXLT)
+BARS = tuple((row, baseline, bar) for row in (AUXLT_RECIPE, PUBLISHED_AUXLT)
              for baseline, bar in (("balanced", 1.5), ("ce", 4.0)))
 MIN_SEEDS = 2
 BASELINES = ("ce", "balanced", "cb_loss", "drw", "logit_adjust", "crt")
-# What each addition of the recommended recipe contributes (issue 23): (row, the row it adds to).
+# What each addition of the AuxLT recipe contributes (issue 23): (row, the row it adds to).
 RECIPE_STEPS = (("auxlt_mixup", "auxlt"), ("auxlt_mixup_fused", "auxlt_mixup"))
 BEST_ROW_BAR = 1.5  # the best AuxLT-based row over the best baseline row, overall top-1 points
 # Seeds the best-row verdict waits for, in the pair and in every baseline row (issue 23 asks for 3): unlike the

@@ -1,16 +1,16 @@
-"""The results page's section on the 200-epoch recipe trained on the JPEG copy: the published schedule run here, beside the published
-figures. Pure functions over finished runs (`{method: [metrics.json dicts with "seed" and "wall_seconds"]}`),
-kept apart from `benchmarks.accuracy`, which collects the runs and writes the page."""
+"""The results page's section on the 200-epoch recipe trained on the JPEG copy: the published schedule run
+here, beside the published figures. Pure functions over finished runs (`{method: [metrics.json dicts with
+"seed" and "wall_seconds"]}`), kept apart from `benchmarks.accuracy`, which collects the runs and writes the page."""
 
 import numpy as np
 
 from benchmarks.comparison import cell, paired_check_lines, paired_gains, seed_list, signed, spread, standard_error
-from benchmarks.variants import PUBLISHED_AUXLT, RECOMMENDED
+from benchmarks.variants import AUXLT_RECIPE, PUBLISHED_AUXLT
 
 HEADING = "## 200 epochs, JPEG copy (superseded)"
 FLAGFILE = "flags/cifar10_lt.cfg"
-# Rows, when they have runs: the first four are the section's own (the recommended recipe among them).
-METHODS = ("ce", "crt", "logit_adjust", RECOMMENDED, PUBLISHED_AUXLT, "auxlt_mixup_fused")
+# Rows, when they have runs: the first four are the section's own (the AuxLT recipe among them).
+METHODS = ("ce", "crt", "logit_adjust", AUXLT_RECIPE, PUBLISHED_AUXLT, "auxlt_mixup_fused")
 # ResNet-32, CIFAR-10-LT rho=100, 200 epochs, as the papers report them (the page's published table).
 PUBLISHED_RHO100 = {"CE": 70.4, "CB focal": 74.6, "LDAM-DRW": 77.0, "BBN": 79.8, "MiSLAS": 82.5}
 # Why the logit_adjust row has no published figure beside it (google-research/google-research,
@@ -70,7 +70,7 @@ def table_lines(rows):
 
 def standing_lines(rows):
     """Where the runs land: the calibration against the published CE, every AuxLT row's paired gain over ce (the
-    bar), and each other baseline with the recommended row's paired gain over it."""
+    bar), and each other baseline with the AuxLT recipe's paired gain over it."""
     lines = []
     ours, published, tolerance = CALIBRATION
     if ours in rows:
@@ -92,8 +92,8 @@ def standing_lines(rows):
         if method == ours or method.startswith("auxlt"):
             continue
         mean = float(np.mean([100 * r["overall"] for r in rows[method]]))
-        seeds, gains = paired_gains(rows[RECOMMENDED], rows[method]) if RECOMMENDED in rows else ([], {})
-        against = (f"; {RECOMMENDED} (recommended) − {method}: {signed(np.mean(gains['overall']))} points "
+        seeds, gains = paired_gains(rows[AUXLT_RECIPE], rows[method]) if AUXLT_RECIPE in rows else ([], {})
+        against = (f"; {AUXLT_RECIPE} − {method}: {signed(np.mean(gains['overall']))} points "
                    f"({seed_list(seeds)}{spread(standard_error(gains['overall'])) or ', one seed'})" if seeds else "")
         lines.append(f"- {method} {mean:.1f}{against}.")
     return lines
@@ -171,7 +171,7 @@ def section_lines(rows, runs_path, command, precision=(), reference=(), data_eff
     if rows:
         lines += table_lines(rows)
     else:
-        lines.append(f"No run of this recipe has finished yet (its rows: {', '.join(METHODS[:4])}, the recommended "
+        lines.append(f"No run of this recipe has finished yet (its rows: {', '.join(METHODS[:4])}, the AuxLT "
                      "recipe, and any other AuxLT variant of the table above).")
     lines += ["", "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): "
               + ", ".join(f"{name} {value:.1f}" for name, value in PUBLISHED_RHO100.items()) + ". " + NOT_PUBLISHED]

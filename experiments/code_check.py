@@ -16,7 +16,7 @@ from absl import app, flags
 
 from benchmarks.comparison import paired_check_lines
 from benchmarks.runs import CODE_FACTS, collect_all_seeds, own_dirs_command
-from benchmarks.variants import RECOMMENDED
+from benchmarks.variants import AUXLT_RECIPE
 
 flags.DEFINE_string("results_tree", "docs/results", "The tree of kept runs (benchmarks.accuracy --results_tree).")
 FLAGS = flags.FLAGS
@@ -24,7 +24,7 @@ FLAGS = flags.FLAGS
 TABLE, RERUNS = "30_epoch/jpeg", "30_epoch/jpeg-rerun"  # under --results_tree
 FLAGFILE = "flags/cifar10_lt_short.cfg"
 
-METHODS = ("ce", RECOMMENDED)  # the baseline the bars start from, and the recommended recipe
+METHODS = ("ce", AUXLT_RECIPE)  # the baseline the bars start from, and the AuxLT recipe
 SEEDS = (0, 1)
 LABELS = ("table", "rerun")  # the runs of the table (code of before 2026-12-02), and their reruns
 

@@ -52,7 +52,7 @@ def test_stats_on_the_shared_cifar10_archive(shared_cifar10, tmp_path):
 
 @pytest.mark.large
 def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_and_export_follow(shared_cifar10, tmp_path):
-    """The README's path on the recommended recipe (mixup on both streams) at smoke size: train, evaluate, export."""
+    """The README's path on the AuxLT recipe (mixup on both streams) at smoke size: train, evaluate, export."""
     model_dir = tmp_path / "smoke"
     code, out, err = run_cli(["train.py", "--flagfile=flags/cifar10_lt_smoke.cfg", f"--data_dir={shared_cifar10}",
                               f"--model_dir={model_dir}"], timeout=900)

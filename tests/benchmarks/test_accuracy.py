@@ -76,7 +76,7 @@ def test_a_reused_run_is_evaluated_again_without_training_and_a_different_recipe
 
 
 def test_only_the_mixup_variants_mix_although_the_base_recipe_does():
-    """flags/cifar10_lt_short.cfg trains the recommended recipe (mixup on both streams): the baselines, AuxLT
+    """flags/cifar10_lt_short.cfg trains the AuxLT recipe (mixup on both streams): the baselines, AuxLT
     as published and every second stage must switch it off, or the page would compare other methods."""
     base = Runs(flagfile_base=os.path.join(REPO_ROOT, "flags", "cifar10_lt_short.cfg"), data_dir="", imbalance_ratio=100,
                 output_dir="")

@@ -180,7 +180,7 @@ def test_the_shot_groups_sentence_counts_classes_and_explains_an_empty_column():
     assert groups_sentence({"ce": [run(0, 0.5)]}) == ""
 
 
-def test_the_recommended_row_and_auxlt_as_published_each_face_the_bars():
+def test_the_auxlt_recipe_and_auxlt_as_published_each_face_the_bars():
     rows = {"ce": [run(s, 0.57) for s in (0, 1)], "balanced": [run(s, 0.65) for s in (0, 1)],
             "auxlt": [run(s, 0.68) for s in (0, 1)], "auxlt_mixup": [run(s, 0.73) for s in (0, 1)]}
     lines = verdict_lines(rows)

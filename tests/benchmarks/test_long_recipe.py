@@ -23,7 +23,7 @@ def test_the_table_shows_groups_seeds_wall_time_and_precision():
 
 
 def test_the_standing_says_whether_ce_reproduces_the_published_figure_and_auxlt_clears_its_bar():
-    """...and sets the recommended row against every other baseline, paired by seed."""
+    """...and sets the AuxLT recipe against every other baseline, paired by seed."""
     rows = {"ce": [run(0, 0.68)], "auxlt": [run(0, 0.715)], "crt": [run(0, 0.73)]}
     lines = long_recipe.standing_lines(rows)
     assert lines[0] == ("- ce 68.0 against the published CE 70.4: −2.4 points, within the 3 points that count as "
@@ -32,8 +32,8 @@ def test_the_standing_says_whether_ce_reproduces_the_published_figure_and_auxlt_
     assert lines[2] == "- crt 73.0."
     recommended = long_recipe.standing_lines({"crt": [run(0, 0.70), run(1, 0.72)],
                                               "auxlt_mixup": [run(0, 0.75), run(1, 0.78)], "logit_adjust": [run(1, 0.7)]})
-    assert recommended[0] == "- crt 71.0; auxlt_mixup (recommended) − crt: +5.5 points (seeds 0, 1, standard error 0.5)."
-    assert recommended[1] == "- logit_adjust 70.0; auxlt_mixup (recommended) − logit_adjust: +8.0 points (seed 1, one seed)."
+    assert recommended[0] == "- crt 71.0; auxlt_mixup − crt: +5.5 points (seeds 0, 1, standard error 0.5)."
+    assert recommended[1] == "- logit_adjust 70.0; auxlt_mixup − logit_adjust: +8.0 points (seed 1, one seed)."
     far = long_recipe.standing_lines({"ce": [run(0, 0.66)], "auxlt": [run(0, 0.72)]})
     assert "−4.4 points, outside the 3 points" in far[0] and "+6.0 points (seed 0, one seed" in far[1] and "meets" in far[1]
 
@@ -42,7 +42,7 @@ def test_without_runs_the_section_says_so_and_still_shows_the_published_figures(
     lines = long_recipe.section_lines({}, "results/runs_200_epoch", "python -m benchmarks.accuracy ...")
     text = "\n".join(lines)
     assert lines[0] == long_recipe.HEADING
-    assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt_mixup, the recommended" in text
+    assert "No run of this recipe has finished yet (its rows: ce, crt, logit_adjust, auxlt_mixup, the AuxLT" in text
     assert "Published, not measured here (ResNet-32, CIFAR-10-LT ρ=100, 200 epochs): CE 70.4, CB focal 74.6" in text
     assert "JPEG copy of CIFAR-10" in text
     assert "Logit adjustment (Menon et al., ICLR 2021) has no published figure at this setting" in text

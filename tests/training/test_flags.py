@@ -111,7 +111,7 @@ def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_s
         assert [m / recipe["epochs"] for m in recipe["milestones"]] == pytest.approx([0.8, 0.9])
         assert recipe["drw"] / recipe["epochs"] == pytest.approx(0.8)
         assert recipe["factors"] == [0.01, 0.0001]
-    # The recommended CIFAR recipe mixes both of AuxLT's streams (docs/results.md, auxlt_mixup); AuxLT as
+    # The AuxLT CIFAR recipe mixes both of AuxLT's streams (docs/results.md, auxlt_mixup); AuxLT as
     # published and the cRT stages do not; MiSLAS's first stage mixes its one stream; the ImageNet-style recipes
     # were not screened and do not.
     mixing = {path: c["mixed"] for path, c in configs.items() if c["mixed"]}
