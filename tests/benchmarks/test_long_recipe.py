@@ -31,7 +31,7 @@ def test_the_standing_says_whether_ce_reproduces_the_published_figure_and_auxlt_
     assert lines[1] == "- auxlt − ce: +3.5 points (seed 0, one seed; bar ≥ +4): misses the bar."
     assert lines[2] == "- crt 73.0."
     standings = long_recipe.standing_lines({"crt": [run(0, 0.70), run(1, 0.72)],
-                                              "auxlt_mixup": [run(0, 0.75), run(1, 0.78)], "logit_adjust": [run(1, 0.7)]})
+                                            "auxlt_mixup": [run(0, 0.75), run(1, 0.78)], "logit_adjust": [run(1, 0.7)]})
     assert standings[0] == "- crt 71.0; auxlt_mixup − crt: +5.5 points (seeds 0, 1, standard error 0.5)."
     assert standings[1] == "- logit_adjust 70.0; auxlt_mixup − logit_adjust: +8.0 points (seed 1, one seed)."
     far = long_recipe.standing_lines({"ce": [run(0, 0.66)], "auxlt": [run(0, 0.72)]})
