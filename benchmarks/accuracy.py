@@ -55,6 +55,7 @@ from benchmarks.variants import (
     DEFAULT_METHODS,
     NO_MIXUP,
     PUBLISHED_AUXLT,
+    RECIPES,
     STAGE_ONE,
     VARIANTS,
 )
@@ -236,7 +237,7 @@ def write_report(rows):
                else []),
              "## 30 epochs, JPEG copy (the CPU proxy)", "",
              f"`{FLAGS.flagfile_base}` on the JPEG copy, scored on its 10,000 test images: mean ± standard error over "
-             f"seeds, top-1 %. {AUXLT_RECIPE} is the AuxLT recipe chosen on this schedule (`flags/cifar10_lt.cfg`); "
+             f"seeds, top-1 %. {AUXLT_RECIPE} is the AuxLT recipe chosen on this schedule (`{RECIPES[AUXLT_RECIPE]}`); "
              f"{PUBLISHED_AUXLT} is AuxLT as published.", ""]
     missing = [f"{m} seed {k}" for m in FLAGS.methods for k in FLAGS.seeds
                if not any(r["seed"] == int(k) for r in rows.get(m, []))]
