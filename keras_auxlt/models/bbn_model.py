@@ -10,9 +10,9 @@ cumulative-learning weight
     alpha = 1 - (epoch / epochs)^2   (epoch counted from 0, constant within an epoch)
 
 one linear classifier reads the 128-d feature 2 * [alpha f_cb, (1 - alpha) f_rb], and the loss is
-alpha CE(logits, y_cb) + (1 - alpha) CE(logits, y_rb). At test alpha = 0.5: the classifier reads
-[f_cb, f_rb] of one image, which is what `call()`, evaluation and export compute (the `backbone` here
-is trunk + both branches, concatenated).
+alpha CE(logits, y_cb) + (1 - alpha) CE(logits, y_rb) (the step's accuracy, primary_acc, is weighted
+alike). At test alpha = 0.5: the classifier reads [f_cb, f_rb] of one image, which is what `call()`,
+evaluation and export compute (the `backbone` here is trunk + both branches, concatenated).
 """
 
 import keras
@@ -69,7 +69,16 @@ class BBNModel(AuxLTModel):
         logits = self.primary_head(2.0 * tf.concat([alpha * f_cb, (1.0 - alpha) * f_rb], axis=-1))
         loss_cb, loss_rb = self._ce(y_cb, logits), self._ce(y_rb, logits)
         alpha = tf.cast(alpha, loss_cb.dtype)
-        return {"primary": alpha * loss_cb + (1.0 - alpha) * loss_rb}, {"primary": (y_cb, logits)}
+        return {"primary": alpha * loss_cb + (1.0 - alpha) * loss_rb}, {"primary": self._accuracy_inputs(
+            y_cb, y_rb, logits, alpha)}
+
+    @staticmethod
+    def _accuracy_inputs(y_cb, y_rb, logits, alpha):
+        """(labels, logits, sample weights) whose weighted accuracy is alpha acc(y_cb) + (1 - alpha) acc(y_rb), as
+        the reference reports a step's accuracy: the mixed logits read two images, so neither label alone says
+        how right they are (against y_cb alone it falls toward 0 as alpha decays)."""
+        weights = tf.concat([tf.fill(tf.shape(y_cb), alpha), tf.fill(tf.shape(y_rb), 1.0 - alpha)], axis=0)
+        return tf.concat([y_cb, y_rb], axis=0), tf.concat([logits, logits], axis=0), weights
 
     def get_config(self):
         return {**super().get_config(), "steps_per_epoch": self.steps_per_epoch}

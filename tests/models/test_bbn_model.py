@@ -54,10 +54,26 @@ def test_a_step_mixes_the_branches_features_and_losses_with_alpha():
     mixed = 2 * np.concatenate([alpha * features(model, x_cb)["conventional"],
                                 (1 - alpha) * features(model, x_rb)["rebalancing"]], axis=-1)
     logits = model.primary_head(mixed).numpy()
-    np.testing.assert_allclose(outputs["primary"][1].numpy(), logits, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(outputs["primary"][1].numpy()[:len(y_cb)], logits, rtol=1e-5, atol=1e-5)
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     expected = alpha * float(ce(y_cb, logits)) + (1 - alpha) * float(ce(y_rb, logits))
     assert float(losses["primary"]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_steps_accuracy_weighs_both_labels_with_alpha_as_the_reference_reports_it():
+    """megvii-research/BBN's bbn_mix: now_acc = l acc(y_a) + (1 - l) acc(y_b) of the mixed logits' argmax."""
+    model = tiny_bbn()
+    model.optimizer.iterations.assign(STEPS_PER_EPOCH * 7)  # alpha 0.51
+    (x_rb, y_rb), (x_cb, y_cb) = dual_batch()
+    y_rb = y_cb.copy()
+    y_rb[::2] = (y_rb[::2] + 1) % NUM_CLASSES  # half the labels differ between the two batches
+    _, outputs = model.compute_task_losses(((x_rb, y_rb), (x_cb, y_cb)), training=False)
+    predicted = outputs["primary"][1].numpy()[:len(y_cb)].argmax(-1)
+    alpha = 1 - (7 / EPOCHS) ** 2
+    expected = alpha * np.mean(predicted == y_cb) + (1 - alpha) * np.mean(predicted == y_rb)
+    accuracy = keras.metrics.SparseCategoricalAccuracy()
+    accuracy.update_state(*outputs["primary"])
+    assert float(accuracy.result()) == pytest.approx(expected, abs=1e-6)
 
 
 def test_at_test_the_classifier_reads_both_branches_of_one_image_alpha_one_half():
