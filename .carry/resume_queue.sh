@@ -61,7 +61,11 @@ snapshot() {  # the worktree of commit $1, made if missing
 benchmark() {  # commit, log file, then benchmarks.accuracy's flags
   local commit="$1" log="$2"
   shift 2
-  local command=(./run python -m benchmarks.accuracy "$@" --metrics_dir= --readme= --long_recipe_runs=)
+  local command=(./run python -m benchmarks.accuracy "$@" --metrics_dir= --readme=)
+  # Code before 7b025f0 also writes a long-recipe section unless told not to; later code has no such flag.
+  if git -C "$repo" grep -q -F '"long_recipe_runs"' "$commit" -- benchmarks/accuracy.py; then
+    command+=(--long_recipe_runs=)
+  fi
   if [[ -n "${DRY_RUN:-}" ]]; then
     echo "(cd $home/snap-$commit && ${command[*]}) >> $log"
     return

@@ -58,6 +58,15 @@ def test_a_directory_that_is_not_a_saved_run_is_refused(tmp_path, missing):
     assert done.returncode == 1 and "not a train.py run that saved an epoch" in done.stderr
 
 
+def snapshot_source(commit, path):
+    """The file at `path` as commit `commit` has it (skips where a shallow clone lacks that commit)."""
+    done = subprocess.run(["git", "show", f"{commit}:{path}"], capture_output=True, text=True,
+                          cwd=os.path.dirname(SCRIPT))
+    if done.returncode != 0:
+        pytest.skip(f"commit {commit} is not in this clone")
+    return done.stdout
+
+
 QUEUE = os.path.join(os.path.dirname(SCRIPT), os.pardir, ".carry", "resume_queue.sh")
 SEED0_CODE = {"ce": "4f07d46", "auxlt_mixup": "4f07d46", "crt": "4f07d46"}  # the rest: f2aaddc
 
@@ -89,6 +98,13 @@ def test_the_queue_trains_seed_1_of_the_rows_best_on_validation_with_their_seed_
     # then issue 38's search, with the code defining its variants: the AuxLT candidate's seed 1, then auxlt_mislas
     assert jobs("/search.log") == [("8c6f2b5", "1", "auxlt_mixup_lws"), ("8c6f2b5", "0", "auxlt_mislas,auxlt_mislas_lws")]
     assert not any("unpacking" in line and "_seed0." in line for line in lines)  # runs already there are left alone
+    # every flag a job passes is one its snapshot's benchmarks.accuracy defines (absl stops on any other)
+    for line in lines:
+        if " && " in line:
+            commit = re.search(r"snap-(\w+) ", line).group(1)
+            defined = set(re.findall(r'DEFINE_\w+\("(\w+)"', snapshot_source(commit, "benchmarks/accuracy.py")))
+            passed = set(re.findall(r" --(\w+)=", line.split(" && ", 1)[1]))
+            assert passed <= defined, (commit, passed - defined)
 
 
 def test_a_second_queue_beside_a_running_one_stops_before_anything(tmp_path):
