@@ -2,7 +2,7 @@
 
     python -m keras_auxlt.commands.stats --list_file ImageNet_LT_train.txt
     python -m keras_auxlt.commands.stats --dataset cifar10 \
-        --data_dir ../shared/data/cifar10/cifar10_jpg.tar.gz --imbalance_ratio 100
+        --data_dir ../shared/data/cifar10/cifar10_png.tar.gz --imbalance_ratio 100
 
 Takes the data flags of train.py. Only labels are read: the images need not exist.
 """

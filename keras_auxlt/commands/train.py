@@ -1,6 +1,6 @@
 """Train AuxLT (or a baseline) on a long-tailed data set.
 
-    python train.py --flagfile=flags/cifar10_lt.cfg --data_dir=../shared/data/cifar10/cifar10_jpg.tar.gz
+    python train.py --flagfile=flags/cifar10_lt.cfg --data_dir=../shared/data/cifar10/cifar10_png.tar.gz
     python train.py --flagfile=flags/cifar10_lt_smoke.cfg      # a few hundred steps, < 3 minutes on a CPU
     auxlt-train --recipe=cifar10_lt --data_dir=DIR             # installed: a recipe by name, from any directory
     auxlt-train --list_recipes
