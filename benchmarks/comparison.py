@@ -33,7 +33,7 @@ def cell(runs, key, scale=100.0):
         return "–"
     if len(values) == 1:
         return f"{values[0]:.1f}"
-    return f"{np.mean(values):.1f} ± {standard_error(values):.1f}"
+    return f"{np.mean(values):.1f} ± {error_text(standard_error(values))}"
 
 
 def paired_gains(runs, baseline_runs, keys=GROUPS):
@@ -56,9 +56,17 @@ def signed(value, digits=1):
     return f"{value:+.{digits}f}".replace("-", "−")
 
 
+def error_text(error, digits=1):
+    """A standard error with `digits` decimals, or as many more (up to two) as it takes not to print a nonzero error
+    as zero: '0.4', '0.05' (a page's '± 0.0' would read as no uncertainty at all); an error too small to show
+    even then (equal seeds) stays '0.0'."""
+    places = next((p for p in range(digits, digits + 3) if round(error, p) != 0), digits)
+    return f"{error:.{places}f}"
+
+
 def spread(error):
     """', standard error x.y' after a mean, nothing for a single seed."""
-    return "" if error is None else f", standard error {error:.1f}"
+    return "" if error is None else f", standard error {error_text(error)}"
 
 
 def standard_error(values):
@@ -157,7 +165,7 @@ def _mean_gain(gains, group):
     if not values:
         return None
     error = standard_error(values)
-    return signed(np.mean(values)) + ("" if error is None else f" ± {error:.1f}")
+    return signed(np.mean(values)) + ("" if error is None else f" ± {error_text(error)}")
 
 
 def contribution_lines(rows, steps=RECIPE_STEPS):

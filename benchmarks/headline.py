@@ -13,6 +13,7 @@ import numpy as np
 
 from benchmarks.comparison import (
     best_on_validation,
+    error_text,
     lacking_validation,
     not_chosen_line,
     seed_list,
@@ -76,7 +77,7 @@ def originals(run):
 def mean_cell(values, digits=1):
     """'mean ± standard error over seeds', the mean alone for one value."""
     error = standard_error(values)
-    return f"{np.mean(values):.{digits}f}" + ("" if error is None else f" ± {error:.{digits}f}")
+    return f"{np.mean(values):.{digits}f}" + ("" if error is None else f" ± {error_text(error, digits)}")
 
 
 def table_lines(rows):
@@ -135,7 +136,7 @@ def lead_line(rows, methods=METHODS):
     if not seeds:
         return f"- Leading: not yet comparable ({aux} and {base} share no seed)."
     leader, other, gap = (aux, base, mean) if mean >= 0 else (base, aux, -mean)
-    line = (f"- **{leader} leads** {other} by {gap:.1f} ± {error:.1f} points on the originals (each side's row "
+    line = (f"- **{leader} leads** {other} by {gap:.1f} ± {error_text(error)} points on the originals (each side's row "
             f"best on validation at seed {CHOICE_SEED}; {seed_list(seeds)}, "
             f"paired by {'seed' if kind == 'over seeds' else 'image'}; standard error {kind}).")
     missing = unfinished(rows, methods)
@@ -188,7 +189,7 @@ def published_gain_line(rows):
         seeds, mean, error, _ = paired_difference(rows[method], rows["ce"])
         if seeds:
             parts.append(f"{name} {signed(figure - PUBLISHED['ce'][1])} published, {method} {signed(mean)} ± "
-                         f"{error:.1f} here")
+                         f"{error_text(error)} here")
     return f"- Gain over CE: {'; '.join(parts)}." if parts else None
 
 
@@ -252,7 +253,7 @@ def search_line(candidates, rows):
     seeds, mean, error, kind = paired_difference(runs, rows[base])
     verdict = bar_verdict(chosen, runs, rows[base], "it becomes the recommended recipe")
     return (line + f" {chosen}, highest on validation of the AuxLT recipes, − {base}: {signed(mean)} ± "
-            f"{error:.1f} points on the originals ({seed_list(seeds)}, paired by "
+            f"{error_text(error)} points on the originals ({seed_list(seeds)}, paired by "
             f"{'seed' if kind == 'over seeds' else 'image'}). {verdict}")
 
 
@@ -317,7 +318,7 @@ def data_effect_lines(png_rows, jpeg_rows):
         if seeds:
             gains = [png[s] - jpeg[s] for s in seeds]
             error = standard_error(gains)
-            lines.append(f"- {method}: {signed(np.mean(gains))} points{'' if error is None else f' ± {error:.1f}'} "
+            lines.append(f"- {method}: {signed(np.mean(gains))} points{'' if error is None else f' ± {error_text(error)}'} "
                          f"({seed_list(seeds)}).")
     shift = shift_line(png_rows)
     if lines:

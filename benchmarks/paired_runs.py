@@ -13,7 +13,7 @@ chosen here: the page's choices are made on validation (`benchmarks.headline`).
 
 from absl import app, flags
 
-from benchmarks.comparison import signed, standard_error
+from benchmarks.comparison import error_text, signed, standard_error
 from benchmarks.headline import originals
 from benchmarks.runs import load_scored
 
@@ -53,7 +53,7 @@ def difference_lines(runs, against):
             if run is base or run["seed"] != base["seed"]:
                 continue
             mean, error = paired(run, base)
-            lines.append(f"- {run['variant']} − {base['variant']}: {signed(mean)} ± {error:.1f} points on the originals "
+            lines.append(f"- {run['variant']} − {base['variant']}: {signed(mean)} ± {error_text(error)} points on the originals "
                          f"(seed {run['seed']}, paired by image)")
     return lines
 

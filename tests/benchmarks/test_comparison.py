@@ -7,6 +7,7 @@ from benchmarks.comparison import (
     best_row_line,
     cell,
     contribution_lines,
+    error_text,
     groups_sentence,
     has_validation,
     paired_gains,
@@ -80,6 +81,13 @@ def test_cells_show_mean_and_standard_error_over_seeds():
     assert cell([run(0, 0.5), run(1, 0.6), run(2, 0.7)], "overall") == "60.0 ± 5.8"
     assert cell([run(0, 0.5)], "overall") == "50.0"
     assert cell([run(0, 0.5)], "few") == "–"
+
+
+def test_a_small_nonzero_standard_error_is_never_printed_as_zero():
+    assert error_text(0.44) == "0.4" and error_text(1.25, digits=2) == "1.25"
+    assert error_text(0.049) == "0.05" and error_text(0.004) == "0.004"  # one decimal would print 0.0
+    assert error_text(0.0) == "0.0" and error_text(0.0004) == "0.0"  # equal seeds, or too small to show
+    assert cell([run(0, 0.75), run(1, 0.7506)], "overall") == "75.0 ± 0.03"
 
 
 def test_the_standing_names_every_baseline_ahead_of_the_method():
