@@ -29,11 +29,12 @@ BEST_ROW_MIN_SEEDS = 3
 def cell(runs, key, scale=100.0):
     """'mean ± standard error' over seeds of metric `key` (percent), the mean alone for one seed, '–' if none."""
     values = [r[key] * scale for r in runs if r.get(key) is not None]
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{np.mean(values):.1f} ± {error_text(standard_error(values))}"
+    return mean_cell(values) if values else "–"
+
+
+def mean_cell(values, digits=1):
+    """'mean ± standard error over seeds', the mean alone for one value."""
+    return f"{np.mean(values):.{digits}f}" + plus_minus(standard_error(values), digits)
 
 
 def paired_gains(runs, baseline_runs, keys=GROUPS):
@@ -62,6 +63,11 @@ def error_text(error, digits=1):
     even then (equal seeds) stays '0.0'."""
     places = next((p for p in range(digits, digits + 3) if round(error, p) != 0), digits)
     return f"{error:.{places}f}"
+
+
+def plus_minus(error, digits=1):
+    """' ± error' (error_text), nothing for a single seed (None)."""
+    return "" if error is None else f" ± {error_text(error, digits)}"
 
 
 def spread(error):
@@ -165,7 +171,7 @@ def _mean_gain(gains, group):
     if not values:
         return None
     error = standard_error(values)
-    return signed(np.mean(values)) + ("" if error is None else f" ± {error_text(error)}")
+    return signed(np.mean(values)) + plus_minus(error)
 
 
 def contribution_lines(rows, steps=RECIPE_STEPS):

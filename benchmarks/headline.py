@@ -15,7 +15,9 @@ from benchmarks.comparison import (
     best_on_validation,
     error_text,
     lacking_validation,
+    mean_cell,
     not_chosen_line,
+    plus_minus,
     seed_list,
     signed,
     standard_error,
@@ -72,12 +74,6 @@ def collect_search(results_tree, notes=SEARCH_NOTES):
 
 def originals(run):
     return np.asarray([c == "1" for c in run["test_sets"]["originals"]["correct"]], np.float64)
-
-
-def mean_cell(values, digits=1):
-    """'mean ± standard error over seeds', the mean alone for one value."""
-    error = standard_error(values)
-    return f"{np.mean(values):.{digits}f}" + ("" if error is None else f" ± {error_text(error, digits)}")
 
 
 def table_lines(rows):
@@ -317,8 +313,7 @@ def data_effect_lines(png_rows, jpeg_rows):
         seeds = sorted(png.keys() & jpeg.keys())
         if seeds:
             gains = [png[s] - jpeg[s] for s in seeds]
-            error = standard_error(gains)
-            lines.append(f"- {method}: {signed(np.mean(gains))} points{'' if error is None else f' ± {error_text(error)}'} "
+            lines.append(f"- {method}: {signed(np.mean(gains))} points{plus_minus(standard_error(gains))} "
                          f"({seed_list(seeds)}).")
     shift = shift_line(png_rows)
     if lines:
