@@ -107,3 +107,10 @@ benchmark "$search" "$home/png200/search.log" "${png[@]/#--seeds=0/--seeds=1}" -
   --results="$home/png200/RESULTS_search_seed1.md"
 benchmark "$search" "$home/png200/search.log" "${png[@]}" --methods=auxlt_mislas,auxlt_mislas_lws \
   --results="$home/png200/RESULTS_search.md"
+# auxlt_mislas was the highest on validation at seed 0 of every run so far (83.50;
+# docs/experiments/2026-12-07-auxlt-mislas.md): the cRT stage on it too (20 epochs), then its seed 1, which the
+# search's lead is paired by.
+benchmark "$search" "$home/png200/search.log" "${png[@]}" --methods=auxlt_mislas_crt \
+  --results="$home/png200/RESULTS_search.md"
+benchmark "$search" "$home/png200/search.log" "${png[@]/#--seeds=0/--seeds=1}" --methods=auxlt_mislas \
+  --results="$home/png200/RESULTS_search_seed1.md"

@@ -95,8 +95,10 @@ def test_the_queue_trains_seed_1_of_the_rows_best_on_validation_with_their_seed_
     # the 30-epoch checks against the reference code's figures come before the 200-epoch rows they check
     order = [line.rsplit("/", 1)[1] for line in lines if line.endswith(".log")]
     assert order[:4] == ["seed0.log", "ldam_drw.log", "bbn.log", "seed0_part2.log"]
-    # then issue 38's search, with the code defining its variants: the AuxLT candidate's seed 1, then auxlt_mislas
-    assert jobs("/search.log") == [("8c6f2b5", "1", "auxlt_mixup_lws"), ("8c6f2b5", "0", "auxlt_mislas,auxlt_mislas_lws")]
+    # then issue 38's search, with the code defining its variants: the AuxLT candidate's seed 1, then auxlt_mislas,
+    # its cRT stage and its seed 1
+    assert jobs("/search.log") == [("8c6f2b5", "1", "auxlt_mixup_lws"), ("8c6f2b5", "0", "auxlt_mislas,auxlt_mislas_lws"),
+                                   ("8c6f2b5", "0", "auxlt_mislas_crt"), ("8c6f2b5", "1", "auxlt_mislas")]
     # runs already there are left alone; only a carried run absent here is unpacked
     unpacked = [re.search(r"png200-(\w+)_seed(\d+)\.tar\.gz", line).groups() for line in lines if "unpacking" in line]
     assert not [run for run in unpacked if run[0] in validation and run[1] == "0"], unpacked
