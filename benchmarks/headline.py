@@ -37,8 +37,8 @@ LEAD_SEEDS = 2  # seeds the verdict waits for
 # second seed, which only those two rows train, cannot change the choice (benchmarks.verdict_seeds).
 CHOICE_SEED = 0
 # Issue 38's search for an AuxLT recipe that leads: each a dated note docs/experiments/<name>.md whose kept runs are
-# <results tree>/experiments/<name>/<variant>/seed<k>/ (collect_search; the page lists them: search_line).
-SEARCH_NOTES = ("2026-12-06-crt-on-auxlt-mixup", "2026-12-06-lws-stage")
+# <results tree>/experiments/<name>/<variant>/seed<k>/ (collect_search; the page lists them: search_lines).
+SEARCH_NOTES = ("2026-12-06-crt-on-auxlt-mixup", "2026-12-06-lws-stage", "2026-12-07-auxlt-mislas")
 
 
 def is_auxlt(method):
@@ -153,9 +153,14 @@ def clears(aux_runs, base_runs):
 
 def bar_verdict(aux, aux_runs, base_runs, if_clears):
     """Whether AuxLT recipe `aux` clears LEAD_BAR over the baseline on each seed both have (the verdict waits for
-    LEAD_SEEDS of them); `if_clears`: what follows when it does."""
+    LEAD_SEEDS of them, unless a seed already falls short); `if_clears`: what follows when it does."""
     verdict = clears(aux_runs, base_runs)
     if verdict is None:
+        short = {seed: float(d.mean()) for seed, d in per_seed_differences(aux_runs, base_runs).items()
+                 if d.mean() < LEAD_BAR}
+        if short:  # a seed under the bar decides it: no further seed can make it clear on every seed
+            return (f"{aux} does not clear +{LEAD_BAR:g} on {seed_list(list(short))} "
+                    f"({', '.join(signed(d) for d in short.values())}), so it cannot clear it on every seed.")
         return f"The verdict waits for {LEAD_SEEDS} seeds of both."
     per_seed, cleared = verdict
     if cleared:
@@ -213,7 +218,7 @@ def pending_line(rows, methods=METHODS):
 def searched_choice(candidates, rows):
     """The searched AuxLT recipe a choice on validation at CHOICE_SEED names over every AuxLT row of the table, as
     (variant, its runs of every seed), or None (no candidate above the table's best AuxLT row on validation).
-    `candidates`: [(run, note link)], as search_line takes them."""
+    `candidates`: [(run, note link)], as search_lines takes them."""
     at_seed = [run for run, _ in candidates if run["seed"] == CHOICE_SEED and is_auxlt(run["variant"])]
     if not at_seed:
         return None
@@ -224,33 +229,34 @@ def searched_choice(candidates, rows):
     return chosen["variant"], [run for run, _ in candidates if run["variant"] == chosen["variant"]]
 
 
-def search_line(candidates, rows):
+def search_lines(candidates, rows):
     """The AuxLT recipes searched beyond the table's rows (issue 38's "if not"), each beside the best baseline row on
-    validation and the originals at CHOICE_SEED. `candidates`: [(run, note link)], run as benchmarks.paired_runs
-    loads it (a second stage on an AuxLT backbone, kept beside its dated note)."""
+    validation and the originals at CHOICE_SEED: a sentence naming that row, a bullet per candidate, and one with
+    the verdict on the candidate a choice on validation names; [] without candidates. `candidates`: [(run, note
+    link)], run as benchmarks.paired_runs loads it (an AuxLT recipe kept beside its dated note)."""
     listed = [(run, link) for run, link in candidates if run["seed"] == CHOICE_SEED and is_auxlt(run["variant"])]
     base = best(rows, lambda m: not is_auxlt(m)) if rows else None
     if not listed or base is None:
-        return None
+        return []
     reference = next((r for r in rows[base] if r["seed"] == CHOICE_SEED), None)
     if reference is None:
-        return None
-    parts = [f"{run['variant']} {100 * run['validation']:.2f} on validation, "
-             f"{100 * run['test_sets']['originals']['top1']:.1f} on the originals ([note]({link}))"
-             for run, link in listed]
-    line = (f"AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed {CHOICE_SEED}, "
-            f"not rows of the table): {'; '.join(parts)}. The best baseline row, {base}: "
-            f"{100 * reference['validation_overall']:.2f} on validation, "
-            f"{100 * reference['test_sets']['originals']['top1']:.1f} on the originals.")
+        return []
+    lines = [f"AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed {CHOICE_SEED}, "
+             f"not rows of the table), beside the best baseline row, {base}: "
+             f"{100 * reference['validation_overall']:.2f} on validation, "
+             f"{100 * reference['test_sets']['originals']['top1']:.1f} on the originals.", ""]
+    lines += [f"- {run['variant']}: {100 * run['validation']:.2f} on validation, "
+              f"{100 * run['test_sets']['originals']['top1']:.1f} on the originals ([note]({link}))."
+              for run, link in listed]
     choice = searched_choice(candidates, rows)
     if choice is None:
-        return line
+        return lines
     chosen, runs = choice
     seeds, mean, error, kind = paired_difference(runs, rows[base])
     verdict = bar_verdict(chosen, runs, rows[base], "it becomes the recommended recipe")
-    return (line + f" {chosen}, highest on validation of the AuxLT recipes, − {base}: {signed(mean)} ± "
-            f"{error_text(error)} points on the originals ({seed_list(seeds)}, paired by "
-            f"{'seed' if kind == 'over seeds' else 'image'}). {verdict}")
+    return lines + [f"- {chosen}, highest on validation of the AuxLT recipes, − {base}: {signed(mean)} ± "
+                    f"{error_text(error)} points on the originals ({seed_list(seeds)}, paired by "
+                    f"{'seed' if kind == 'over seeds' else 'image'}). {verdict}"]
 
 
 def recommendation(rows, search=(), methods=METHODS):
@@ -285,7 +291,7 @@ def recommendation_line(rows, search=(), methods=METHODS):
 
 
 def section_lines(rows, runs_path, search=()):
-    """The section of the 200-epoch table; `search`: the AuxLT candidates of search_line."""
+    """The section of the 200-epoch table; `search`: the AuxLT candidates of search_lines."""
     lines = ["## 200 epochs, original pixels", ""]
     if not rows:
         return lines + [f"No run of this table has finished yet (rows: {', '.join(METHODS)}).", ""]
@@ -298,8 +304,8 @@ def section_lines(rows, runs_path, search=()):
               "for the method at this setting, on all 10,000 original test images (crt_mixup: MiSLAS, whose "
               "recipe it trains). `JPEG test`: the 10,000 JPEG test images. "
               f"Raw runs: `{runs_path}/`.", ""]
-    searched = search_line(search, rows)
-    return lines + ([searched, ""] if searched else [])
+    searched = search_lines(search, rows)
+    return lines + ([*searched, ""] if searched else [])
 
 
 def data_effect_lines(png_rows, jpeg_rows):

@@ -38,8 +38,9 @@ VARIANTS = {
     "auxlt_mixup": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random"],
     # Issue 38's search, should no AuxLT row lead: crt_mixup's second stage on auxlt_mixup's backbone.
     "auxlt_mixup_crt": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0"],
-    # The next step of that search, not yet run: mixup as MiSLAS's first stage uses it (ce_mislas: alpha 1, lr x0.1 /
-    # x0.01 at the milestones) in AuxLT, on both streams as auxlt_mixup mixes; then crt_mixup's second stage on it.
+    # The next step of that search (docs/experiments/2026-12-07-auxlt-mislas.md): mixup as MiSLAS's first stage uses it
+    # (ce_mislas: alpha 1, lr x0.1 / x0.01 at the milestones) in AuxLT, on both streams as auxlt_mixup mixes; then
+    # crt_mixup's second stage on it.
     "auxlt_mislas": ["--method=auxlt", "--aux_tasks=random", "--mixup_alpha=1.0", "--mixup_streams=balanced,random",
                      "--lr_factors=0.1,0.01"],
     "auxlt_mislas_crt": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0"],
@@ -48,7 +49,7 @@ VARIANTS = {
     # 200, MiSLAS 10), on MiSLAS's first stage and on auxlt_mixup's (the issue's "LWS stage on the AuxLT backbone").
     "crt_mixup_lws": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0", "--crt_classifier=lws"],
     "auxlt_mixup_lws": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0", "--crt_classifier=lws"],
-    # Not yet run: the LWS stage on auxlt_mislas (defined above), should that backbone be trained.
+    # The LWS stage on auxlt_mislas (defined above).
     "auxlt_mislas_lws": ["--method=crt", NO_MIXUP, "--label_aware_smoothing=0.3,0.0", "--crt_classifier=lws"],
     "auxlt_mixup_fused": ["--method=auxlt", "--aux_tasks=random", MIXUP, "--mixup_streams=balanced,random",
                           "--inference_head=fused"],

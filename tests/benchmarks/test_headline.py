@@ -135,25 +135,29 @@ def candidate(variant, validation, right, seed=0):
             "test_sets": {"originals": {"top1": right / 1000, "correct": correct_string(right)}}}
 
 
-def test_the_search_line_sets_each_auxlt_candidate_beside_the_best_baseline_row():
+def test_the_search_lines_set_each_auxlt_candidate_beside_the_best_baseline_row():
     """Issue 38's "if not": the AuxLT recipes searched beyond the table, chosen on validation, beside the baseline
     row that a choice on validation names; a candidate of another seed, or not AuxLT, is not listed."""
     rows = {"crt_mixup": [run(0, 835)], "crt": [run(0, 765)], "auxlt_mixup": [run(0, 806)]}
     candidates = [(candidate("auxlt_mixup_lws", 0.827, 825), "experiments/lws.md"),
                   (candidate("auxlt_mixup_lws", 0.9, 900, seed=1), "experiments/lws.md"),
-                  (candidate("crt_mixup_lws", 0.8215, 828), "experiments/lws.md")]
-    listed = ("AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed 0, not rows of the "
-              "table): auxlt_mixup_lws 82.70 on validation, 82.5 on the originals ([note](experiments/lws.md)). The best "
-              "baseline row, crt_mixup: 84.50 on validation, 83.5 on the originals.")
-    line = headline.search_line(candidates, rows)
-    assert line.startswith(listed + " auxlt_mixup_lws, highest on validation of the AuxLT recipes, − crt_mixup: −1.0 ± ")
-    assert line.endswith(" points on the originals (seed 0, paired by image). The verdict waits for 2 seeds of both.")
-    assert headline.search_line(candidates[2:], rows) is None
-    lines = headline.section_lines(rows, "x", candidates)
-    assert lines[-2] == line and lines[-1] == ""
+                  (candidate("crt_mixup_lws", 0.8215, 828), "experiments/lws.md"),
+                  (candidate("auxlt_mixup_crt", 0.8215, 822), "experiments/crt.md")]
+    listed = ["AuxLT recipes searched beyond the table (issue 38: chosen on validation only; seed 0, not rows of the "
+              "table), beside the best baseline row, crt_mixup: 84.50 on validation, 83.5 on the originals.", "",
+              "- auxlt_mixup_lws: 82.70 on validation, 82.5 on the originals ([note](experiments/lws.md)).",
+              "- auxlt_mixup_crt: 82.15 on validation, 82.2 on the originals ([note](experiments/crt.md))."]
+    lines = headline.search_lines(candidates, rows)
+    assert lines[:-1] == listed and len(lines) == len(listed) + 1
+    assert lines[-1].startswith("- auxlt_mixup_lws, highest on validation of the AuxLT recipes, − crt_mixup: −1.0 ± ")
+    assert lines[-1].endswith(" points on the originals (seed 0, paired by image). auxlt_mixup_lws does not clear +1.5 "
+                              "on seed 0 (−1.0), so it cannot clear it on every seed.")
+    assert headline.search_lines(candidates[2:3], rows) == []
+    section = headline.section_lines(rows, "x", candidates)
+    assert section[-len(lines) - 1:] == [*lines, ""]
     assert not any(line.startswith("AuxLT recipes") for line in headline.section_lines(rows, "x"))
     rows["auxlt_mixup"] = [dict(run(0, 806), validation_overall=0.83)]  # an AuxLT row above every candidate
-    assert headline.search_line(candidates, rows) == listed
+    assert headline.search_lines(candidates, rows) == listed
 
 
 def test_the_searched_recipe_chosen_on_validation_gets_the_verdict_by_seed():
@@ -161,11 +165,15 @@ def test_the_searched_recipe_chosen_on_validation_gets_the_verdict_by_seed():
     best baseline row on each seed, as a row of the table must."""
     rows = {"crt_mixup": [run(0, 835), run(1, 840)], "auxlt_mixup": [run(0, 806), run(1, 800)]}
     trailing = [(candidate("auxlt_mixup_lws", 0.86, 825), "n.md"), (candidate("auxlt_mixup_lws", 0.86, 850, seed=1), "n.md")]
-    assert headline.search_line(trailing, rows).endswith(
+    assert headline.search_lines(trailing, rows)[-1].endswith(
         " − crt_mixup: +0.0 ± 1.0 points on the originals (seeds 0, 1, paired by seed). auxlt_mixup_lws does not clear "
         "+1.5 on every seed (−1.0, +1.0).")
     leading = [(candidate("auxlt_mixup_lws", 0.86, 855), "n.md"), (candidate("auxlt_mixup_lws", 0.86, 860, seed=1), "n.md")]
-    assert headline.search_line(leading, rows).endswith(
+    # one seed that clears is no verdict yet; one under the bar is
+    assert headline.search_lines(leading[:1], rows)[-1].endswith("The verdict waits for 2 seeds of both.")
+    assert headline.search_lines(trailing[:1], rows)[-1].endswith(" does not clear +1.5 on seed 0 (−1.0), so it cannot clear "
+                                                             "it on every seed.")
+    assert headline.search_lines(leading, rows)[-1].endswith(
         " − crt_mixup: +2.0 ± 0.0 points on the originals (seeds 0, 1, paired by seed). auxlt_mixup_lws clears +1.5 on "
         "every seed: it becomes the recommended recipe.")
 
