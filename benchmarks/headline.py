@@ -143,29 +143,26 @@ def lead_line(rows, methods=METHODS):
 
 
 def clears(aux_runs, base_runs):
-    """The per-seed differences (AuxLT − baseline on the originals, in points, seed order) and whether every one
-    clears LEAD_BAR; None while the two share fewer than LEAD_SEEDS seeds (no verdict yet)."""
-    per_seed = [float(d.mean()) for d in per_seed_differences(aux_runs, base_runs).values()]
-    if len(per_seed) < LEAD_SEEDS:
-        return None
-    return per_seed, all(d >= LEAD_BAR for d in per_seed)
+    """({seed: AuxLT − baseline on the originals, in points} for every seed both have, whether every one clears
+    LEAD_BAR), the second None while the two share fewer than LEAD_SEEDS seeds (no verdict yet)."""
+    gaps = {seed: float(d.mean()) for seed, d in per_seed_differences(aux_runs, base_runs).items()}
+    return gaps, (all(g >= LEAD_BAR for g in gaps.values()) if len(gaps) >= LEAD_SEEDS else None)
 
 
 def bar_verdict(aux, aux_runs, base_runs, if_clears):
     """Whether AuxLT recipe `aux` clears LEAD_BAR over the baseline on each seed both have (the verdict waits for
     LEAD_SEEDS of them, unless a seed already falls short); `if_clears`: what follows when it does."""
-    verdict = clears(aux_runs, base_runs)
-    if verdict is None:
-        short = {seed: float(d.mean()) for seed, d in per_seed_differences(aux_runs, base_runs).items()
-                 if d.mean() < LEAD_BAR}
-        if short:  # a seed under the bar decides it: no further seed can make it clear on every seed
-            return (f"{aux} does not clear +{LEAD_BAR:g} on {seed_list(list(short))} "
-                    f"({', '.join(signed(d) for d in short.values())}), so it cannot clear it on every seed.")
-        return f"The verdict waits for {LEAD_SEEDS} seeds of both."
-    per_seed, cleared = verdict
+    gaps, cleared = clears(aux_runs, base_runs)
     if cleared:
         return f"{aux} clears +{LEAD_BAR:g} on every seed: {if_clears}."
-    return f"{aux} does not clear +{LEAD_BAR:g} on every seed ({', '.join(signed(d) for d in per_seed)})."
+    if cleared is not None:
+        return f"{aux} does not clear +{LEAD_BAR:g} on every seed ({', '.join(signed(g) for g in gaps.values())})."
+    short = {seed: gap for seed, gap in gaps.items() if gap < LEAD_BAR}
+    if not short:
+        return f"The verdict waits for {LEAD_SEEDS} seeds of both."
+    # a seed under the bar decides it: no further seed can make it clear on every seed
+    return (f"{aux} does not clear +{LEAD_BAR:g} on {seed_list(list(short))} "
+            f"({', '.join(signed(g) for g in short.values())}), so it cannot clear it on every seed.")
 
 
 def calibration_line(rows):
@@ -268,16 +265,15 @@ def recommendation(rows, search=(), methods=METHODS):
     if unfinished(rows, methods) or lacking_validation(rows, list(rows)):
         return None
     aux, base = best(rows, is_auxlt), best(rows, lambda m: not is_auxlt(m))
-    verdict = clears(rows[aux], rows[base])
-    if verdict is None:
+    cleared = clears(rows[aux], rows[base])[1]
+    if cleared is None:
         return None
-    if verdict[1]:
+    if cleared:
         return aux
     choice = searched_choice(search, rows)
     if choice is None:
         return base
-    verdict = clears(choice[1], rows[base])
-    return choice[0] if verdict is not None and verdict[1] else base
+    return choice[0] if clears(choice[1], rows[base])[1] else base
 
 
 def recommendation_line(rows, search=(), methods=METHODS):
