@@ -50,7 +50,10 @@ STREAM_BATCH_NORMS = ("joint", "separate")
 # Mixup (keras_auxlt.models.mixup): the streams whose batches are mixed (a stream the method does not
 # draw is not mixed).
 MIXUP_STREAMS = STREAMS
-CIFAR_BACKBONES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
+CIFAR_DEPTH_NAMES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
+# The CIFAR ResNets, and each with a stride-2 stem (`<name>_s2`) that brings 64x64 images to the 32x32 maps the
+# CIFAR ResNet was designed for, at about the cost of a 32x32 image (Tiny-ImageNet-LT's backbone, issue 52).
+CIFAR_BACKBONES = (*CIFAR_DEPTH_NAMES, *(f"{name}_s2" for name in CIFAR_DEPTH_NAMES))
 BACKBONES = (*CIFAR_BACKBONES, "resnet10", "resnet50")
 
 SAMPLERS = (RANDOM_SAMPLER, "balanced", "sqrt", "reversed")

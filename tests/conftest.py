@@ -10,6 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED_CIFAR10 = REPO_ROOT.parent / "shared" / "data" / "cifar10" / "cifar10_jpg.tar.gz"
+SHARED_TINY_IMAGENET_LT = REPO_ROOT.parent / "shared" / "data" / "tiny_imagenet_lt" / "tiny_imagenet_lt.tar.gz"
 CIFAR10_LT100_COUNTS = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
 
 
@@ -27,15 +28,27 @@ def pil_decoded(encoded_images):
     return np.stack([np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) for data in encoded_images])
 
 
-@pytest.fixture(scope="session")
-def shared_cifar10():
-    """Path of ../shared/data/cifar10/cifar10_jpg.tar.gz; skip if absent (fail if AUXLT_REQUIRE_SHARED_DATA=1)."""
-    if not SHARED_CIFAR10.is_file():
-        message = f"shared CIFAR-10 archive not found at {SHARED_CIFAR10}"
+def _shared_archive(path, what):
+    """`path` as a string; skip if absent (fail if AUXLT_REQUIRE_SHARED_DATA=1)."""
+    if not path.is_file():
+        message = f"shared {what} archive not found at {path}"
         if os.environ.get("AUXLT_REQUIRE_SHARED_DATA") == "1":
             pytest.fail(message + " (AUXLT_REQUIRE_SHARED_DATA=1)")
         pytest.skip(message)
-    return str(SHARED_CIFAR10)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def shared_cifar10():
+    """Path of ../shared/data/cifar10/cifar10_jpg.tar.gz; skip if absent (fail if AUXLT_REQUIRE_SHARED_DATA=1)."""
+    return _shared_archive(SHARED_CIFAR10, "CIFAR-10")
+
+
+@pytest.fixture(scope="session")
+def shared_tiny_imagenet_lt():
+    """Path of ../shared/data/tiny_imagenet_lt/tiny_imagenet_lt.tar.gz; skip if absent (fail if
+    AUXLT_REQUIRE_SHARED_DATA=1)."""
+    return _shared_archive(SHARED_TINY_IMAGENET_LT, "Tiny-ImageNet-LT")
 
 
 @pytest.fixture(scope="session")

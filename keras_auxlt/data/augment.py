@@ -12,7 +12,7 @@ from keras_auxlt.data.config import check_augmentation
 from keras_auxlt.data.errors import DataError
 
 EVAL_CROP_FRACTION = 0.875  # ImageNet-style evaluation: resize to size / 0.875, centre-crop size
-CIFAR_PAD = 4
+CIFAR_PAD = 4  # CIFAR augmentation pads 4 pixels (the reference code), or image_size / 8 when that is more: 8 at 64x64
 
 
 def _sub_seeds(seed, n):
@@ -30,10 +30,12 @@ def _resize_to(image, size):
 
 
 def cifar_train(image, seed, image_size=32):
-    """4-pixel zero padding, random image_size crop, random horizontal flip."""
+    """Zero padding of 4 pixels (image_size / 8 above 32x32: 8 at 64x64), random image_size crop, random
+    horizontal flip."""
     crop_seed, flip_seed = _sub_seeds(seed, 2)
     image = _resize_to(image, image_size)
-    image = tf.pad(image, [[CIFAR_PAD, CIFAR_PAD], [CIFAR_PAD, CIFAR_PAD], [0, 0]])
+    pad = max(CIFAR_PAD, image_size // 8)
+    image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
     image = tf.image.stateless_random_crop(image, [image_size, image_size, 3], seed=crop_seed)
     return tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
 

@@ -11,6 +11,7 @@ from keras_auxlt.data.sources import (
     ImageFolderSource,
     ListFileSource,
     TFDSSource,
+    descend_single_wrapper,
     has_image_folder_layout,
     misplaced_image_folder,
 )
@@ -18,14 +19,7 @@ from keras_auxlt.data.sources import (
 
 def make_source(config):
     if config.train_list:
-        lists = {"train": config.train_list, "val": config.val_list, "test": config.test_list}
-        for split_name, path in lists.items():
-            if path and not os.path.isfile(path):
-                raise DataError(f"--{split_name}_list {path}: no such file (a relative path is read from the working "
-                                f"directory, {os.getcwd()}). The {config.dataset} list files come with the data set: "
-                                f"pass each one's path, and --data_dir=<the root its image paths are relative to>")
-        return ListFileSource({k: v for k, v in lists.items() if v}, data_root=config.data_dir,
-                              class_names_file=config.class_names_file or None)
+        return _list_file_source(config)
     if not config.data_dir:
         return TFDSSource(config.dataset, download=config.tfds_download)
     if archive.is_archive(config.data_dir) or (os.path.isdir(config.data_dir) and has_image_folder_layout(config.data_dir)):
@@ -41,6 +35,36 @@ def make_source(config):
         if reason:
             raise DataError(f"--data_dir {reason}")
     return TFDSSource(config.dataset, data_dir=config.data_dir, download=config.tfds_download)
+
+
+def _list_file_source(config):
+    """The list files of `config`, their image paths relative to --data_dir: a folder, or an archive of one (read
+    from its extracted copy). A relative list-file path is read from the working directory, else from that root
+    (data sets such as Tiny-ImageNet-LT ship their list files there)."""
+    root = config.data_dir
+    if root and archive.is_archive(root):
+        root = descend_single_wrapper(archive.extracted_archive(root))
+    elif root and not os.path.isdir(root):
+        raise DataError(f"--data_dir {root}: no such folder (list-file paths are relative to it: give the folder, or "
+                        f"the archive of it, that holds the images)")
+
+    def located(flag, path):
+        if not path or os.path.isfile(path) or os.path.isabs(path) or not root:
+            if path and not os.path.isfile(path):
+                raise DataError(f"--{flag} {path}: no such file (a relative path is read from the working directory, "
+                                f"{os.getcwd()}). The {config.dataset} list files come with the data set: pass each "
+                                "one's path, and --data_dir=<the root its image paths are relative to>")
+            return path
+        inside = os.path.join(root, path)
+        if not os.path.isfile(inside):
+            raise DataError(f"--{flag} {path}: no such file in the working directory ({os.getcwd()}) nor in --data_dir "
+                            f"({config.data_dir}). The {config.dataset} list files come with the data set: pass each "
+                            "one's path, and --data_dir=<the root its image paths are relative to>")
+        return inside
+
+    lists = {split: located(f"{split}_list", getattr(config, f"{split}_list")) for split in ("train", "val", "test")}
+    return ListFileSource({k: v for k, v in lists.items() if v}, data_root=root,
+                          class_names_file=located("class_names_file", config.class_names_file) or None)
 
 
 def long_tailed(split, config):

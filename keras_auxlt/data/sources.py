@@ -54,7 +54,7 @@ class ImageFolderSource:
         directory = archive.extracted_archive(root) if archive.is_archive(root) else root
         if not os.path.isdir(directory):
             raise DataError(f"{root} is neither a directory nor a .tar/.tar.gz archive")
-        self.root = _descend_single_wrapper(directory)
+        self.root = descend_single_wrapper(directory)
         self._class_names = None
 
     @property
@@ -219,7 +219,7 @@ def _class_dirs(split_dir):
 
 def has_image_folder_layout(directory):
     """Whether `directory` is an image folder: a split folder (train/, test/ or val/) in it or in its one wrapper."""
-    root = _descend_single_wrapper(directory)
+    root = descend_single_wrapper(directory)
     return any(os.path.isdir(os.path.join(root, split)) for split in ("train", "test", "val"))
 
 
@@ -243,7 +243,7 @@ def misplaced_image_folder(directory, peek=5):
     return None
 
 
-def _descend_single_wrapper(directory):
+def descend_single_wrapper(directory):
     """Archives often wrap the layout in one top folder (cifar10/train/...): step into it."""
     entries = [e for e in os.listdir(directory) if not e.startswith(".")]
     if len(entries) == 1:

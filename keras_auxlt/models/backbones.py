@@ -2,6 +2,8 @@
 
 - `resnet20/32/44/56/110`: the CIFAR ResNets (3 stages x n basic blocks, 16/32/64 channels,
   parameter-free zero-padding shortcuts), as in the reference code; ResNet-32 has a 64-d feature.
+- `resnet20_s2` ... `resnet110_s2`: the same with a stride-2 stem convolution, so that a 64x64 image
+  (Tiny-ImageNet-LT) meets the stages at 32x32, as a CIFAR image does, at about a CIFAR image's cost.
 - `resnet10`: torchvision-style basic-block ResNet with one block per stage (ImageNet-LT).
 - `resnet50`: `keras.applications.ResNet50(weights=None)` without its top.
 
@@ -13,7 +15,12 @@ import keras
 from keras_auxlt import choices
 from keras_auxlt.models.layers import FusedBatchNormalization, ZeroPadShortcut, batch_norm, conv_init, replace_batch_norm
 
-CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
+_BLOCKS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
+STRIDE_2_STEM = "_s2"  # the suffix of a CIFAR ResNet whose stem convolution has stride 2
+# Every CIFAR ResNet by name: (basic blocks per stage, stem stride).
+CIFAR_DEPTHS = {**{name: (blocks, 1) for name, blocks in _BLOCKS.items()},
+                **{name + STRIDE_2_STEM: (blocks, 2) for name, blocks in _BLOCKS.items()}}
+assert tuple(CIFAR_DEPTHS) == choices.CIFAR_BACKBONES, "keras_auxlt.choices.CIFAR_BACKBONES names every CIFAR ResNet"
 
 
 # How convolutions and pools that stride pad. "symmetric", the default: as PyTorch pads them, (kernel - 1) // 2
@@ -52,10 +59,11 @@ def _basic_block(x, filters, stride, name, shortcut, sync_bn, strided_padding):
     return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([x, residual]))
 
 
-def _cifar_blocks(x, blocks_per_stage, sync_bn, strided_padding, last_block=True):
+def _cifar_blocks(x, blocks_per_stage, sync_bn, strided_padding, last_block=True, stem_stride=1):
     """The stem and the three stages of a CIFAR ResNet on `x`; without the very last basic block if not
     `last_block` (BBN's trunk)."""
-    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(_conv(x, 16, 3, 1, "stem_conv")))
+    x = _conv(x, 16, 3, stem_stride, "stem_conv", strided_padding)
+    x = keras.layers.ReLU(name="stem_relu")(batch_norm("stem_bn", sync_bn)(x))
     for stage, filters in enumerate((16, 32, 64)):
         for block in range(blocks_per_stage if stage < 2 or last_block else blocks_per_stage - 1):
             stride = 2 if stage > 0 and block == 0 else 1
@@ -64,9 +72,9 @@ def _cifar_blocks(x, blocks_per_stage, sync_bn, strided_padding, last_block=True
     return x
 
 
-def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False, strided_padding=STRIDED_PADDING):
+def cifar_resnet(blocks_per_stage, input_shape, name, sync_bn=False, strided_padding=STRIDED_PADDING, stem_stride=1):
     inputs = keras.Input(input_shape, name="image")
-    x = _cifar_blocks(inputs, blocks_per_stage, sync_bn, strided_padding)
+    x = _cifar_blocks(inputs, blocks_per_stage, sync_bn, strided_padding, stem_stride=stem_stride)
     features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return keras.Model(inputs, features, name=name)
 
@@ -81,9 +89,10 @@ def bbn_cifar_resnet(name, input_shape, sync_bn=False, strided_padding=STRIDED_P
     if name not in CIFAR_DEPTHS:
         raise ValueError(f"BBN splits the CIFAR ResNets only. Accepted: {', '.join(CIFAR_DEPTHS)}. "
                          f"Received: backbone={name!r}")
+    blocks, stem_stride = CIFAR_DEPTHS[name]
     inputs = keras.Input(input_shape, name="image")
-    trunk = keras.Model(inputs, _cifar_blocks(inputs, CIFAR_DEPTHS[name], sync_bn, strided_padding, last_block=False),
-                        name=f"{name}_trunk")
+    trunk = keras.Model(inputs, _cifar_blocks(inputs, blocks, sync_bn, strided_padding, last_block=False,
+                                              stem_stride=stem_stride), name=f"{name}_trunk")
     branches = {}
     for branch in BBN_BRANCHES:
         maps = keras.Input(trunk.output_shape[1:], name=f"{branch}_maps")
@@ -117,8 +126,9 @@ def resnet50(input_shape, name="resnet50", sync_bn=False, strided_padding=STRIDE
     return replace_batch_norm(model, FusedBatchNormalization)  # keras.applications' own BatchNorm constants
 
 
-def _cifar(depth_name):
-    return lambda input_shape, **options: cifar_resnet(CIFAR_DEPTHS[depth_name], input_shape, depth_name, **options)
+def _cifar(name):
+    blocks, stem_stride = CIFAR_DEPTHS[name]
+    return lambda input_shape, **options: cifar_resnet(blocks, input_shape, name, stem_stride=stem_stride, **options)
 
 
 BACKBONES = {**{name: _cifar(name) for name in CIFAR_DEPTHS}, "resnet10": resnet10, "resnet50": resnet50}

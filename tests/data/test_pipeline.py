@@ -69,19 +69,24 @@ def test_augmentation_differs_per_position_and_seed():
     assert not np.array_equal(a[0], b[0])
 
 
-def test_cifar_augmentation_is_a_padded_crop_maybe_flipped():
-    image = tf.constant(random_images(1, size=32, seed=7)[0])
-    padded = np.pad(image.numpy().astype(np.float32), [[4, 4], [4, 4], [0, 0]])
-    crops = {(dy, dx, flip) for dy in range(9) for dx in range(9) for flip in (0, 1)}
-    seen_flips = set()
-    for s in range(20):
-        out = augment.cifar_train(image, tf.constant([s, 1], tf.int64)).numpy()
-        assert out.shape == (32, 32, 3)
+@pytest.mark.parametrize("size, pad", [(32, 4), (16, 4), (64, 8)])
+def test_cifar_augmentation_is_a_padded_crop_maybe_flipped(size, pad):
+    """4-pixel padding as the reference code pads 32x32 images; an eighth of the side above that (Tiny-ImageNet-LT)."""
+    image = tf.constant(random_images(1, size=size, seed=7)[0])
+    padded = np.pad(image.numpy().astype(np.float32), [[pad, pad], [pad, pad], [0, 0]])
+    crops = {(dy, dx, flip) for dy in range(2 * pad + 1) for dx in range(2 * pad + 1) for flip in (0, 1)}
+    seen_flips, seen_offsets = set(), set()
+    for s in range(40):
+        out = augment.cifar_train(image, tf.constant([s, 1], tf.int64), image_size=size).numpy()
+        assert out.shape == (size, size, 3)
         matches = [(dy, dx, f) for dy, dx, f in crops
-                   if np.array_equal(out, (padded[dy:dy + 32, dx:dx + 32, :][:, ::-1] if f else padded[dy:dy + 32, dx:dx + 32]))]
+                   if np.array_equal(out, (padded[dy:dy + size, dx:dx + size, :][:, ::-1] if f
+                                           else padded[dy:dy + size, dx:dx + size]))]
         assert matches, "output is not a crop of the zero-padded image"
         seen_flips.add(matches[0][2])
+        seen_offsets.update(abs(dy - pad) for dy, _, _ in matches)
     assert seen_flips == {0, 1}
+    assert max(seen_offsets) > 4 if pad > 4 else max(seen_offsets) <= 4
 
 
 def test_transforms_give_the_same_result_eagerly_and_inside_dataset_map():

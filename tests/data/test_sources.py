@@ -254,3 +254,62 @@ def test_tfds_source_loads_a_builder_into_arrays(tmp_path):
         train = source.load("train")
     assert train.images.shape == (12, 32, 32, 3) and train.images.dtype == np.uint8
     assert train.num_classes == 10 and train.origin == "tfds:cifar10"
+
+
+def test_tiny_imagenet_lt_reads_the_same_as_image_folders_and_as_list_files(shared_tiny_imagenet_lt):
+    """The shared Tiny-ImageNet-LT archive, read as flags/tiny_imagenet_lt.cfg reads it (list files found inside the
+    archive's folder) and as image folders (--train_list=), gives the same files, labels and class names per split;
+    its training split is used as it is (490 to 5 images, shot groups 70 / 70 / 60)."""
+    lists = DataConfig(dataset="tiny_imagenet_lt", data_dir=shared_tiny_imagenet_lt, imbalance_ratio=1,
+                       train_list="TinyImageNet_LT_train.txt", val_list="TinyImageNet_LT_val.txt",
+                       test_list="TinyImageNet_LT_test.txt", class_names_file="classes.txt")
+    folders = DataConfig(dataset="tiny_imagenet_lt", data_dir=shared_tiny_imagenet_lt, imbalance_ratio=1)
+    by_list, by_folder = make_source(lists), make_source(folders)
+    assert isinstance(by_list, ListFileSource) and isinstance(by_folder, ImageFolderSource)
+    sizes = {}
+    for name in ("train", "val", "test"):
+        a = load_split(by_list, name, lists, check_images=False)
+        b = load_split(by_folder, name, folders, check_images=False)
+        assert a.class_names == b.class_names and len(a.class_names) == 200
+        order_a, order_b = np.argsort(a.paths), np.argsort(b.paths)
+        assert [os.path.normpath(p) for p in a.paths[order_a]] == [os.path.normpath(p) for p in b.paths[order_b]]
+        np.testing.assert_array_equal(a.labels[order_a], b.labels[order_b])
+        sizes[name] = a.class_counts
+    assert sizes["train"].sum() == 21_539 and sizes["train"].max() == 490 and sizes["train"].min() == 5
+    assert (sizes["val"] == 10).all() and (sizes["test"] == 50).all()
+    assert load_split(by_list, "train", lists, check_images=False).class_counts.tolist() == sizes["train"].tolist()
+    from keras_auxlt.data.loading import summary
+
+    assert summary(load_split(by_list, "train", lists, check_images=False))["shot_groups"] == {
+        "many": 70, "medium": 70, "few": 60}
+
+
+def test_tiny_imagenet_lt_greyscale_images_are_read_as_rgb(shared_tiny_imagenet_lt):
+    """About 2 % of its JPEGs are greyscale (one channel): the decoder gives them three equal channels."""
+    import tensorflow as tf
+    from PIL import Image
+
+    from keras_auxlt.data.decoding import decode_rgb
+
+    test = make_source(DataConfig(data_dir=shared_tiny_imagenet_lt)).load("test")
+    greyscale = []
+    for path in test.paths[::25]:
+        with Image.open(path) as image:
+            if image.mode == "L":
+                greyscale.append(path)
+    assert 0 < len(greyscale) < 0.1 * len(test.paths[::25])
+    pixels = decode_rgb(tf.io.read_file(greyscale[0])).numpy()
+    assert pixels.shape == (64, 64, 3)
+    np.testing.assert_array_equal(pixels[..., 0], pixels[..., 1])
+    np.testing.assert_array_equal(pixels[..., 0], pixels[..., 2])
+
+
+def test_list_files_are_read_from_the_data_dir_when_not_in_the_working_directory(folder, tmp_path):
+    write_list(tmp_path / "images" / "train_list.txt", ["train/class_00/0000.png 0", "train/class_01/0000.png 1"])
+    source = make_source(DataConfig(dataset="mine", data_dir=folder, train_list="train_list.txt"))
+    assert source.load("train").paths[1] == os.path.join(folder, "train/class_01/0000.png")
+    with pytest.raises(DataError, match=r"--val_list val.txt: no such file in the working directory \(.*\) nor in "
+                                        rf"--data_dir \({re.escape(folder)}\)"):
+        make_source(DataConfig(dataset="mine", data_dir=folder, train_list="train_list.txt", val_list="val.txt"))
+    with pytest.raises(DataError, match=r"--data_dir .*nowhere: no such folder"):
+        make_source(DataConfig(dataset="mine", data_dir=str(tmp_path / "nowhere"), train_list="train_list.txt"))

@@ -19,6 +19,23 @@ def test_resnet32_matches_the_reference_architecture():
     assert all(b.momentum == 0.9 and b.epsilon == 1e-5 for b in bns)
 
 
+def test_a_stride_2_stem_brings_64_pixels_to_the_32x32_maps_of_the_same_weights():
+    """resnet32_s2 is resnet32 with its stem convolution strided: the same weights, and on a 64x64 image the
+    stages see 32x32 maps, the stem sampling every second pixel (the centre tap of a 3x3 window on pixel 2i)."""
+    plain, strided = build_backbone("resnet32", (32, 32, 3)), build_backbone("resnet32_s2", (64, 64, 3))
+    assert strided.count_params() == plain.count_params() and strided.output_shape == (None, 64)
+    assert [w.shape for w in strided.weights] == [w.shape for w in plain.weights]
+    assert strided.get_layer("stage1_block1_conv1").input.shape[1:3] == (32, 32)
+    strided.set_weights(plain.get_weights())
+    centre = np.zeros((3, 3, 3, 16), np.float32)
+    centre[1, 1] = np.random.default_rng(0).normal(size=(3, 16))
+    for model in (plain, strided):
+        model.get_layer("stem_conv").kernel.assign(centre)
+    image = np.random.default_rng(1).uniform(size=(2, 64, 64, 3)).astype(np.float32)
+    np.testing.assert_allclose(strided(image, training=False), plain(image[:, ::2, ::2], training=False),
+                               rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("size, kernel", [(32, 3), (16, 3), (7, 3), (224, 7), (8, 1)])
 def test_a_strided_convolution_samples_the_pixels_the_shortcut_keeps(size, kernel):
     """As PyTorch pads (the reference code): the window of output i is centred on input 2i, the pixel that the

@@ -72,8 +72,8 @@ def test_train_py_rejects_a_bad_flag_before_loading_data(tmp_path):
                           f"--model_dir={tmp_path}/run", "--backbone=vgg16"],
                          cwd=REPO_ROOT, env=repo_env(), capture_output=True, text=True, timeout=300)
     assert out.returncode != 0
-    assert ("flag --backbone=vgg16: value should be one of <resnet20|resnet32|resnet44|resnet56|resnet110|resnet10|"
-            "resnet50>") in out.stderr, out.stderr[-2000:]
+    assert ("flag --backbone=vgg16: value should be one of <resnet20|resnet32|resnet44|resnet56|resnet110|resnet20_s2|"
+            "resnet32_s2|resnet44_s2|resnet56_s2|resnet110_s2|resnet10|resnet50>") in out.stderr, out.stderr[-2000:]
     assert not (tmp_path / "run").exists(), "no work may start on bad flags"
 
 
