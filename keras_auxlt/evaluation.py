@@ -1,16 +1,26 @@
-"""Scoring the primary head on a (balanced) test split: overall, shot groups, per class, plots."""
+"""Scoring the primary head on a (balanced) test split: overall, shot groups, per class, calibration, plots."""
 
 import functools
 import os
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from keras_auxlt import calibration
 from keras_auxlt.data.pipeline import eval_dataset
 from keras_auxlt.data.shots import FEW_SHOT_MAX, MANY_SHOT_MIN, TOP1_GROUPS, shot_group_masks
 from keras_auxlt.provenance import code_version
-from keras_auxlt.run_files import CONFUSION_MATRIX, CONFUSION_PLOT, METRICS_FILE, PER_CLASS_PLOT, write_json
+from keras_auxlt.run_files import (
+    CONFUSION_MATRIX,
+    CONFUSION_PLOT,
+    METRICS_FILE,
+    PER_CLASS_PLOT,
+    PREDICTIONS_FILE,
+    RELIABILITY_PLOT,
+    write_json,
+)
 
 CLASSIFIER_AUX_HEADS = ("random", "reweighted", "random_adjusted")  # auxiliary heads that predict the classes
 
@@ -45,11 +55,16 @@ def head_outputs(model, heads, split, pipeline_config, batch_size=256, progress=
     return np.concatenate(labels), {name: np.concatenate(r) for name, r in results.items()}
 
 
-def predict_heads(model, split, pipeline_config, batch_size=256, progress=True):
-    """Labels and argmax predictions of the primary head and the class-predicting auxiliary heads."""
+def class_heads(model):
+    """The primary head and the auxiliary heads that predict the classes, by name."""
     heads = {"primary": model.primary_head}
     heads.update({name: model.aux_heads[name] for name in CLASSIFIER_AUX_HEADS if name in model.aux_heads})
-    return head_outputs(model, heads, split, pipeline_config, batch_size, progress)
+    return heads
+
+
+def predict_heads(model, split, pipeline_config, batch_size=256, progress=True):
+    """Labels and argmax predictions of the primary head and the class-predicting auxiliary heads."""
+    return head_outputs(model, class_heads(model), split, pipeline_config, batch_size, progress)
 
 
 def accuracy_report(labels, predictions, train_counts, class_names):
@@ -66,24 +81,39 @@ def accuracy_report(labels, predictions, train_counts, class_names):
     return report, confusion
 
 
+class Evaluation(NamedTuple):
+    """metrics.json's entries, the confusion matrix [true, predicted], and the per-image record
+    (keras_auxlt.calibration.per_image) of the primary head."""
+
+    metrics: dict
+    confusion: np.ndarray
+    record: dict
+
+
 def evaluate(model, split, train_counts, pipeline_config, progress=True):
-    labels, predictions = predict_heads(model, split, pipeline_config, progress=progress)
-    metrics, confusion = accuracy_report(labels, predictions["primary"], train_counts, split.class_names)
-    metrics["aux_heads_overall"] = {name: float((labels == pred).mean())
-                                    for name, pred in predictions.items() if name != "primary"}
+    labels, logits = head_outputs(model, class_heads(model), split, pipeline_config, progress=progress, logits=True)
+    record = calibration.per_image(labels, calibration.softmax(logits["primary"]))
+    metrics, confusion = accuracy_report(labels, record["prediction"], train_counts, split.class_names)
+    metrics.update(calibration.calibration_metrics(record))
+    metrics["aux_heads_overall"] = {name: float((labels == np.argmax(out, axis=-1)).mean())
+                                    for name, out in logits.items() if name != "primary"}
     metrics["class_names"] = list(split.class_names)
     metrics["train_counts"] = [int(c) for c in train_counts]
     metrics["shot_thresholds"] = {"many": f"> {MANY_SHOT_MIN - 1}", "few": f"< {FEW_SHOT_MAX + 1}"}
-    return metrics, confusion
+    return Evaluation(metrics, confusion, record)
 
 
-def write_report(directory, metrics, confusion, extra=None):
-    """metrics.json plus per_class_accuracy.png and confusion_matrix.png in `directory`."""
+def write_report(directory, evaluation, extra=None):
+    """metrics.json, the per-image record (PREDICTIONS_FILE) and the plots (per-class accuracy, confusion matrix,
+    reliability diagram) of an `Evaluation` in `directory`."""
+    metrics, confusion, record = evaluation
     os.makedirs(directory, exist_ok=True)
     write_json(os.path.join(directory, METRICS_FILE), {**metrics, **(extra or {}), "code": code_version()})
     np.save(os.path.join(directory, CONFUSION_MATRIX), confusion)
+    np.savez_compressed(os.path.join(directory, PREDICTIONS_FILE), **record)
     plot_per_class(metrics, os.path.join(directory, PER_CLASS_PLOT))
     plot_confusion(confusion, metrics["class_names"], os.path.join(directory, CONFUSION_PLOT))
+    calibration.plot_reliability(record, os.path.join(directory, RELIABILITY_PLOT))
 
 
 def _pyplot():

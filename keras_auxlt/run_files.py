@@ -24,6 +24,10 @@ METRICS_FILE = "metrics.json"
 PER_CLASS_PLOT = "per_class_accuracy.png"
 CONFUSION_PLOT = "confusion_matrix.png"
 CONFUSION_MATRIX = "confusion_matrix.npy"
+# Per evaluated image: label, prediction, probability of the prediction and of the true class (compressed NumPy;
+# keras_auxlt.calibration.per_image), and the reliability diagram drawn from it.
+PREDICTIONS_FILE = "test_predictions.npz"
+RELIABILITY_PLOT = "reliability_diagram.png"
 LAST_CHECKPOINT = "last.keras"
 BEST_CHECKPOINT = "best.keras"
 # The selected checkpoint with BatchNorm statistics re-estimated after training (--inference_statistics);

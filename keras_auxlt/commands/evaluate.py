@@ -3,8 +3,9 @@
     python evaluate.py --model_dir runs/cifar10_lt [--checkpoint auto|inference|best|last] [data flags]
 
 Data flags default to those the run was trained with (its config.json); pass any of them to
-evaluate elsewhere. Writes metrics.json, per_class_accuracy.png and confusion_matrix.png into
---output_dir (default: the model dir).
+evaluate elsewhere. Writes metrics.json (top-1, shot groups, ECE over 15 bins and NLL), test_predictions.npz (per
+image: label, prediction, probability of the prediction and of the true class), per_class_accuracy.png,
+confusion_matrix.png and reliability_diagram.png into --output_dir (default: the model dir).
 """
 
 import os
@@ -14,7 +15,7 @@ from absl import app, flags
 from keras_auxlt import flags as auxlt_flags
 from keras_auxlt.commands.launch import launch
 from keras_auxlt.data.errors import DataError
-from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP
+from keras_auxlt.run_files import CHECKPOINT_CHOICES, CHECKPOINT_HELP, RELIABILITY_PLOT
 
 auxlt_flags.define_data_flags()
 flags.DEFINE_string("model_dir", None, "Run directory written by train.py.", required=True)
@@ -67,11 +68,13 @@ def main(argv):
     if model.num_classes != split.num_classes:
         raise SystemExit(f"error: the checkpoint has {model.num_classes} classes, split {split.where} has "
                          f"{split.num_classes}")
-    metrics, confusion = evaluate(model, split, resolved["derived"]["class_counts"], pipeline)
+    evaluation = evaluate(model, split, resolved["derived"]["class_counts"], pipeline)
+    metrics = evaluation.metrics
     output = FLAGS.output_dir or FLAGS.model_dir
-    write_report(output, metrics, confusion, extra={"checkpoint": name, "split": FLAGS.split})
+    write_report(output, evaluation, extra={"checkpoint": name, "split": FLAGS.split})
     print(f"top-1 {metrics['overall']:.4f}  many {metrics['many']}  medium {metrics['medium']}  few {metrics['few']}  "
-          f"aux heads {metrics['aux_heads_overall']}  -> {os.path.join(output, 'metrics.json')}")
+          f"ECE {100 * metrics['ece']:.2f} %  NLL {metrics['nll']:.4f}  aux heads {metrics['aux_heads_overall']}  "
+          f"-> {os.path.join(output, 'metrics.json')}, {RELIABILITY_PLOT}")
 
 
 def console():

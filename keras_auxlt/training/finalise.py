@@ -95,7 +95,8 @@ def finalise(config, model, checkpoints, train, val, test, steps, total_steps, d
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
     final, selection = inference_model(config, model, checkpoints, selected, train, val, total_steps, progress)
     record_fingerprints(checkpoints)
-    metrics, confusion = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
+    evaluation = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
+    metrics = evaluation.metrics
     metrics.update(selection)
     metrics.update({
         "method": config.method, "aux_tasks": list(config.aux_tasks), "checkpoint": selected,
@@ -104,12 +105,13 @@ def finalise(config, model, checkpoints, train, val, test, steps, total_steps, d
         "train_seconds_this_run": round(train_seconds, 1), "workers": workers,
         "mixed_precision": config.mixed_precision, "evaluation_precision": "float32",
         "images_seen": done_steps * config.pipeline.batch_size * len(config.streams)})
-    write_report(config.model_dir, metrics, confusion)
+    write_report(config.model_dir, evaluation)
     validation = f", validation top-1 {metrics['validation']['overall']:.4f}" if val is not None else ""
     if "validation_as_trained" in metrics:
         validation += f" ({metrics['validation_as_trained']['overall']:.4f} with the statistics as trained)"
     print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
-          f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}){validation} -> "
+          f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}; ECE {100 * metrics['ece']:.1f} %, NLL "
+          f"{metrics['nll']:.3f}){validation} -> "
           f"{os.path.join(config.model_dir, METRICS_FILE)}")
     return metrics
 

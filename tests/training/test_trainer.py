@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_auxlt import calibration
 from keras_auxlt.evaluation import evaluate
 from keras_auxlt.provenance import code_version
 from keras_auxlt.training import finalise
@@ -36,7 +37,7 @@ def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path, capsys):
         assert expected in printed, printed
     run_dir = tmp_path / "run"
     for name in ("config.json", "metrics.json", "per_class_accuracy.png", "confusion_matrix.png",
-                 "checkpoints/last.keras", "checkpoints/state.json", "checkpoints/fingerprint.json"):
+                 "reliability_diagram.png", "test_predictions.npz", "checkpoints/last.keras", "checkpoints/state.json", "checkpoints/fingerprint.json"):
         assert (run_dir / name).is_file(), name
     recorded = json.loads((run_dir / "checkpoints" / "fingerprint.json").read_text())["checkpoints"]
     assert list(recorded) == ["last.keras"] and np.array(recorded["last.keras"]["classes"]).shape == (4, 3)
@@ -50,6 +51,15 @@ def test_run_writes_config_checkpoints_metrics_and_plots(tmp_path, capsys):
     assert written["steps"] == 3 and written["images_seen"] == 48
     assert metrics["overall"] == written["overall"] and len(written["per_class"]) == 3
     assert list(written["aux_heads_overall"]) == ["random"]
+    # Each test image's label, prediction and the probabilities of both: calibration and paired differences
+    # recompute from them without the checkpoint.
+    record = np.load(run_dir / "test_predictions.npz")
+    assert sorted(record.files) == ["label", "p_prediction", "p_true", "prediction"]
+    assert len(record["label"]) == written["num_test_images"]
+    assert np.mean(record["prediction"] == record["label"]) == pytest.approx(written["overall"])
+    assert np.all(record["p_prediction"] >= record["p_true"]) and np.all(record["p_prediction"] >= 1 / 3 - 1e-6)
+    assert written["ece"] == pytest.approx(calibration.calibration_metrics(record)["ece"])
+    assert written["nll"] == pytest.approx(-np.mean(np.log(record["p_true"])), rel=1e-5)
     assert any((run_dir / "logs").rglob("*tfevents*"))
 
 
