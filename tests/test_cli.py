@@ -2,6 +2,7 @@
 SIGTERM."""
 
 import json
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -76,6 +77,42 @@ def test_smoke_flagfile_trains_on_shared_cifar10_and_evaluate_and_export_follow(
     assert code == 0, (out + err)[-3000:]
     assert (tmp_path / "exports" / "smoke" / "1" / "saved_model.pb").is_file()
     assert (tmp_path / "exports" / "smoke-1.onnx").is_file()
+
+
+@pytest.mark.large
+def test_the_tiny_imagenet_lt_recipe_trains_through_list_files_inside_the_archive(shared_tiny_imagenet_lt, tmp_path):
+    """flags/tiny_imagenet_lt.cfg as a user runs it (--data_dir=the archive, the list files found inside it), cut to
+    two training images and one validation and test image of each of its 200 classes by list files of our own (the
+    images stay the archive's): 64x64 JPEGs, some greyscale, through resnet32_s2; ECE and NLL in metrics.json."""
+    from keras_auxlt.data import archive
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUXLT_CACHE", str(tmp_path / "cache"))
+        root = archive.extracted_archive(shared_tiny_imagenet_lt)
+    root = str(next(p for p in pathlib.Path(root).iterdir() if p.is_dir()))  # the archive's one top folder
+    for split, keep in (("train", 2), ("val", 1), ("test", 1)):
+        kept, seen = [], {}
+        for line in open(f"{root}/TinyImageNet_LT_{split}.txt").read().splitlines():
+            label = line.rsplit(None, 1)[1]
+            if seen.get(label, 0) < keep:
+                seen[label] = seen.get(label, 0) + 1
+                kept.append(line)
+        (tmp_path / f"{split}.txt").write_text("\n".join(kept) + "\n")
+    model_dir = tmp_path / "tiny"
+    env = {**repo_env(), "AUXLT_CACHE": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "train.py", "--flagfile=flags/tiny_imagenet_lt.cfg",
+                          f"--data_dir={shared_tiny_imagenet_lt}", f"--train_list={tmp_path / 'train.txt'}",
+                          f"--val_list={tmp_path / 'val.txt'}", f"--test_list={tmp_path / 'test.txt'}",
+                          "--batch_size=50", "--epochs=1", "--warmup_epochs=0", "--lr_milestones=", "--lr_factors=",
+                          "--inference_statistics=as_trained", f"--model_dir={model_dir}"],
+                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    assert "[train] schedule   1 epoch of 8 steps = 8 steps" in out.stdout, out.stdout[-3000:]
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["model"]["backbone"] == "resnet32_s2" and config["pipeline"]["image_size"] == 64
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["num_test_images"] == 200 and len(metrics["class_names"]) == 200
+    assert metrics["class_names"][0] == "n01443537" and 0 < metrics["ece"] < 1 and metrics["nll"] > 0
 
 
 def test_evaluate_refuses_a_checkpoint_that_loads_as_another_network(trained_run, tmp_path):

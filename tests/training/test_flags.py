@@ -105,8 +105,9 @@ def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_s
                           method=r["config"]["method"], mixed=r["mixed_streams"]) for path, r in results.items()}
     # The short schedules are the 200-epoch recipe compressed: milestones and DRW at the same fractions
     # of training (0.8 and 0.9), the same factors; the 2x one has twice the short one's epochs.
-    recipes = [configs[f"flags/{name}.cfg"] for name in ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x")]
-    assert [r["epochs"] for r in recipes] == [200, 30, 60]
+    recipes = [configs[f"flags/{name}.cfg"] for name in ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x",
+                                                         "tiny_imagenet_lt", "tiny_imagenet_lt_short")]
+    assert [r["epochs"] for r in recipes] == [200, 30, 60, 200, 30]
     for recipe in recipes:
         assert [m / recipe["epochs"] for m in recipe["milestones"]] == pytest.approx([0.8, 0.9])
         assert recipe["drw"] / recipe["epochs"] == pytest.approx(0.8)
@@ -114,12 +115,19 @@ def test_every_shipped_flagfile_resolves_to_a_valid_config_and_cifar_schedules_s
     # The AuxLT CIFAR recipe mixes both of AuxLT's streams (docs/results.md, auxlt_mixup); AuxLT as
     # published and the cRT stages do not; MiSLAS's first stage mixes its one stream; the ImageNet-style recipes
     # were not screened and do not.
+    # Tiny-ImageNet-LT's recipe trains the CIFAR-10-LT AuxLT recipe on its own data and backbone.
     mixing = {path: c["mixed"] for path, c in configs.items() if c["mixed"]}
     assert mixing == {**{f"flags/{name}.cfg": ["balanced", "random"] for name in
-                         ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x", "cifar10_lt_smoke", "cifar100_lt")},
+                         ("cifar10_lt", "cifar10_lt_short", "cifar10_lt_short_2x", "cifar10_lt_smoke", "cifar100_lt",
+                          "tiny_imagenet_lt", "tiny_imagenet_lt_short")},
                       "flags/cifar10_lt_mislas.cfg": ["random"]}
     assert configs["flags/cifar10_lt_paper.cfg"]["method"] == "auxlt"
-    assert {configs[f"flags/{name}.cfg"]["method"] for name in ("cifar10_lt_crt", "cifar10_lt_short_crt")} == {"crt"}
+    assert {configs[f"flags/{name}.cfg"]["method"] for name in ("cifar10_lt_crt", "cifar10_lt_short_crt",
+                                                                "tiny_imagenet_lt_crt")} == {"crt"}
+    tiny = {path: results[path]["config"] for path in ("flags/tiny_imagenet_lt.cfg", "flags/tiny_imagenet_lt_bbn.cfg")}
+    for config in tiny.values():  # the data as it is: no second long-tail cut, its own validation split
+        assert config["data"]["imbalance_ratio"] == 1 and config["data"]["val_per_class"] == 0
+        assert config["data"]["train_list"] == "TinyImageNet_LT_train.txt" and config["pipeline"]["image_size"] == 64
 
 
 def test_flag_defaults_are_the_configs_defaults():
