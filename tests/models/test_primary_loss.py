@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from keras_auxlt.models import class_priors
-from keras_auxlt.models.layers import CosineDense
+from keras_auxlt.models.layers import CosineDense, UnitColumnsUniform
 from keras_auxlt.models.primary_loss import PrimaryLoss
 from keras_auxlt.training.saving import load_model
 from tests.models.helpers import COUNTS, NUM_CLASSES, rewrite_keras_config, tiny_model
@@ -48,6 +48,27 @@ def test_cosine_classifier_is_scaled_cosine_similarity():
     np.testing.assert_allclose(logits, 30 * cos, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(layer(7.0 * x).numpy(), logits, rtol=1e-5, atol=1e-5)  # the feature's norm is gone
     assert np.abs(logits).max() <= 30 + 1e-4 and not any("bias" in v.path for v in layer.weights)
+
+
+def reference_normed_linear_init(uniform):
+    """NumPy copy of kaidic/LDAM-DRW's NormedLinear weight, `uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)`, from
+    the same uniform draws: torch.renorm scales each slice along dim 1 (a class column of the [in, out] weight)
+    whose 2-norm exceeds maxnorm by maxnorm / (norm + 1e-7)."""
+    norm = np.linalg.norm(uniform.astype(np.float64), axis=0, keepdims=True)
+    factor = np.where(norm > 1e-5, 1e-5 / (norm + 1e-7), 1.0)
+    return uniform * factor * 1e5
+
+
+def test_the_cosine_classifier_starts_as_ldam_drw_starts_it_with_unit_norm_class_columns():
+    """The columns start at norm 1 (not about sqrt(64 / 3) = 4.6, as a plain uniform draw leaves them)."""
+    draws = keras.initializers.RandomUniform(-1.0, 1.0, seed=3)((64, 10)).numpy()
+    ours = UnitColumnsUniform(seed=3)((64, 10)).numpy()
+    np.testing.assert_allclose(ours, reference_normed_linear_init(draws), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=0), 1.0, atol=1e-4)
+    assert 4.0 < np.linalg.norm(draws, axis=0).mean() < 5.2
+    layer = CosineDense(10, 30.0)
+    layer.build((None, 64))
+    np.testing.assert_allclose(np.linalg.norm(layer.kernel.numpy(), axis=0), 1.0, atol=1e-4)
 
 
 @pytest.mark.parametrize("after_drw", [False, True])
