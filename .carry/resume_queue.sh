@@ -114,3 +114,44 @@ benchmark "$search" "$home/png200/search.log" "${png[@]}" --methods=auxlt_mislas
   --results="$home/png200/RESULTS_search.md"
 benchmark "$search" "$home/png200/search.log" "${png[@]/#--seeds=0/--seeds=1}" --methods=auxlt_mislas \
   --results="$home/png200/RESULTS_search_seed1.md"
+
+# Then (issues 55 and 52, code of 2743dd3): the 30-epoch ldam_drw check on the JPEG copy with the cosine classifier
+# started as the reference starts it (against the reference code's 66.3; the old port's run stays in short/runs),
+# then Tiny-ImageNet-LT: the backbone screen, then its rows.
+issue52=2743dd3
+benchmark "$issue52" "$home/short-ldam-init/ldam_drw.log" --methods=ldam_drw --seeds=0 \
+  --data_dir="$data/cifar10_jpg.tar.gz" --output_dir="$home/short-ldam-init/runs" \
+  --results="$home/short-ldam-init/RESULTS.md" --results_tree=
+tiny_data="$(cd "$repo/../shared/data/tiny_imagenet_lt" && pwd)/tiny_imagenet_lt.tar.gz"
+tiny=(--imbalance_ratio=1 --data_dir="$tiny_data" --results_tree=)
+# The screen: AuxLT as published (the short schedule misranks mixup) for 30 epochs on each candidate backbone that
+# fits issue 52's limits (benchmarks.backbone_steps: resnet56_s2's step costs 1.84x resnet32_s2's, over 8 hours at
+# 200 epochs); the backbone highest on validation trains the rows (a tie: the cheaper, resnet32_s2).
+for backbone in resnet32_s2 resnet44_s2; do
+  benchmark "$issue52" "$home/tiny/screen.log" "${tiny[@]}" --flagfile_base=flags/tiny_imagenet_lt_short.cfg \
+    --methods=auxlt --seeds=0 --output_dir="$home/tiny/screen/$backbone" --extra_flags=--backbone=$backbone \
+    --results="$home/tiny/screen/RESULTS_$backbone.md"
+done
+[[ -n "${DRY_RUN:-}" ]] && exit 0
+backbone="$(python3 - "$home/tiny/screen" <<'PY'
+import json, sys
+validation = {b: json.load(open(f"{sys.argv[1]}/{b}/auxlt/seed0/metrics.json"))["validation"]["overall"]
+              for b in ("resnet32_s2", "resnet44_s2")}
+print(max(validation, key=lambda b: (validation[b], b == "resnet32_s2")))
+PY
+)"
+echo "[queue] Tiny-ImageNet-LT backbone, chosen on validation by the screen: $backbone"
+# The AuxLT recipe of flags/cifar10_lt.cfg: the AuxLT row highest on CIFAR-10 validation over both seeds
+# (auxlt_mixup, or auxlt_mislas once its seed 1 has finished).
+auxlt_recipe="$(python3 - "$runs" <<'PY'
+import json, os, sys
+def validation(method):
+    files = [f"{sys.argv[1]}/{method}/seed{k}/metrics.json" for k in (0, 1)]
+    return sum(json.load(open(f))["validation"]["overall"] for f in files) / 2 if all(map(os.path.isfile, files)) else -1
+print(max(("auxlt_mixup", "auxlt_mislas"), key=validation))
+PY
+)"
+echo "[queue] Tiny-ImageNet-LT rows 1-5, seed 0: ce, crt_mixup, $auxlt_recipe, auxlt, logit_adjust"
+benchmark "$issue52" "$home/tiny/rows.log" "${tiny[@]}" --flagfile_base=flags/tiny_imagenet_lt.cfg --seeds=0 \
+  --methods=ce,crt_mixup,"$auxlt_recipe",auxlt,logit_adjust --output_dir="$home/tiny/runs" \
+  --extra_flags=--backbone=$backbone --results="$home/tiny/RESULTS.md"

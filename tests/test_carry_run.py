@@ -99,6 +99,14 @@ def test_the_queue_trains_seed_1_of_the_rows_best_on_validation_with_their_seed_
     # its cRT stage and its seed 1
     assert jobs("/search.log") == [("8c6f2b5", "1", "auxlt_mixup_lws"), ("8c6f2b5", "0", "auxlt_mislas,auxlt_mislas_lws"),
                                    ("8c6f2b5", "0", "auxlt_mislas_crt"), ("8c6f2b5", "1", "auxlt_mislas")]
+    # then the 30-epoch ldam_drw check of the reference's initialisation, and Tiny-ImageNet-LT's backbone screen on
+    # its short schedule, one candidate each, with the code that has both (the rows follow, on the screen's choice)
+    assert order[-3:] == ["ldam_drw.log", "screen.log", "screen.log"]
+    assert jobs("/short-ldam-init/ldam_drw.log") == [("2743dd3", "0", "ldam_drw")]
+    screen = [line for line in lines if line.endswith("/screen.log")]
+    assert [re.search(r"--backbone=(\w+)", line).group(1) for line in screen] == ["resnet32_s2", "resnet44_s2"]
+    assert all("--flagfile_base=flags/tiny_imagenet_lt_short.cfg" in line and "--imbalance_ratio=1 " in line
+               and "tiny_imagenet_lt.tar.gz" in line and "--methods=auxlt " in line for line in screen)
     # runs already there are left alone; only a carried run absent here is unpacked
     unpacked = [re.search(r"png200-(\w+)_seed(\d+)\.tar\.gz", line).groups() for line in lines if "unpacking" in line]
     assert not [run for run in unpacked if run[0] in validation and run[1] == "0"], unpacked
