@@ -2,7 +2,7 @@
 
 Transforms take a uint8 image [H, W, 3] and a per-image seed (int64 [2]) and return float32
 pixels in [0, 255]. Normalisation (mean/std) is not done here: it lives inside the model
-(`keras_auxlt.models.preprocessing`), so an exported model takes raw pixels.
+(`keras_auxlt.models.layers.PixelNormalization`), so an exported model takes raw pixels.
 """
 
 import tensorflow as tf

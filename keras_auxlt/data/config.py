@@ -42,7 +42,7 @@ class DataConfig:
 class PipelineConfig:
     batch_size: int = 128  # global, per stream
     image_size: int = 32
-    augment: str = "cifar"  # see augment.TRAIN_AUGMENTATIONS
+    augment: str = "cifar"  # see choices.TRAIN_AUGMENTATIONS
     auto_augment: str = ""  # "", "randaugment", "autoaugment" (imagenet augmentation only)
     eval_style: str = "cifar"  # "cifar" (as is) or "imagenet" (resize + centre crop)
     seed: int = 0
