@@ -106,6 +106,20 @@ def paired_difference(runs_a, runs_b):
     return seeds, float(np.mean(means)), standard_error(means), "over seeds"
 
 
+def image_error(runs_a, runs_b):
+    """The standard error over the test images of the mean over seeds of a − b (each seed's paired over its 1,000
+    images): what the finite test set alone leaves uncertain, beside the spread of the seeds."""
+    per_seed = list(per_seed_differences(runs_a, runs_b).values())
+    return float(np.sqrt(sum(standard_error(d) ** 2 for d in per_seed)) / len(per_seed)) if per_seed else None
+
+
+def error_cell(runs_a, runs_b, error, kind):
+    """'± 0.2 over seeds, ± 0.9 over images' (or the one error there is)."""
+    if kind != "over seeds":
+        return f"± {error_text(error)} {kind}"
+    return f"± {error_text(error)} over seeds, ± {error_text(image_error(runs_a, runs_b))} over images"
+
+
 def per_seed_differences(runs_a, runs_b):
     """{seed: a − b on each original image, in points} for every seed both have, in seed order."""
     a, b = ({r["seed"]: r for r in runs} for runs in (runs_a, runs_b))
@@ -132,9 +146,9 @@ def lead_line(rows, methods=METHODS):
     if not seeds:
         return f"- Leading: not yet comparable ({aux} and {base} share no seed)."
     leader, other, gap = (aux, base, mean) if mean >= 0 else (base, aux, -mean)
-    line = (f"- **{leader} leads** {other} by {gap:.1f} ± {error_text(error)} points on the originals (each side's row "
-            f"best on validation at seed {CHOICE_SEED}; {seed_list(seeds)}, "
-            f"paired by {'seed' if kind == 'over seeds' else 'image'}; standard error {kind}).")
+    line = (f"- **{leader} leads** {other} by {gap:.1f} points on the originals "
+            f"({error_cell(rows[aux], rows[base], error, kind)}; each side's row best on validation at seed "
+            f"{CHOICE_SEED}; {seed_list(seeds)}, paired by {'seed and image' if kind == 'over seeds' else 'image'}).")
     missing = unfinished(rows, methods)
     if missing:
         return line + (f" Provisional: the rows are chosen among all {len(methods)}, and {', '.join(missing)} "
@@ -187,7 +201,7 @@ def published_gain_line(rows):
         seeds, mean, error, _ = paired_difference(rows[method], rows["ce"])
         if seeds:
             parts.append(f"{name} {signed(figure - PUBLISHED['ce'][1])} published, {method} {signed(mean)} ± "
-                         f"{error_text(error)} here")
+                         f"{error_text(error)} here ({seed_list(seeds)})")
     return f"- Gain over CE: {'; '.join(parts)}." if parts else None
 
 
@@ -298,7 +312,7 @@ def section_lines(rows, runs_path, search=()):
               "`originals`: the 1,000 original test images (mean over seeds ± standard error over seeds; "
               "`± images`: the standard error from the 1,000 images). `published`: the figure its authors report "
               "for the method at this setting, on all 10,000 original test images (crt_mixup: MiSLAS, whose "
-              "recipe it trains). `JPEG test`: the 10,000 JPEG test images. "
+              "stage 1 it trains; its stage 2 is cRT with label-aware smoothing, not MiSLAS's LWS). `JPEG test`: the 10,000 JPEG test images. "
               f"Raw runs: `{runs_path}/`.", ""]
     searched = search_lines(search, rows)
     return lines + ([*searched, ""] if searched else [])

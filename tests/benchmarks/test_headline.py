@@ -46,11 +46,19 @@ def test_one_seed_is_paired_by_image_and_two_by_seed():
 def test_the_lead_names_the_best_auxlt_row_against_the_best_baseline():
     rows = {"ce": [run(0, 660)], "crt": [run(0, 700)], "auxlt": [run(0, 690)], "auxlt_mixup": [run(0, 740)]}
     line = headline.lead_line(rows, methods=tuple(rows))
-    assert line.startswith("- **auxlt_mixup leads** crt by 4.0 ± ") and "seed 0, paired by image" in line
+    assert line.startswith("- **auxlt_mixup leads** crt by 4.0 points on the originals (± ") and "over images" in line
+    assert "seed 0, paired by image" in line
     assert "waits for 2 seeds" in line
     rows = {"crt_mixup": [run(0, 780), run(1, 790)], "auxlt_mixup": [run(0, 750), run(1, 770)]}
     line = headline.lead_line(rows, methods=tuple(rows))
-    assert line.startswith("- **crt_mixup leads** auxlt_mixup by 2.5 ± 0.5 points") and "does not clear +1.5" in line
+    assert line.startswith("- **crt_mixup leads** auxlt_mixup by 2.5 points on the originals (± 0.5 over seeds, ± ")
+    assert "seeds 0, 1, paired by seed and image" in line and "does not clear +1.5" in line
+    # over seeds 0 and 1, the images' standard error of the mean gap: each seed's over its 1,000 images, halved
+    seed_errors = [headline.standard_error(d) for d in headline.per_seed_differences(
+        rows["crt_mixup"], rows["auxlt_mixup"]).values()]
+    expected = np.sqrt(sum(e ** 2 for e in seed_errors)) / 2
+    assert headline.image_error(rows["crt_mixup"], rows["auxlt_mixup"]) == pytest.approx(expected)
+    assert f"± {expected:.1f} over images" in line
     rows = {"crt": [run(0, 700), run(1, 700)], "auxlt_mixup": [run(0, 720), run(1, 716)]}
     assert "clears +1.5 on every seed: it stays the recommended recipe" in headline.lead_line(rows, methods=tuple(rows))
 
@@ -58,7 +66,7 @@ def test_the_lead_names_the_best_auxlt_row_against_the_best_baseline():
 def test_no_verdict_while_a_row_of_the_table_has_not_finished():
     rows = {"crt": [run(0, 700), run(1, 700)], "auxlt_mixup": [run(0, 720), run(1, 716)]}
     line = headline.lead_line(rows)  # the table's eight rows
-    assert line.startswith("- **auxlt_mixup leads** crt by 1.8 ± 0.2 points")
+    assert line.startswith("- **auxlt_mixup leads** crt by 1.8 points on the originals (± 0.2 over seeds, ± ")
     assert line.endswith(" Provisional: the rows are chosen among all 8, and ce, crt_mixup, ldam_drw, logit_adjust, "
                          "auxlt, bbn have not finished.")
     assert "clears" not in line and "verdict" not in line
@@ -67,8 +75,8 @@ def test_no_verdict_while_a_row_of_the_table_has_not_finished():
 def test_the_rows_compared_are_chosen_on_validation():
     rows = {"crt": [run(0, 700)], "ldam_drw": [dict(run(0, 720), validation_overall=0.69)],  # best on test only
             "auxlt": [run(0, 690)], "auxlt_mixup": [dict(run(0, 740), validation_overall=0.68)]}
-    assert headline.lead_line(rows).startswith("- **crt leads** auxlt by 1.0 ± ")
-    assert "(each side's row best on validation at seed 0; seed 0, paired by image" in headline.lead_line(rows)
+    assert headline.lead_line(rows).startswith("- **crt leads** auxlt by 1.0 points on the originals (± ")
+    assert "over images; each side's row best on validation at seed 0; seed 0, paired by image" in headline.lead_line(rows)
     # Chosen at seed 0, which every row trains: the second seed of the two chosen rows cannot change the choice.
     rows = {"crt": [run(0, 700), dict(run(1, 700), validation_overall=0.60)], "ldam_drw": [run(0, 690)],
             "auxlt_mixup": [run(0, 740), run(1, 745)]}
@@ -84,7 +92,7 @@ def test_calibration_published_gains_shift_and_pending_rows():
                                                "that count as reproducing it.")
     gains = headline.published_gain_line(rows)
     assert gains.startswith("- Gain over CE: LDAM-DRW +6.6 published, ldam_drw +6.0 ± ")
-    assert "BBN +9.4 published, bbn +3.0" in gains
+    assert "BBN +9.4 published, bbn +3.0" in gains and gains.count("here (seed 0)") == 2  # the seeds each gain is over
     assert "costs 2.0 points" in headline.shift_line(rows) and "(3 runs" in headline.shift_line(rows)
     assert headline.shift_line({"ce": [run(0, 690)]}).endswith("(one run, ± 0.8).")
     assert headline.pending_line(rows) == "- Not finished yet: auxlt_mixup, crt, crt_mixup, logit_adjust, auxlt."
