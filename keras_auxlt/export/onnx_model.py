@@ -1,8 +1,8 @@
 """ONNX export of the image-tensor path (bytes decoding stays outside ONNX), via tf2onnx.
 
-    input   images  float32 [N, S, S, 3]  raw pixels in [0, 255], NHWC (N dynamic)
-    outputs logits  float32 [N, C]
-            probs   float32 [N, C]        softmax of logits
+    input   images  float32 [batch, S, S, 3]  raw pixels in [0, 255], NHWC (the batch axis dynamic, named `batch`)
+    outputs logits  float32 [batch, C]
+            probs   float32 [batch, C]        softmax of logits
 
 Metadata (`metadata_props`): class_names (JSON list, index = class id), image_size, input
 layout, the source run and checkpoint, and the keras-auxlt export format version.
@@ -17,6 +17,7 @@ from keras_auxlt.export.metadata import DEFAULT_OPSET as DEFAULT_OPSET  # the ex
 from keras_auxlt.export.signatures import IMAGES_INPUT
 
 ONNX_OUTPUTS = ("logits", "probs")
+BATCH_AXIS = "batch"  # the name of the dynamic first axis of the input and outputs (tf2onnx would leave unk__NNN)
 
 
 def convert(primary_model, image_size, opset, metadata):
@@ -30,6 +31,10 @@ def convert(primary_model, image_size, opset, metadata):
         return {"logits": logits, "probs": tf.nn.softmax(logits, axis=-1)}
 
     proto, _ = tf2onnx.convert.from_function(predict, input_signature=predict.input_signature, opset=opset)
+    for value in [*proto.graph.input, *proto.graph.output]:
+        batch = value.type.tensor_type.shape.dim[0]
+        batch.ClearField("dim_value")
+        batch.dim_param = BATCH_AXIS
     onnx.helper.set_model_props(proto, {key: str(value) for key, value in metadata.items()})
     onnx.checker.check_model(proto)
     return proto
