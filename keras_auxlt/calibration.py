@@ -89,3 +89,32 @@ def plot_reliability(record, path, title="", bins=ECE_BINS):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+TEMPERATURE_RANGE = (0.05, 20.0)  # the temperatures a fit may choose
+
+
+def fit_temperature(logits, labels, low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1], iterations=80):
+    """The temperature T > 0 that minimises the mean NLL of softmax(logits / T) on (logits, labels): temperature
+    scaling (Guo et al. 2017), fitted on a validation split only. The NLL is convex in 1 / T, so a golden-section
+    search over 1 / T in [1 / high, 1 / low] finds its minimum; dividing the logits by T > 0 keeps every argmax."""
+    logits = np.asarray(logits, np.float64)
+    labels = np.asarray(labels, np.int64)
+
+    def nll(inverse):
+        return negative_log_likelihood(softmax(logits * inverse)[np.arange(len(labels)), labels])
+
+    a, b = 1.0 / high, 1.0 / low
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    f_c, f_d = nll(c), nll(d)
+    for _ in range(iterations):
+        if f_c <= f_d:
+            b, d, f_d = d, c, f_c
+            c = b - ratio * (b - a)
+            f_c = nll(c)
+        else:
+            a, c, f_c = c, d, f_d
+            d = a + ratio * (b - a)
+            f_d = nll(d)
+    return float(1.0 / ((a + b) / 2.0))

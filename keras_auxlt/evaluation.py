@@ -90,17 +90,31 @@ class Evaluation(NamedTuple):
     record: dict
 
 
-def evaluate(model, split, train_counts, pipeline_config, progress=True):
+def evaluate(model, split, train_counts, pipeline_config, progress=True, temperature=None):
+    """The primary head's Evaluation on `split`. With a `temperature` (fitted on validation: validation_temperature),
+    metrics also hold it and the ECE and NLL of softmax(logits / temperature) under "tempered"; top-1 and the
+    per-image record are those of the logits as they are."""
     labels, logits = head_outputs(model, class_heads(model), split, pipeline_config, progress=progress, logits=True)
     record = calibration.per_image(labels, calibration.softmax(logits["primary"]))
     metrics, confusion = accuracy_report(labels, record["prediction"], train_counts, split.class_names)
     metrics.update(calibration.calibration_metrics(record))
+    if temperature is not None:
+        tempered = calibration.per_image(labels, calibration.softmax(logits["primary"] / temperature))
+        metrics["temperature"] = temperature
+        metrics["tempered"] = calibration.calibration_metrics(tempered)
     metrics["aux_heads_overall"] = {name: float((labels == np.argmax(out, axis=-1)).mean())
                                     for name, out in logits.items() if name != "primary"}
     metrics["class_names"] = list(split.class_names)
     metrics["train_counts"] = [int(c) for c in train_counts]
     metrics["shot_thresholds"] = {"many": f"> {MANY_SHOT_MIN - 1}", "few": f"< {FEW_SHOT_MAX + 1}"}
     return Evaluation(metrics, confusion, record)
+
+
+def validation_temperature(model, val, pipeline_config, progress=True):
+    """The temperature of the primary head's logits fitted on the validation split (calibration.fit_temperature)."""
+    labels, logits = head_outputs(model, {"primary": model.primary_head}, val, pipeline_config, progress=progress,
+                                  logits=True)
+    return calibration.fit_temperature(logits["primary"], labels)
 
 
 def write_report(directory, evaluation, extra=None):

@@ -67,3 +67,30 @@ def test_reliability_diagram_is_written(tmp_path):
     record, _, _ = random_record()
     calibration.plot_reliability(record, tmp_path / "reliability.png", title="random")
     assert (tmp_path / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("true_temperature", [0.5, 1.0, 3.0])
+def test_the_fitted_temperature_minimises_the_nll_and_keeps_every_prediction(true_temperature):
+    """Labels drawn from softmax(logits / T): the fit finds about T, no neighbouring temperature has a lower NLL,
+    and dividing by it changes no argmax (top-1 is unchanged by construction)."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(4000, 10)) * 4
+    probabilities = calibration.softmax(logits / true_temperature)
+    labels = np.array([rng.choice(10, p=p) for p in probabilities])
+    fitted = calibration.fit_temperature(logits, labels)
+    assert fitted == pytest.approx(true_temperature, rel=0.1)
+
+    def nll(t):
+        return calibration.negative_log_likelihood(calibration.softmax(logits / t)[np.arange(len(labels)), labels])
+
+    assert nll(fitted) <= min(nll(fitted * 0.97), nll(fitted * 1.03))
+    np.testing.assert_array_equal(np.argmax(logits / fitted, axis=1), np.argmax(logits, axis=1))
+
+
+def test_temperature_scaling_lowers_the_ece_of_an_overconfident_model():
+    record, labels, logits = random_record(n=5000, temperature=0.25)  # logits sharpened 4x: overconfident
+    fitted = calibration.fit_temperature(logits / 0.25, labels)
+    tempered = calibration.per_image(labels, calibration.softmax(logits / 0.25 / fitted))
+    assert fitted > 1.5
+    assert calibration.calibration_metrics(tempered)["ece"] < 0.5 * calibration.calibration_metrics(record)["ece"]
+    assert calibration.calibration_metrics(tempered)["nll"] < calibration.calibration_metrics(record)["nll"]

@@ -8,7 +8,7 @@ import os
 import keras
 
 from keras_auxlt import fingerprint
-from keras_auxlt.evaluation import evaluate, top1_groups, write_report
+from keras_auxlt.evaluation import evaluate, top1_groups, validation_temperature, write_report
 from keras_auxlt.run_files import BEST_CHECKPOINT, INFERENCE_CHECKPOINT, LAST_CHECKPOINT, METRICS_FILE
 from keras_auxlt.training.batch_norm_statistics import STATISTICS_SOURCES, with_statistics_from
 from keras_auxlt.training.callbacks import atomic_save, read_state
@@ -95,7 +95,9 @@ def finalise(config, model, checkpoints, train, val, test, steps, total_steps, d
     selected = BEST_CHECKPOINT if val is not None else LAST_CHECKPOINT
     final, selection = inference_model(config, model, checkpoints, selected, train, val, total_steps, progress)
     record_fingerprints(checkpoints)
-    evaluation = evaluate(final, test, train.class_counts, config.pipeline, progress=progress)
+    # Temperature scaling, fitted on the validation split after every choice above; the test split scored once.
+    temperature = validation_temperature(final, val, config.pipeline, progress) if val is not None else None
+    evaluation = evaluate(final, test, train.class_counts, config.pipeline, progress=progress, temperature=temperature)
     metrics = evaluation.metrics
     metrics.update(selection)
     metrics.update({
@@ -109,9 +111,11 @@ def finalise(config, model, checkpoints, train, val, test, steps, total_steps, d
     validation = f", validation top-1 {metrics['validation']['overall']:.4f}" if val is not None else ""
     if "validation_as_trained" in metrics:
         validation += f" ({metrics['validation_as_trained']['overall']:.4f} with the statistics as trained)"
+    tempered = (f"; at the validation's temperature {metrics['temperature']:.2f}: ECE "
+                f"{100 * metrics['tempered']['ece']:.1f} %, NLL {metrics['tempered']['nll']:.3f}") if temperature else ""
     print(f"[train] test top-1 {metrics['overall']:.4f} (many {_fmt(metrics['many'])}, medium "
           f"{_fmt(metrics['medium'])}, few {_fmt(metrics['few'])}; ECE {100 * metrics['ece']:.1f} %, NLL "
-          f"{metrics['nll']:.3f}){validation} -> "
+          f"{metrics['nll']:.3f}{tempered}){validation} -> "
           f"{os.path.join(config.model_dir, METRICS_FILE)}")
     return metrics
 

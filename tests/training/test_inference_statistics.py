@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_auxlt.evaluation import evaluate, top1_groups
+from keras_auxlt.evaluation import evaluate, top1_groups, validation_temperature
 from keras_auxlt.run_files import checkpoint_path
 from keras_auxlt.training.batch_norm_statistics import with_statistics_from
 from keras_auxlt.training.saving import load_model
@@ -52,6 +52,11 @@ def test_random_stream_statistics_are_the_selected_checkpoint_re_estimated_and_w
     counts = train.class_counts
     assert metrics["overall"] == evaluate(inference, test, counts, config.pipeline, progress=False)[0]["overall"]
     assert metrics["validation"]["overall"] == evaluate(inference, val, counts, config.pipeline, progress=False)[0]["overall"]
+    # Temperature scaling: fitted on the validation split, on the model evaluated; top-1 stays that of the raw logits.
+    assert metrics["temperature"] == pytest.approx(validation_temperature(inference, val, config.pipeline, progress=False))
+    tempered = evaluate(inference, test, counts, config.pipeline, progress=False, temperature=metrics["temperature"])
+    assert tempered.metrics["overall"] == metrics["overall"] and tempered.metrics["tempered"] == metrics["tempered"]
+    assert set(metrics["tempered"]) == {"ece", "nll"} and metrics["tempered"]["nll"] > 0
     # Export and evaluate.py take the re-estimated model by default; the diagnostic never does.
     assert checkpoint_path(config.model_dir)[0] == "inference.keras"
     assert checkpoint_path(config.model_dir, "auto", as_trained=True)[0] == "best.keras"
