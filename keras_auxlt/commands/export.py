@@ -24,6 +24,9 @@ flags.DEFINE_integer("verify_images", 64, "Test-split images used to check the e
 flags.DEFINE_integer("max_image_pixels", DEFAULT_MAX_PIXELS,
                      "serving_bytes refuses an image whose header declares more pixels, before decoding it; "
                      "recorded in the SavedModel's assets/export.json.")
+flags.DEFINE_string("temperature", "auto", "probs = softmax(logits / T). auto: the temperature train.py fitted on the "
+                    "run's validation split (metrics.json), when the checkpoint exported is the one it evaluated; "
+                    "none: T = 1, the raw softmax; or a positive number.")
 FLAGS = flags.FLAGS
 
 
@@ -39,7 +42,7 @@ def main(argv):
         model_dir=FLAGS.model_dir, export_base=FLAGS.export_base, model_name=FLAGS.model_name, version=FLAGS.version,
         checkpoint=FLAGS.checkpoint, onnx=FLAGS.onnx, opset=FLAGS.opset, top_k=FLAGS.top_k, backbone=FLAGS.backbone,
         num_classes=FLAGS.num_classes, verify_images=FLAGS.verify_images,
-        max_image_pixels=FLAGS.max_image_pixels)
+        max_image_pixels=FLAGS.max_image_pixels, temperature=FLAGS.temperature)
     try:
         result = export_run(options)
     except ExportError as e:
@@ -53,7 +56,7 @@ def console():
     """The installed command (see pyproject.toml): the same main as `python -m` / the script."""
     launch(main, __doc__, {"run": ("model_dir", "checkpoint", "backbone", "num_classes"),
                            "output": ("export_base", "model_name", "version", "onnx", "opset", "top_k",
-                                      "max_image_pixels"),
+                                      "max_image_pixels", "temperature"),
                            "evaluation": ("verify_images",)})
 
 

@@ -25,6 +25,7 @@ from keras_auxlt.export.signatures import LABELS_FILE, ServingModule, decode_ima
 # with the logits: max |logit difference| <= SAVED_MODEL_TOLERANCE * max(1, max |logit|).
 SAVED_MODEL_TOLERANCE = 1e-5
 ONNX_TOLERANCE = 1e-4  # max |logit difference|, onnxruntime vs in-memory Keras model
+PROBS_TOLERANCE = 1e-4  # max |probability difference| of either export against the Keras model's tempered softmax
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -42,6 +43,9 @@ class ExportOptions:
     num_classes: int = 0  # when set, must match the checkpoint's class count
     verify_images: int = 64  # images from the run's test split used for the parity checks
     max_image_pixels: int = DEFAULT_MAX_PIXELS  # serving_bytes refuses larger images before decoding them
+    # probs = softmax(logits / T): "auto" takes T from the run's metrics.json (fitted on validation) when the checkpoint
+    # exported is the one evaluated there, else 1; "none" is 1 (raw softmax); a number is that T
+    temperature: str = "auto"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +104,8 @@ def export_run(options, log=print):
         as_trained = fingerprint.check(os.path.dirname(checkpoint), checkpoint_name, trained)
     except fingerprint.FingerprintMismatch as e:
         raise ExportError(str(e)) from e
+    temperature, temperature_source = export_temperature(options, checkpoint_name)
+    log(f"[export] probabilities: softmax(logits / {temperature:.4g}), {temperature_source}")
     primary = trained.primary_model(name=f"{options.model_name}_primary")
     top_k = min(options.top_k, trained.num_classes)
     if top_k < 1:
@@ -117,32 +123,67 @@ def export_run(options, log=print):
             f.write("\n".join(class_names) + "\n")
         source = f"{os.path.abspath(options.model_dir)} ({checkpoint_name})"
         info = {"max_image_pixels": options.max_image_pixels, "image_size": image_size, "eval_style": eval_style,
-                "top_k": top_k, "num_classes": len(class_names), "source": source}
+                "top_k": top_k, "num_classes": len(class_names), "source": source, "temperature": temperature,
+                "temperature_source": temperature_source}
         info_path = os.path.join(staging, EXPORT_INFO_FILE)
         with open(info_path, "w") as f:
             json.dump(info, f, indent=1)
         log(f"[export] writing the SavedModel (signatures serving_default, serving_bytes; top-{top_k}; images over "
             f"{options.max_image_pixels} pixels refused)")
         module = ServingModule(primary, labels_path, info_path, image_size, eval_style, top_k,
-                               options.max_image_pixels)
+                               options.max_image_pixels, temperature)
         tf.saved_model.save(module, saved_model_dir, signatures=module.signatures())
         checks = {"as at the end of training": as_trained or f"not recorded for {checkpoint_name} (a run of before "
                                                               "2026-12-02, or one that has not finished)"}
-        checks.update(check_saved_model(saved_model_dir, primary, images, encoded, expected, class_names))
+        checks.update(check_saved_model(saved_model_dir, primary, images, encoded, expected, class_names, temperature))
         if read_export_info(saved_model_dir) != info:
             raise ExportError(f"SavedModel: assets/{EXPORT_INFO_FILE} does not round-trip")
         staged_onnx = os.path.join(staging, "model.onnx")
         if onnx_path:
             log(f"[export] converting to ONNX (opset {options.opset})")
             proto = onnx_model.convert(primary, image_size, options.opset,
-                                       onnx_model.metadata(class_names, image_size, source))
+                                       onnx_model.metadata(class_names, image_size, source, temperature), temperature)
             with open(staged_onnx, "wb") as f:
                 f.write(proto.SerializeToString())
-            checks.update(check_onnx(staged_onnx, images, expected, class_names))
+            checks.update(check_onnx(staged_onnx, images, expected, class_names, temperature))
         versions.publish(saved_model_dir, destination)
         if onnx_path:
             versions.publish(staged_onnx, onnx_path)
     return ExportResult(version, destination, onnx_path, checks, data_origin)
+
+
+def export_temperature(options, checkpoint_name):
+    """(T, where it comes from) of the exported probabilities, softmax(logits / T); see ExportOptions.temperature."""
+    from keras_auxlt.run_files import METRICS_FILE
+
+    if options.temperature == "none":
+        return 1.0, "raw softmax (--temperature=none)"
+    if options.temperature != "auto":
+        try:
+            value = float(options.temperature)
+        except ValueError:
+            value = float("nan")
+        if not value > 0 or not np.isfinite(value):
+            raise ExportError(f"--temperature must be auto, none or a positive number. Received: {options.temperature!r}")
+        return value, f"--temperature={options.temperature}"
+    path = os.path.join(options.model_dir, METRICS_FILE)
+    try:
+        with open(path) as f:
+            metrics = json.load(f)
+    except (OSError, ValueError):
+        return 1.0, f"raw softmax: no {METRICS_FILE} with a fitted temperature in the run"
+    evaluated = (metrics.get("inference_statistics") or {}).get("checkpoint", metrics.get("checkpoint"))
+    if "temperature" not in metrics:
+        return 1.0, f"raw softmax: the run's {METRICS_FILE} has no temperature (no validation split, or a run of before 2026-12-08)"
+    if evaluated != checkpoint_name:
+        return 1.0, f"raw softmax: the temperature was fitted for {evaluated}, not {checkpoint_name}"
+    return float(metrics["temperature"]), f"the temperature fitted on the run's validation split for {checkpoint_name}"
+
+
+def tempered_softmax(logits, temperature):
+    logits = np.asarray(logits, np.float64) / temperature
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def load_float32(checkpoint):
@@ -208,8 +249,8 @@ def saved_model_bound(expected):
     return SAVED_MODEL_TOLERANCE * max(1.0, float(np.max(np.abs(expected))))
 
 
-def check_saved_model(path, primary, images, encoded, expected, class_names):
-    """Reload the SavedModel and compare every signature with the in-memory model."""
+def check_saved_model(path, primary, images, encoded, expected, class_names, temperature=1.0):
+    """Reload the SavedModel and compare every signature with the in-memory model (probs: its tempered softmax)."""
     exported = exported_variables(path)
     expected_shapes = sorted(tuple(w.shape) for w in primary.weights)
     if sorted(exported.values()) != expected_shapes:
@@ -225,6 +266,10 @@ def check_saved_model(path, primary, images, encoded, expected, class_names):
         if difference > saved_model_bound(expected):
             raise ExportError(f"SavedModel {signature}: logits differ from the Keras model by {difference:.2e} "
                               f"(tolerance {saved_model_bound(expected):.2e})")
+        probs = max_difference(out["probs"], tempered_softmax(expected, temperature))
+        if probs > PROBS_TOLERANCE:
+            raise ExportError(f"SavedModel {signature}: probs differ from softmax(logits / {temperature:.4g}) of the "
+                              f"Keras model by {probs:.2e} (tolerance {PROBS_TOLERANCE:g})")
         decoded = out["class_names"].numpy().astype(str)
         if not np.array_equal(decoded, names[out["classes"].numpy()]):
             raise ExportError(f"SavedModel {signature}: class_names do not match the labels of classes")
@@ -232,12 +277,17 @@ def check_saved_model(path, primary, images, encoded, expected, class_names):
     return checks
 
 
-def check_onnx(path, images, expected, class_names):
+def check_onnx(path, images, expected, class_names, temperature=1.0):
     import onnx
 
     onnx.checker.check_model(path)
     sess = onnx_model.session(path)
-    logits = onnx_model.run(sess, images)["logits"]
+    outputs = onnx_model.run(sess, images)
+    logits = outputs["logits"]
+    probs = max_difference(outputs["probs"], tempered_softmax(expected, temperature))
+    if probs > PROBS_TOLERANCE:
+        raise ExportError(f"ONNX: probs differ from softmax(logits / {temperature:.4g}) of the Keras model by "
+                          f"{probs:.2e} (tolerance {PROBS_TOLERANCE:g})")
     difference = max_difference(logits, expected)
     agree = int(np.sum(np.argmax(logits, -1) == np.argmax(expected, -1)))
     if difference > ONNX_TOLERANCE or agree != len(expected):

@@ -14,7 +14,7 @@ inside the model.
 Both return the same outputs:
 
     logits       float32 [N, C]
-    probs        float32 [N, C]   softmax of logits
+    probs        float32 [N, C]   softmax of logits / T (T: the run's temperature, fitted on validation; 1 = raw)
     classes      int32   [N, K]   indices of the K most probable classes, most probable first
     class_names  string  [N, K]   their names, looked up in the labels asset (assets/labels.txt)
 """
@@ -38,9 +38,10 @@ class ServingModule(tf.Module):
     JSON object written by the exporter): nothing else ends up in the SavedModel."""
 
     def __init__(self, primary_model, labels_path, info_path, image_size, eval_style, top_k,
-                 max_pixels=DEFAULT_MAX_PIXELS):
+                 max_pixels=DEFAULT_MAX_PIXELS, temperature=1.0):
         super().__init__(name="auxlt_serving")
         self.model = primary_model
+        self.temperature = float(temperature)
         self.image_size = int(image_size)
         self.eval_style = eval_style
         self.top_k = int(top_k)
@@ -62,7 +63,7 @@ class ServingModule(tf.Module):
 
     def _outputs(self, logits):
         logits = tf.cast(logits, tf.float32)
-        probs = tf.nn.softmax(logits, axis=-1)
+        probs = tf.nn.softmax(logits / self.temperature, axis=-1)
         _, classes = tf.math.top_k(probs, k=self.top_k)
         return {"logits": logits, "probs": probs, "classes": classes,
                 "class_names": self.table.lookup(tf.cast(classes, tf.int64))}

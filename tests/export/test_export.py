@@ -352,3 +352,34 @@ def test_the_baselines_networks_export_and_match_in_both_formats(method, trained
     images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
     logits = onnx_model.run(session, images)["logits"]
     assert np.max(np.abs(logits - model.primary_model()(images).numpy())) <= ONNX_TOLERANCE
+
+
+def test_a_calibrated_run_exports_probabilities_at_its_validation_temperature(trained_run, trained, tmp_path,
+                                                                             cifar_test_jpegs):
+    """--temperature=auto takes the temperature train.py fitted for the evaluated checkpoint: the SavedModel's and the
+    ONNX model's probs are the Keras model's softmax(logits / T), the logits stay raw, and both say T."""
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["temperature"] = 2.5  # as train.py records one fitted on a validation split
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    result = export(str(run), tmp_path / "exports", verify_images=8)
+    images = decoded(cifar_test_jpegs[:16])
+    logits = trained.primary_model()(images, training=False).numpy().astype(np.float64)
+    tempered = np.exp(logits / 2.5 - (logits / 2.5).max(axis=1, keepdims=True))
+    tempered /= tempered.sum(axis=1, keepdims=True)
+    out = tf.saved_model.load(result.saved_model_dir).signatures["serving_default"](images=images)
+    np.testing.assert_allclose(out["logits"].numpy(), logits, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out["probs"].numpy(), tempered, atol=1e-5)
+    np.testing.assert_array_equal(out["classes"].numpy()[:, 0], np.argmax(logits, axis=1))
+    sess = onnx_model.session(result.onnx_path)
+    np.testing.assert_allclose(onnx_model.run(sess, images.numpy())["probs"], tempered, atol=1e-4)
+    assert sess.get_modelmeta().custom_metadata_map["temperature"] == "2.5"
+    info = json.loads(open(os.path.join(result.saved_model_dir, "assets", "export.json")).read())
+    assert info["temperature"] == 2.5 and "validation split" in info["temperature_source"]
+    # another checkpoint than the one evaluated is exported with the raw softmax; a bad value is refused, named
+    raw = export(str(run), tmp_path / "exports", checkpoint="last", onnx=False, verify_images=8)
+    if checkpoint_path(str(run))[0] != "last.keras":
+        assert json.loads(open(os.path.join(raw.saved_model_dir, "assets", "export.json")).read())["temperature"] == 1.0
+    with pytest.raises(ExportError, match=r"--temperature must be auto, none or a positive number. Received: '-1'"):
+        export(str(run), tmp_path / "exports", temperature="-1", onnx=False, verify_images=8)
