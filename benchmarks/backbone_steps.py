@@ -18,10 +18,9 @@ import tempfile
 
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import app, flags
 
-from benchmarks.common import alternating_step_times, machine
+from benchmarks.common import alternating_step_times, constant_batches, machine
 from keras_auxlt.data.config import steps_per_epoch
 from keras_auxlt.models.auxlt_model import AuxLTModel
 
@@ -51,13 +50,11 @@ def checkpoint_megabytes(model):
     return os.path.getsize(path) / 1e6
 
 
-def constant_batches(size, rng):
-    """One dual-stream batch repeated, tf.data's autotuning off."""
+def dual_batch(size, rng):
+    """One dual-stream batch of random pixels and labels."""
     batch = lambda: (rng.uniform(0, 255, (FLAGS.batch_size, size, size, 3)).astype(np.float32),  # noqa: E731
                      rng.integers(0, FLAGS.num_classes, FLAGS.batch_size).astype(np.int64))
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return tf.data.Dataset.from_tensors((batch(), batch())).repeat().with_options(options)
+    return batch(), batch()
 
 
 def main(argv):
@@ -66,7 +63,7 @@ def main(argv):
     b = FLAGS.batch_size
     sizes = {entry: int(entry.partition("@")[2] or FLAGS.image_size) for entry in FLAGS.backbones}
     models = {entry: compiled(entry.partition("@")[0], size) for entry, size in sizes.items()}
-    data = {size: constant_batches(size, rng) for size in set(sizes.values())}
+    data = {size: constant_batches(dual_batch(size, rng)) for size in set(sizes.values())}
     fits = {entry: (lambda steps, model=model, size=sizes[entry]: model.fit(data[size], steps_per_epoch=steps, epochs=1,
                                                                             verbose=0, shuffle=False))
             for entry, model in models.items()}

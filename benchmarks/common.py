@@ -7,6 +7,15 @@ import numpy as np
 import tensorflow as tf
 
 
+def constant_batches(element):
+    """`element` (one batch) repeated endlessly, with tf.data's autotuning off: with it on, `fit` calls on a constant
+    batch fall into a slow mode on this 2-core CPU now and then (some calls about twice as slow; issue 55), which is
+    the harness's, not the step's."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return tf.data.Dataset.from_tensors(element).repeat().with_options(options)
+
+
 def timed_rate(fn, units, repeats=3):
     """Best-of-`repeats` rate of `fn()` in units per second (fn does `units` units of work)."""
     best = float("inf")

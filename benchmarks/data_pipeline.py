@@ -13,7 +13,7 @@
 import numpy as np
 from absl import app, flags
 
-from benchmarks.common import drain, machine, timed_rate
+from benchmarks.common import constant_batches, drain, machine, timed_rate
 from keras_auxlt.data.long_tail import long_tail_counts
 
 flags.DEFINE_string("data_dir", "../shared/data/cifar10/cifar10_jpg.tar.gz", "CIFAR-10 image folder or archive.")
@@ -45,14 +45,13 @@ def sampler_throughput(batch_size=1024, steps=400, num_examples=100_000):
 def training_consumption(batch_size, steps=10):
     """Images/s one ResNet-32 AuxLT train step consumes (constant in-memory batch, no pipeline)."""
     import keras
-    import tensorflow as tf
 
     from keras_auxlt.models.auxlt_model import AuxLTModel
 
     rng = np.random.default_rng(0)
     stream = lambda: (rng.uniform(0, 255, (batch_size, 32, 32, 3)).astype(np.float32),  # noqa: E731
                       rng.integers(0, 10, batch_size))
-    constant = tf.data.Dataset.from_tensors((stream(), stream())).repeat()
+    constant = constant_batches((stream(), stream()))
     model = AuxLTModel(num_classes=10, aux_tasks=("random",), weight_decay=2e-4)
     model.build((None, 32, 32, 3))
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), jit_compile=False)

@@ -8,10 +8,9 @@ only the step itself is timed, alternated in one process. Target ratio <= 1.10.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import app, flags
 
-from benchmarks.common import alternating_step_times, machine, print_step_times, ratio_line
+from benchmarks.common import alternating_step_times, constant_batches, machine, print_step_times, ratio_line
 from keras_auxlt.models.auxlt_model import AuxLTModel
 
 flags.DEFINE_integer("batch_size", 128, "B: images per stream in the AuxLT step (the CE step gets 2B).")
@@ -34,8 +33,8 @@ def main(argv):
     b = FLAGS.batch_size
     images = lambda n: rng.uniform(0, 255, (n, 32, 32, 3)).astype(np.float32)  # noqa: E731
     labels = lambda n: rng.integers(0, 10, n).astype(np.int64)  # noqa: E731
-    dual = tf.data.Dataset.from_tensors(((images(b), labels(b)), (images(b), labels(b)))).repeat()
-    single = tf.data.Dataset.from_tensors((images(2 * b), labels(2 * b))).repeat()
+    dual = constant_batches(((images(b), labels(b)), (images(b), labels(b))))
+    single = constant_batches((images(2 * b), labels(2 * b)))
     runs = {"auxlt (B + B)": (compiled(("random",)), dual), "ce (2B)": (compiled(()), single)}
     fits = {name: (lambda steps, model=model, data=data: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,
                                                                    shuffle=False))

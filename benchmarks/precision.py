@@ -11,10 +11,9 @@ AVX512-BF16 or AMX to gain.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import app, flags
 
-from benchmarks.common import alternating_step_times, machine, print_step_times, ratio_line
+from benchmarks.common import alternating_step_times, constant_batches, machine, print_step_times, ratio_line
 from keras_auxlt.choices import PRECISIONS
 from keras_auxlt.models.auxlt_model import AuxLTModel
 from keras_auxlt.training.optimizers import TorchSGD
@@ -44,7 +43,7 @@ def main(argv):
     rng = np.random.default_rng(0)
     b = FLAGS.batch_size
     batch = lambda: (rng.uniform(0, 255, (b, 32, 32, 3)).astype(np.float32), rng.integers(0, 10, b))  # noqa: E731
-    data = tf.data.Dataset.from_tensors((batch(), batch())).repeat()
+    data = constant_batches((batch(), batch()))
     mixed = f"mixed {FLAGS.precision}"
     models = {"float32": compiled("float32"), mixed: compiled(f"mixed_{FLAGS.precision}")}
     fits = {name: (lambda steps, model=model: model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,
