@@ -20,6 +20,7 @@ from keras_auxlt.run_files import (
     INFERENCE_CHECKPOINT,
     LAST_CHECKPOINT,
     METRICS_FILE,
+    PREDICTIONS_FILE,
     checkpoint_dir,
     write_json,
 )
@@ -27,7 +28,10 @@ from keras_auxlt.training.stop_signals import wait_forwarding_signals
 
 TIMING_FILE = "benchmark_timing.json"  # wall time and the train.py command of a finished run
 RUN_FILES = (METRICS_FILE, TIMING_FILE)  # a run with both is finished
-KEPT_FILES = (*RUN_FILES, CONFIG_FILE)  # what --metrics_dir keeps of a run (config.json: the resolved recipe)
+# What --metrics_dir keeps of a run: config.json (the resolved recipe) and, for runs since 2026-12-08, each test image's
+# label, prediction and probabilities (PREDICTIONS_FILE, compressed: calibration, shot groups and paired differences
+# recompute from it without the checkpoint); a file a run does not have is left out.
+KEPT_FILES = (*RUN_FILES, CONFIG_FILE, PREDICTIONS_FILE)
 # The one tree of kept runs (docs/results; benchmarks.accuracy's --results_tree): <schedule>/<data>/<method>/seed<k>/,
 # a variation of the data's runs after a dash. The 30-epoch table's runs are --metrics_dir (30_epoch/jpeg by default).
 RESULT_SETS = {

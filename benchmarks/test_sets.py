@@ -122,10 +122,10 @@ def main(argv):
 
 def keep(run_dir, base):
     """Copy a finished, scored run's KEPT_FILES and test_sets.json into base/<method>/seed<k>/ (from its path)."""
-    from benchmarks.runs import KEPT_FILES, is_finished
+    from benchmarks.runs import KEPT_FILES, RUN_FILES, is_finished
 
     if not is_finished(run_dir) or not os.path.isfile(os.path.join(run_dir, TEST_SETS_FILE)):
-        raise SystemExit(f"{run_dir}: not a finished, scored run (needs {', '.join(KEPT_FILES)}, {TEST_SETS_FILE})")
+        raise SystemExit(f"{run_dir}: not a finished, scored run (needs {', '.join(RUN_FILES)}, {TEST_SETS_FILE})")
     seed, method = os.path.basename(os.path.normpath(run_dir)), os.path.basename(os.path.dirname(os.path.normpath(run_dir)))
     target = os.path.join(base, method, seed)
     os.makedirs(target, exist_ok=True)

@@ -50,4 +50,5 @@ def test_a_run_is_scored_on_both_copies_with_its_own_checkpoint(tmp_path):
     (tmp_path / "run" / "benchmark_timing.json").write_text(json.dumps({"wall_seconds": 1.0}))
     kept = keep(config.model_dir, str(tmp_path / "kept"))
     assert kept == str(tmp_path / "kept" / tmp_path.name / "run")  # <base>/<method dir>/<seed dir> of the run
-    assert sorted(os.listdir(kept)) == ["benchmark_timing.json", "config.json", "metrics.json", TEST_SETS_FILE]
+    assert sorted(os.listdir(kept)) == ["benchmark_timing.json", "config.json", "metrics.json", "test_predictions.npz",
+                                        TEST_SETS_FILE]
