@@ -9,6 +9,9 @@
 # Runs and logs go under $AUXLT_HOME (default ~/auxlt): png200/runs (seed0.log, seed0_part2.log) and
 # short/runs (ldam_drw.log, bbn.log); then seed1.log and search.log. DRY_RUN=1 prints the commands instead of running them.
 set -euo pipefail
+# oneDNN's kernels also where TensorFlow leaves them off (AVX2-only AMD CPUs: 2.3x faster steps; docs/performance.md);
+# the snapshots' ./run, older than that default, pass this on.
+export TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 home="${AUXLT_HOME:-$HOME/auxlt}"
 data="$(cd "$repo/../shared/data/cifar10" && pwd)"

@@ -21,7 +21,12 @@ def initialize_devices():
     cuInit: ... CUDA error" as an error, which says nothing is wrong but reads as if something were.
     There, the probe's output is captured and replayed without that one line. The probe may run when
     TensorFlow is imported (under absl's app.run it does) or when the devices are first listed: call this
-    before anything imports TensorFlow, so that both happen inside the capture."""
+    before anything imports TensorFlow, so that both happen inside the capture.
+
+    It also turns on TensorFlow's oneDNN kernels unless TF_ENABLE_ONEDNN_OPTS says otherwise: TensorFlow turns them
+    on by itself only on some Intel CPUs, and without them an AuxLT step on an AVX2-only AMD CPU took 2.3x as long
+    (docs/performance.md)."""
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     if has_gpu_device_node() or not sys.platform.startswith("linux"):
         import tensorflow as tf
 
