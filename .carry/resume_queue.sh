@@ -118,10 +118,10 @@ benchmark "$search" "$home/png200/search.log" "${png[@]}" --methods=auxlt_mislas
 benchmark "$search" "$home/png200/search.log" "${png[@]/#--seeds=0/--seeds=1}" --methods=auxlt_mislas \
   --results="$home/png200/RESULTS_search_seed1.md"
 
-# Then (issues 55 and 52, code of 2743dd3): the 30-epoch ldam_drw check on the JPEG copy with the cosine classifier
+# Then (issues 55 and 52, code of 92c8e6b): the 30-epoch ldam_drw check on the JPEG copy with the cosine classifier
 # started as the reference starts it (against the reference code's 66.3; the old port's run stays in short/runs),
 # then Tiny-ImageNet-LT: the backbone screen, then its rows.
-issue52=2743dd3
+issue52=92c8e6b
 benchmark "$issue52" "$home/short-ldam-init/ldam_drw.log" --methods=ldam_drw --seeds=0 \
   --data_dir="$data/cifar10_jpg.tar.gz" --output_dir="$home/short-ldam-init/runs" \
   --results="$home/short-ldam-init/RESULTS.md" --results_tree=

@@ -102,7 +102,7 @@ def test_the_queue_trains_seed_1_of_the_rows_best_on_validation_with_their_seed_
     # then the 30-epoch ldam_drw check of the reference's initialisation, and Tiny-ImageNet-LT's backbone screen on
     # its short schedule, one candidate each, with the code that has both (the rows follow, on the screen's choice)
     assert order[-3:] == ["ldam_drw.log", "screen.log", "screen.log"]
-    assert jobs("/short-ldam-init/ldam_drw.log") == [("2743dd3", "0", "ldam_drw")]
+    assert jobs("/short-ldam-init/ldam_drw.log") == [("92c8e6b", "0", "ldam_drw")]
     screen = [line for line in lines if line.endswith("/screen.log")]
     assert [re.search(r"--backbone=(\w+)", line).group(1) for line in screen] == ["resnet32_s2", "resnet44_s2"]
     assert all("--flagfile_base=flags/tiny_imagenet_lt_short.cfg" in line and "--imbalance_ratio=1 " in line
