@@ -158,3 +158,8 @@ echo "[queue] Tiny-ImageNet-LT rows 1-5, seed 0: ce, crt_mixup, $auxlt_recipe, a
 benchmark "$issue52" "$home/tiny/rows.log" "${tiny[@]}" --flagfile_base=flags/tiny_imagenet_lt.cfg --seeds=0 \
   --methods=ce,crt_mixup,"$auxlt_recipe",auxlt,logit_adjust --output_dir="$home/tiny/runs" \
   --extra_flags=--backbone=$backbone --results="$home/tiny/RESULTS.md"
+# Then issue 55's 200-epoch ldam_drw seed 0 rerun on the original pixels, its cosine classifier started as the reference
+# starts it (the row of the page was trained by the old port; its run stays in png200/runs).
+benchmark "$issue52" "$home/png200-ldam-init/ldam_drw.log" --flagfile_base=flags/cifar10_lt.cfg --seeds=0 \
+  --data_dir="$data/cifar10_png.tar.gz" --output_dir="$home/png200-ldam-init/runs" --methods=ldam_drw \
+  --results="$home/png200-ldam-init/RESULTS.md" --results_tree=
