@@ -15,7 +15,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from keras_auxlt import fingerprint
+from keras_auxlt import calibration, fingerprint
 from keras_auxlt.export import onnx_model, versions
 from keras_auxlt.export.errors import ExportError
 from keras_auxlt.export.metadata import DEFAULT_MAX_PIXELS, EXPORT_INFO_FILE, read_export_info
@@ -180,12 +180,6 @@ def export_temperature(options, checkpoint_name):
     return float(metrics["temperature"]), f"the temperature fitted on the run's validation split for {checkpoint_name}"
 
 
-def tempered_softmax(logits, temperature):
-    logits = np.asarray(logits, np.float64) / temperature
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
 def load_float32(checkpoint):
     """Load a checkpoint with float32 layers, whatever precision it was trained in."""
     from keras_auxlt.training import saving
@@ -266,7 +260,7 @@ def check_saved_model(path, primary, images, encoded, expected, class_names, tem
         if difference > saved_model_bound(expected):
             raise ExportError(f"SavedModel {signature}: logits differ from the Keras model by {difference:.2e} "
                               f"(tolerance {saved_model_bound(expected):.2e})")
-        probs = max_difference(out["probs"], tempered_softmax(expected, temperature))
+        probs = max_difference(out["probs"], calibration.softmax(np.asarray(expected, np.float64) / temperature))
         if probs > PROBS_TOLERANCE:
             raise ExportError(f"SavedModel {signature}: probs differ from softmax(logits / {temperature:.4g}) of the "
                               f"Keras model by {probs:.2e} (tolerance {PROBS_TOLERANCE:g})")
@@ -284,7 +278,7 @@ def check_onnx(path, images, expected, class_names, temperature=1.0):
     sess = onnx_model.session(path)
     outputs = onnx_model.run(sess, images)
     logits = outputs["logits"]
-    probs = max_difference(outputs["probs"], tempered_softmax(expected, temperature))
+    probs = max_difference(outputs["probs"], calibration.softmax(np.asarray(expected, np.float64) / temperature))
     if probs > PROBS_TOLERANCE:
         raise ExportError(f"ONNX: probs differ from softmax(logits / {temperature:.4g}) of the Keras model by "
                           f"{probs:.2e} (tolerance {PROBS_TOLERANCE:g})")
