@@ -174,7 +174,8 @@ def export_temperature(options, checkpoint_name):
         return 1.0, f"raw softmax: no {METRICS_FILE} with a fitted temperature in the run"
     evaluated = (metrics.get("inference_statistics") or {}).get("checkpoint", metrics.get("checkpoint"))
     if "temperature" not in metrics:
-        return 1.0, f"raw softmax: the run's {METRICS_FILE} has no temperature (no validation split, or a run of before 2026-12-08)"
+        return 1.0, (f"raw softmax: the run's {METRICS_FILE} has no temperature (no validation split, or a run of "
+                     "before 2026-12-08)")
     if evaluated != checkpoint_name:
         return 1.0, f"raw softmax: the temperature was fitted for {evaluated}, not {checkpoint_name}"
     return float(metrics["temperature"]), f"the temperature fitted on the run's validation split for {checkpoint_name}"
